@@ -1,0 +1,63 @@
+"""Atomic, non-clobbering file output.
+
+Data goes to a hidden temp file in the target directory, is fsynced, then moved into place.
+Without `force`, the final step is os.link, which fails if the path exists, so two processes
+racing for one path cannot both win and an existing file is never replaced silently.
+A crash or a full disk leaves at most the temp file, which is removed on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import T2LError
+
+
+def check_output_path(path: str | os.PathLike, force: bool) -> Path:
+    """Refuse unusable output paths before any expensive work is done."""
+    p = Path(path)
+    if p.is_dir():
+        raise T2LError(f"output path {p} is a directory", "give a file name, e.g. -o out.gguf")
+    if p.exists() and not force:
+        raise T2LError(f"{p} already exists", "pass --force to overwrite it")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise T2LError(f"directory {parent} does not exist", "create it first")
+    if not os.access(parent, os.W_OK):
+        raise T2LError(f"directory {parent} is not writable", "choose another output path")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temp path to write; on success it becomes `path` in one step."""
+    final = check_output_path(path, force)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent or ".")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        if force:
+            os.replace(tmp, final)
+        else:
+            try:
+                os.link(tmp, final)
+            except FileExistsError:
+                raise T2LError(f"{final} already exists", "pass --force to overwrite it") from None
+            except OSError:
+                # Filesystems without hard links: fall back to an exclusive-create check.
+                if final.exists():
+                    raise T2LError(f"{final} already exists", "pass --force to overwrite it") from None
+                os.replace(tmp, final)
+    except OSError as exc:
+        if exc.errno == 28:  # ENOSPC
+            raise T2LError(f"disk full while writing {final}", "free some space and retry") from None
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)

