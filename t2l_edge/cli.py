@@ -13,6 +13,13 @@ import sys
 import click
 import typer.main
 
+try:  # typer >= 0.2x vendors its own click: its Exit/usage errors are not click's classes
+    from typer._click.exceptions import ClickException as _TyperClickException
+    from typer.exceptions import Abort as _TyperAbort
+    from typer.exceptions import Exit as _TyperExit
+except ImportError:  # older typer uses click itself
+    _TyperClickException, _TyperAbort, _TyperExit = click.ClickException, click.exceptions.Abort, click.exceptions.Exit
+
 # name -> (module under t2l_edge.commands, one-line help shown by `t2l-edge --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
     "make-adapter": ("make_adapter", "Turn a task description into a LoRA adapter (GGUF or PEFT)."),
@@ -84,12 +91,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"error: {exc.one_line()}", err=True)
         return 2
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, _TyperExit) as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except (click.ClickException, _TyperClickException) as exc:
         exc.show()
         return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, _TyperAbort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
         return 130
     except Exception as exc:  # a bug: one line unless --debug

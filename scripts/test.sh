@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up .venv (with training + test extras) and run the whole test suite.
+# Extra arguments go to pytest, e.g.  scripts/test.sh -m "not slow"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh train,dev
+export OMP_WAIT_POLICY=PASSIVE HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+if [ "$rc" -eq 5 ]; then
+    echo "error: pytest collected no tests; that is a failure here, not a pass" >&2
+    exit 1
+fi
+exit "$rc"

@@ -1,0 +1,113 @@
+"""`t2l-edge chat`: make an adapter from a description in memory and talk to it."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False)
+
+
+def _make_adapter(description: str, bundle: Optional[Path]):
+    """Generator.load(bundle).make(description), imported lazily (onnxruntime is not free)."""
+    from ..errors import T2LError
+
+    try:
+        from ..bundle import default_bundle_path
+        from ..runtime import Generator
+    except ImportError as exc:
+        raise T2LError(f"the adapter generator is not available ({exc})", "reinstall t2l-edge") from None
+    t0 = time.perf_counter()
+    adapter = Generator.load(bundle or default_bundle_path()).make(description)
+    return adapter, (time.perf_counter() - t0) * 1000.0
+
+
+def _show_compare(console, prompt: str, base_text: str, adapted_text: str, description: str) -> None:
+    from rich.columns import Columns
+    from rich.panel import Panel
+
+    console.print(f"[bold]prompt:[/bold] {prompt}")
+    console.print(Columns([
+        Panel(base_text.strip() or "(empty)", title="base", expand=True),
+        Panel(adapted_text.strip() or "(empty)", title=f"adapted: {description[:40]}", expand=True),
+    ], equal=True, expand=True))
+
+
+@app.command(
+    help=(
+        "Turn DESCRIPTION into a LoRA adapter in memory (no file written), apply it, and answer "
+        "--prompt, or chat interactively when no prompt is given (empty line or Ctrl-D quits).\n\n"
+        "Example:\n\n"
+        "  t2l-edge chat \"Answer grade-school science questions with the letter of the right option.\" "
+        "--prompt \"Which gas do plants absorb? A) oxygen B) carbon dioxide\" --compare\n\n"
+        "--compare shows the plain base answer next to the adapted one."
+    )
+)
+def chat(
+    description: str = typer.Argument(..., help="One sentence describing the task."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="Answer this and exit (default: interactive)."),
+    compare: bool = typer.Option(False, "--compare", help="Also answer with the plain base, side by side."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Generator bundle directory (default: the installed one)."),
+    base: Optional[Path] = typer.Option(None, "--base", help="Base model GGUF (default: SmolLM2-135M-Instruct Q4_1)."),
+    scale: float = typer.Option(1.0, "--scale", help="Adapter strength."),
+    max_tokens: int = typer.Option(128, "--max-tokens", "-n", min=1, help="Stop after this many new tokens."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (default: all available)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object (needs --prompt)."),
+) -> None:
+    from ..engine import Engine
+    from ..errors import T2LError
+
+    if as_json and prompt is None:
+        raise T2LError("--json needs --prompt", "add --prompt \"...\" or drop --json for interactive chat")
+    adapter, make_ms = _make_adapter(description, bundle)
+    with Engine(base, n_threads=threads) as engine:
+        loaded = engine.use(adapter, scale=scale)  # validated against this base before llama.cpp sees it
+
+        def answer(text: str, adapted: bool, stream: bool):
+            if adapted:
+                engine.use(loaded, scale=scale)  # already resident: a swap, not a reload
+            else:
+                engine.clear()
+            sink = (lambda s: (sys.stdout.write(s), sys.stdout.flush())) if stream else None
+            return engine.generate(text, max_tokens=max_tokens, on_token=sink)
+
+        if as_json:
+            result = answer(prompt, True, False)
+            out = {"description": description, "prompt": prompt, "answer": result.text,
+                   "tokens_per_s": result.tokens_per_s, "make_adapter_ms": make_ms,
+                   "adapter": loaded.report.to_dict()}
+            if compare:
+                out["base_answer"] = answer(prompt, False, False).text
+            typer.echo(json.dumps(out, indent=2))
+            return
+
+        from rich.console import Console
+
+        console = Console()
+        console.print(f"[dim]adapter made in {make_ms:.0f} ms: rank {adapter.rank}, targets {', '.join(adapter.targets)}[/dim]")
+        prompts = [prompt] if prompt is not None else None
+        while True:
+            if prompts is not None:
+                if not prompts:
+                    break
+                text = prompts.pop()
+            else:
+                try:
+                    text = console.input("[bold cyan]you>[/bold cyan] ").strip()
+                except EOFError:
+                    break
+                if not text or text in ("/quit", "/exit"):
+                    break
+            if compare:
+                with console.status("thinking…"):
+                    base_res = answer(text, False, False)
+                    ad_res = answer(text, True, False)
+                _show_compare(console, text, base_res.text, ad_res.text, description)
+            else:
+                res = answer(text, True, True)
+                console.print(f"\n[dim]{res.n_gen_tokens} tokens, {res.tokens_per_s:.1f} tok/s[/dim]")

@@ -1,0 +1,376 @@
+"""Engine: one base model loaded once in llama.cpp, adapters swapped on top of it.
+
+This is the API desktop apps embed and evaluation scores through. It talks to llama.cpp
+through llama-cpp-python's low-level bindings rather than the `Llama` class because:
+  - `Llama(lora_path=...)` takes one adapter, disables mmap and cannot hot-swap;
+  - scoring needs logits at chosen positions only and explicit KV-cache reuse.
+Every adapter is validated in Python first (validate.py): the binding segfaults on a bad one.
+Never imports torch or transformers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .adapter import Adapter
+from .basemodel import read_base_spec, resolve_base
+from .errors import T2LError
+from .generation import GenerationResult, decode_loop
+from .validate import AdapterReport, validate_adapter
+
+_KV_TYPES = {"f16": 1, "f32": 0}  # GGML_TYPE_F16 / GGML_TYPE_F32
+_SCORE_SEQS = 8  # answer options decoded together by score(); sequence 0 holds the context
+_LOG_CALLBACK = None  # keep the ctypes callback alive for the life of the process
+_VERBOSE = False
+
+
+def _import_llama_cpp():
+    # libgomp reads OMP_WAIT_POLICY when it loads: spin-waiting made evaluation ~30x slower on
+    # a shared 2-core box. Only effective if llama_cpp was not imported before.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise T2LError(f"llama-cpp-python is not installed ({exc})", "pip install llama-cpp-python==0.3.36") from None
+    return llama_cpp
+
+
+def _install_logger(lib, verbose: bool) -> None:
+    """Route llama.cpp's log through one callback that is silent unless verbose."""
+    global _LOG_CALLBACK, _VERBOSE
+    _VERBOSE = verbose
+    if _LOG_CALLBACK is None:
+        import sys
+
+        @lib.llama_log_callback
+        def _cb(level, text, user_data):
+            if _VERBOSE:
+                sys.stderr.write(text.decode("utf-8", "replace"))
+
+        _LOG_CALLBACK = _cb
+        lib.llama_log_set(_cb, ctypes.c_void_p(0))
+
+
+@dataclass
+class LoadedAdapter:
+    """An adapter resident in llama.cpp; pass it to use()/blend() to switch without reloading."""
+
+    ptr: object
+    report: AdapterReport
+    key: tuple
+    source: object = None  # keeps an in-memory Adapter alive so its id() stays unique
+
+    @property
+    def description(self) -> str:
+        return self.report.description
+
+
+class Engine:
+    """A llama.cpp base model kept in memory, with hot-swappable LoRA adapters."""
+
+    def __init__(self, base_path: str | os.PathLike | None = None, n_ctx: int = 2048, n_threads: int | None = None,
+                 seed: int = 0, verbose: bool = False, kv_type: str = "f16", n_batch: int = 512,
+                 n_threads_batch: int | None = None):
+        """n_threads: threads for token-by-token generation; n_threads_batch: for prompts and
+        scoring (default: n_threads). On a small model, one generation thread can be as fast
+        as two because every graph node ends in a thread barrier."""
+        self._lib = lib = _import_llama_cpp()
+        self._model = self._ctx = None
+        self._loaded: dict[tuple, LoadedAdapter] = {}
+        self._batch = None
+        self.base_path = resolve_base(base_path)
+        self._spec = None
+        self.seed = seed
+        self.n_ctx, self.n_batch = int(n_ctx), int(n_batch)
+        if kv_type not in _KV_TYPES:
+            raise T2LError(f"unknown kv_type '{kv_type}'", "use f16 or f32")
+        threads = n_threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        _install_logger(lib, verbose)
+        lib.llama_backend_init()
+
+        mparams = lib.llama_model_default_params()
+        mparams.n_gpu_layers = 0
+        if hasattr(mparams, "load_mode"):  # 0.3.36+: load_mode replaced use_mmap
+            mparams.load_mode = lib.LLAMA_LOAD_MODE_MMAP
+        else:
+            mparams.use_mmap = True
+        self._model = lib.llama_model_load_from_file(str(self.base_path).encode(), mparams)
+        if not self._model:
+            raise T2LError(f"llama.cpp could not load {self.base_path}", "check that it is a llama.cpp model GGUF (run with verbose=True)")
+        cparams = lib.llama_context_default_params()
+        cparams.n_ctx, cparams.n_batch, cparams.n_ubatch = self.n_ctx, self.n_batch, self.n_batch
+        cparams.n_threads = threads
+        cparams.n_threads_batch = n_threads_batch or threads
+        cparams.type_k = cparams.type_v = _KV_TYPES[kv_type]
+        cparams.no_perf = True
+        # Options scored in parallel share the context's KV cells: one unified cache, several sequences.
+        self.score_seqs = _SCORE_SEQS if hasattr(cparams, "kv_unified") else 0
+        if self.score_seqs:
+            cparams.n_seq_max = self.score_seqs + 1
+            cparams.kv_unified = True
+        if kv_type == "f32" and hasattr(cparams, "flash_attn_type"):
+            # exact mode (parity tests): CPU flash attention rounds Q to f16 internally
+            cparams.flash_attn_type = lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        self._ctx = lib.llama_init_from_model(self._model, cparams)
+        if not self._ctx:
+            self.close()
+            raise T2LError("llama.cpp could not create a context", f"try a smaller n_ctx than {self.n_ctx}")
+        self.n_threads = threads
+        self._vocab = lib.llama_model_get_vocab(self._model)
+        self.n_vocab = int(lib.llama_vocab_n_tokens(self._vocab))
+        self._batch = lib.llama_batch_init(self.n_batch, 0, 1)
+        self._cache: list[int] = []  # tokens whose KV state is in sequence 0
+        self._active: list[tuple[LoadedAdapter, float]] = []
+        self._set_adapters = getattr(lib, "llama_set_adapters_lora", None)
+        tmpl = lib.llama_model_chat_template(self._model, None)
+        self.chat_template = tmpl.decode("utf-8", "replace") if tmpl else None
+
+    @property
+    def spec(self):
+        """BaseSpec of the loaded base (read on first use: gguf's reader takes seconds on a
+        large vocabulary, and loading the base should not pay for it)."""
+        if self._spec is None:
+            self._spec = read_base_spec(self.base_path)
+        return self._spec
+
+    # ---- lifecycle ----------------------------------------------------------------------
+    def close(self) -> None:
+        """Free adapters, context and model. Safe to call twice."""
+        lib = getattr(self, "_lib", None)
+        if lib is None:
+            return
+        if self._ctx and self._loaded:
+            self._apply([])
+        for loaded in self._loaded.values():
+            lib.llama_adapter_lora_free(loaded.ptr)
+        self._loaded.clear()
+        if self._batch is not None:
+            lib.llama_batch_free(self._batch)
+            self._batch = None
+        if self._ctx:
+            lib.llama_free(self._ctx)
+            self._ctx = None
+        if self._model:
+            lib.llama_model_free(self._model)
+            self._model = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _require_open(self):
+        if not self._ctx:
+            raise T2LError("this Engine is closed", "create a new Engine")
+
+    # ---- adapters -------------------------------------------------------------------------
+    def load(self, adapter: str | os.PathLike | Adapter | LoadedAdapter, allow_base_mismatch: bool = False) -> LoadedAdapter:
+        """Validate and load an adapter into llama.cpp without activating it (cached)."""
+        self._require_open()
+        if isinstance(adapter, LoadedAdapter):
+            if adapter.key not in self._loaded:
+                raise T2LError("that adapter belongs to another (or a closed) Engine", "load it again with this Engine")
+            return adapter
+        if isinstance(adapter, Adapter):
+            key = ("memory", id(adapter))
+            if key in self._loaded:
+                return self._loaded[key]
+            from .gguf_adapter import write_gguf
+
+            # llama.cpp only loads files: write a temp GGUF, load it, delete it (data is copied).
+            with tempfile.TemporaryDirectory(prefix="t2l-adapter-") as tmp:
+                path = write_gguf(adapter, Path(tmp) / "adapter.gguf", dtype="f32")
+                loaded = self._load_file(path, key, allow_base_mismatch)
+            loaded.source = adapter
+            return loaded
+        path = Path(adapter)
+        if not path.is_file():
+            raise T2LError(f"adapter {path} not found", "check the path")
+        st = path.stat()
+        key = ("file", str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key in self._loaded:
+            return self._loaded[key]
+        return self._load_file(path, key, allow_base_mismatch)
+
+    def _load_file(self, path: Path, key: tuple, allow_base_mismatch: bool) -> LoadedAdapter:
+        report = validate_adapter(path, self.base_path, allow_base_mismatch=allow_base_mismatch)
+        ptr = self._lib.llama_adapter_lora_init(self._model, str(path).encode())
+        if not ptr:  # a NULL pointer object is truthy-false but not None
+            raise T2LError(f"llama.cpp refused adapter {path.name}", "run with verbose=True to see llama.cpp's reason")
+        loaded = LoadedAdapter(ptr=ptr, report=report, key=key)
+        self._loaded[key] = loaded
+        return loaded
+
+    def use(self, adapter, scale: float = 1.0, allow_base_mismatch: bool = False) -> LoadedAdapter:
+        """Make `adapter` (path, Adapter or LoadedAdapter) the only active adapter."""
+        loaded = self.load(adapter, allow_base_mismatch)
+        self._apply([(loaded, float(scale))])
+        return loaded
+
+    def blend(self, adapters: Iterable[tuple[object, float]], allow_base_mismatch: bool = False) -> list[LoadedAdapter]:
+        """Activate several adapters at once; their scaled deltas add up."""
+        pairs = [(self.load(a, allow_base_mismatch), float(s)) for a, s in adapters]
+        self._apply(pairs)
+        return [p[0] for p in pairs]
+
+    def clear(self) -> None:
+        """Back to the plain base model."""
+        self._require_open()
+        self._apply([])
+
+    @property
+    def active(self) -> list[tuple[LoadedAdapter, float]]:
+        return list(self._active)
+
+    def _apply(self, pairs: Sequence[tuple[LoadedAdapter, float]]) -> None:
+        lib, n = self._lib, len(pairs)
+        if self._set_adapters is not None:
+            if n:
+                ptrs = (lib.llama_adapter_lora_p_ctypes * n)(*[p.ptr for p, _ in pairs])
+                scales = (ctypes.c_float * n)(*[s for _, s in pairs])
+                rc = self._set_adapters(self._ctx, ptrs, n, scales)
+            else:
+                rc = self._set_adapters(self._ctx, None, 0, None)
+        else:  # releases before llama_set_adapters_lora: add one at a time after clearing
+            lib.llama_clear_adapter_lora(self._ctx)
+            rc = 0
+            for p, s in pairs:
+                rc = rc or lib.llama_set_adapter_lora(self._ctx, p.ptr, s)
+        if rc != 0:
+            raise T2LError(f"llama.cpp could not activate the adapters (code {rc})", "run with verbose=True")
+        self._active = list(pairs)
+        self._reset_cache()  # KV state computed under the old adapters is stale
+
+    # ---- tokens and evaluation ----------------------------------------------------------------
+    def tokenize(self, text: str, add_bos: bool = True, special: bool = False) -> list[int]:
+        """Token ids of `text`; BOS only if the model wants one; `special` parses <|...|> markers."""
+        self._require_open()
+        data = text.encode("utf-8")
+        cap = len(data) + 16
+        for _ in range(2):
+            buf = (self._lib.llama_token * cap)()
+            n = self._lib.llama_tokenize(self._vocab, data, len(data), buf, cap, add_bos, special)
+            if n >= 0:
+                return list(buf[:n])
+            cap = -n
+        raise T2LError("tokenization failed", "report this input")
+
+    def token_bytes(self, token: int, special: bool = False) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = self._lib.llama_token_to_piece(self._vocab, token, buf, 64, 0, special)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._lib.llama_token_to_piece(self._vocab, token, buf, -n, 0, special)
+        return buf.raw[:n]
+
+    def detokenize(self, tokens: Iterable[int]) -> str:
+        return b"".join(self.token_bytes(t) for t in tokens).decode("utf-8", "replace")
+
+    def _reset_cache(self) -> None:
+        # metadata only: zeroing the whole KV buffer (tens of MB) would dominate a swap
+        self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), False)
+        self._cache = []
+
+    def _eval(self, tokens: Sequence[int], want: Sequence[int]) -> np.ndarray:
+        """Make sequence 0 hold `tokens` and return logits rows [len(want), vocab] at positions
+        `want`. The KV state of the longest common prefix with the previous call is reused, so
+        a shared prompt is evaluated once and generation feeds one token per step."""
+        self._require_open()
+        tokens, want = list(tokens), list(want)
+        if len(tokens) > self.n_ctx:
+            raise T2LError(f"input is {len(tokens)} tokens, the context holds {self.n_ctx}", "shorten it or raise n_ctx")
+        if want and not (0 <= min(want) and max(want) < len(tokens)):
+            raise ValueError("logit positions out of range")
+        keep = 0
+        for a, b in zip(self._cache, tokens):
+            if a != b:
+                break
+            keep += 1
+        if want:
+            keep = min(keep, min(want))  # logits exist only for positions decoded in this call
+        lib = self._lib
+        lib.llama_memory_seq_rm(lib.llama_get_memory(self._ctx), 0, keep, -1)
+        self._cache = tokens[:keep]
+        wanted = set(want)
+        rows: dict[int, np.ndarray] = {}
+        batch = self._batch
+        for start in range(keep, len(tokens), self.n_batch):
+            chunk = tokens[start:start + self.n_batch]
+            for i, tok in enumerate(chunk):
+                batch.token[i] = tok
+                batch.pos[i] = start + i
+                batch.n_seq_id[i] = 1
+                batch.seq_id[i][0] = 0
+                batch.logits[i] = (start + i) in wanted
+            batch.n_tokens = len(chunk)
+            rc = lib.llama_decode(self._ctx, batch)
+            if rc != 0:
+                self._reset_cache()
+                raise T2LError(f"llama.cpp decode failed (code {rc})", "the input may exceed the context; raise n_ctx")
+            for i in range(len(chunk)):
+                if (start + i) in wanted:
+                    ptr = lib.llama_get_logits_ith(self._ctx, i)
+                    rows[start + i] = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+            self._cache = tokens[:start + len(chunk)]
+        if not want:
+            return np.zeros((0, self.n_vocab), np.float32)
+        return np.stack([rows[p] for p in want])
+
+    def logits(self, tokens: Sequence[int]) -> np.ndarray:
+        """Logits [len(tokens), vocab] at every position (for tests and debugging)."""
+        return self._eval(tokens, range(len(tokens)))
+
+    def score(self, context: str, continuations: Sequence[str]) -> list[float]:
+        """Sum of log-probabilities of each continuation's tokens after `context`.
+
+        The context is tokenized with BOS, each continuation on its own without BOS, so every
+        option is scored on identical context tokens. The context is evaluated once; the
+        options then run together in one decode on top of its KV state (see scoring.py).
+        """
+        ctx_tokens = self.tokenize(context, add_bos=True)
+        conts = [self.tokenize(c, add_bos=False) for c in continuations]
+        return self.score_tokens(ctx_tokens, conts)
+
+    def score_tokens(self, context: Sequence[int], continuations: Sequence[Sequence[int]]) -> list[float]:
+        """score() on token ids, for callers that tokenize themselves."""
+        from .scoring import score_tokens
+
+        self._require_open()
+        return score_tokens(self, context, continuations)
+
+    # ---- generation ---------------------------------------------------------------------------
+    def format_chat(self, prompt: str, system: str | None = None) -> str:
+        """The prompt wrapped in the base model's own chat template."""
+        if not self.chat_template:
+            return prompt
+        from .chat_template import render_chat
+
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        bos = self.token_bytes(self._lib.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "replace")
+        eos = self.token_bytes(self._lib.llama_vocab_eos(self._vocab), special=True).decode("utf-8", "replace")
+        return render_chat(self.chat_template, messages, bos, eos)
+
+    def generate(self, prompt: str, max_tokens: int = 128, chat: bool = True, temperature: float = 0.0,
+                 on_token: Callable[[str], None] | None = None, system: str | None = None) -> GenerationResult:
+        """Complete `prompt` (wrapped in the chat template if `chat`) with the active adapters.
+        temperature 0 is greedy; otherwise sampling is seeded by the Engine's seed."""
+        text = self.format_chat(prompt, system) if chat else prompt
+        bos_text = self.token_bytes(self._lib.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "replace")
+        # A template that writes BOS itself must not get a second one from the tokenizer.
+        add_bos = not (chat and bos_text and text.startswith(bos_text))
+        tokens = self.tokenize(text, add_bos=add_bos, special=chat)
+        return decode_loop(self, tokens, max_tokens, temperature, on_token, self.seed)

@@ -1,0 +1,111 @@
+"""Fast GGUF header reader: metadata scalars and the tensor table, nothing else.
+
+gguf.GGUFReader builds a numpy view for every element of every array field; on SmolLM2 the
+49k-token vocabulary and merges make that take ~4 s. Validating an adapter needs only the
+base's architecture, block count and tensor shapes, so this reader walks the header with
+struct, skips arrays without materialising them, and never touches tensor data (~50 ms).
+Spec: https://github.com/ggml-org/ggml/blob/master/docs/gguf.md (little-endian files only).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import T2LError
+
+# GGUF value types -> struct format of one scalar (8 = string, 9 = array)
+_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+_STRING, _ARRAY = 8, 9
+
+
+@dataclass(frozen=True)
+class GGUFHeader:
+    kv: dict  # scalar and string values; arrays are stored as ("array", elem_type, length)
+    tensors: dict  # name -> (ggml shape tuple, ggml type id, absolute data offset)
+    data_start: int  # where the (aligned) tensor data section begins
+
+
+class _Cursor:
+    def __init__(self, fh):
+        self.fh = fh
+
+    def take(self, fmt: str):
+        size = struct.calcsize(fmt)
+        data = self.fh.read(size)
+        if len(data) != size:
+            raise EOFError("unexpected end of file")
+        return struct.unpack(fmt, data)[0]
+
+    def string(self) -> str:
+        n = self.take("<Q")
+        if n > 1 << 24:
+            raise ValueError(f"implausible string length {n}")
+        data = self.fh.read(n)
+        if len(data) != n:
+            raise EOFError("unexpected end of file")
+        return data.decode("utf-8", "replace")
+
+    def value(self, vtype: int):
+        if vtype in _SCALARS:
+            return self.take(_SCALARS[vtype])
+        if vtype == _STRING:
+            return self.string()
+        if vtype == _ARRAY:
+            etype, n = self.take("<I"), self.take("<Q")
+            if etype in _SCALARS:  # fixed size: seek over it
+                self.fh.seek(n * struct.calcsize(_SCALARS[etype]), os.SEEK_CUR)
+            elif etype == _STRING:
+                for _ in range(n):
+                    self.fh.seek(self.take("<Q"), os.SEEK_CUR)
+            else:
+                for _ in range(n):
+                    self.value(etype)
+            return ("array", etype, n)
+        raise ValueError(f"unknown GGUF value type {vtype}")
+
+
+@lru_cache(maxsize=16)
+def _read_cached(path: str, size: int, mtime_ns: int) -> GGUFHeader:
+    with open(path, "rb") as fh:
+        cur = _Cursor(fh)
+        if fh.read(4) != b"GGUF":
+            raise ValueError("bad magic")
+        version = cur.take("<I")
+        if version not in (2, 3):
+            raise ValueError(f"unsupported GGUF version {version}")
+        n_tensors, n_kv = cur.take("<Q"), cur.take("<Q")
+        kv = {}
+        for _ in range(n_kv):
+            key = cur.string()
+            kv[key] = cur.value(cur.take("<I"))
+        tensors = {}
+        for _ in range(n_tensors):
+            name = cur.string()
+            if name in tensors:
+                raise ValueError(f"duplicated tensor {name}")
+            n_dims = cur.take("<I")
+            shape = tuple(cur.take("<Q") for _ in range(n_dims))
+            ttype = cur.take("<I")
+            tensors[name] = (shape, ttype, cur.take("<Q"))
+        align = kv.get("general.alignment", 32)
+        if not isinstance(align, int) or align <= 0:
+            raise ValueError(f"bad general.alignment {align!r}")
+        data_start = -(-fh.tell() // align) * align
+    tensors = {n: (shape, t, data_start + off) for n, (shape, t, off) in tensors.items()}
+    return GGUFHeader(kv=kv, tensors=tensors, data_start=data_start)
+
+
+def read_header(path: str | os.PathLike) -> GGUFHeader:
+    """Metadata and tensor table of a GGUF file (cached by path, size and mtime)."""
+    p = Path(path)
+    if not p.is_file():
+        raise T2LError(f"{p} not found", "check the path")
+    st = p.stat()
+    try:
+        return _read_cached(str(p.resolve()), st.st_size, st.st_mtime_ns)
+    except (OSError, ValueError, EOFError, struct.error) as exc:
+        raise T2LError(f"{p} is not a readable GGUF file ({exc})", "the file may be truncated or corrupt") from None
