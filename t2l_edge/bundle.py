@@ -1,0 +1,107 @@
+"""Bundles: a folder holding everything needed to generate adapters, and describing itself.
+
+  manifest.json    format version, base-model identity, LoRA settings, encoder, hypernetwork,
+                   training provenance, and the sha256 of every other file
+  encoder.onnx     description -> embedding (pooled, L2-normalised)
+  tokenizer.json   the encoder's tokenizer
+  hypernet.onnx    embedding -> A/B for every targeted layer
+
+Loading verifies every checksum and refuses format versions newer than this code knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .basemodel import BaseSpec
+from .errors import T2LError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+REQUIRED_FILES = ("encoder.onnx", "tokenizer.json", "hypernet.onnx")
+
+
+@dataclass
+class Manifest:
+    raw: dict
+
+    @property
+    def base(self) -> BaseSpec:
+        return BaseSpec.from_dict(self.raw["base"])
+
+    @property
+    def lora(self) -> dict:
+        return self.raw["lora"]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.raw["lora"]["targets"])
+
+    @property
+    def bundle_id(self) -> str:
+        """Short content id: changes whenever any bundle file changes."""
+        files = json.dumps(self.raw["files"], sort_keys=True).encode()
+        return hashlib.sha256(files).hexdigest()[:16]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def repo_models_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "models"
+
+
+def default_bundle_path() -> Path:
+    """models/default in the repo (T2L_EDGE_BUNDLE overrides). Only trained bundles go there."""
+    env = os.environ.get("T2L_EDGE_BUNDLE")
+    path = Path(env) if env else repo_models_dir() / "default"
+    if not (path / MANIFEST).is_file():
+        raise T2LError(
+            f"no trained default bundle is installed at {path}",
+            "train one with `t2l-edge train sft` and `t2l-edge export`, or pass --bundle DIR",
+        )
+    return path
+
+
+def load_manifest(bundle_dir: str | os.PathLike, verify: bool = True) -> Manifest:
+    d = Path(bundle_dir)
+    if not d.is_dir():
+        raise T2LError(f"bundle {d} is not a folder", "pass the bundle folder (it holds manifest.json)")
+    mpath = d / MANIFEST
+    if not mpath.is_file():
+        raise T2LError(f"{d} has no {MANIFEST}", "is this a t2l-edge bundle? re-export it with `t2l-edge export`")
+    try:
+        raw = json.loads(mpath.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise T2LError(f"{mpath} is not valid JSON ({exc})", "re-export the bundle") from None
+    version = raw.get("format_version") if isinstance(raw, dict) else None
+    if not isinstance(version, int):
+        raise T2LError(f"{mpath} has no format_version", "re-export the bundle")
+    if version > FORMAT_VERSION:
+        raise T2LError(
+            f"bundle format {version} is newer than this t2l-edge understands ({FORMAT_VERSION})",
+            "upgrade t2l-edge: pip install -U t2l-edge",
+        )
+    for key in ("base", "lora", "encoder", "hypernet", "files"):
+        if key not in raw:
+            raise T2LError(f"{mpath} lacks '{key}'", "re-export the bundle")
+    if verify:
+        for name in REQUIRED_FILES:
+            if name not in raw["files"]:
+                raise T2LError(f"{mpath} does not list {name}", "re-export the bundle")
+        for name, digest in raw["files"].items():
+            f = d / name
+            if not f.is_file():
+                raise T2LError(f"bundle file {f} is missing", "copy the whole bundle folder, or re-export it")
+            if sha256_file(f) != digest:
+                raise T2LError(f"bundle file {f} does not match its checksum", "the file is corrupt or was changed; re-export the bundle")
+    return Manifest(raw)

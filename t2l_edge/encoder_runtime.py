@@ -1,0 +1,70 @@
+"""Description encoder on ONNX Runtime (torch-free).
+
+The same ONNX file embeds descriptions at training time and at run time, so the hypernetwork
+never sees embeddings from a different numerical path than the one it was trained on.
+The model takes input_ids/attention_mask and returns the pooled, L2-normalised embedding.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import T2LError
+
+
+def ort_session(path: str | os.PathLike, threads: int | None = None, providers: list[str] | None = None):
+    """An onnxruntime session: CUDA when available (onnxruntime-gpu), else CPU."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    if providers is None:
+        available = ort.get_available_providers()
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types
+        raise T2LError(f"cannot load {Path(path).name}: {str(exc).splitlines()[0][:200]}", "the bundle file is damaged; re-export it") from None
+
+
+class OnnxEncoder:
+    def __init__(self, onnx_path: str | os.PathLike, tokenizer_json: str | os.PathLike, max_length: int = 256,
+                 threads: int | None = None, providers: list[str] | None = None):
+        from tokenizers import Tokenizer
+
+        self.max_length = max_length
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_json))
+        except Exception as exc:
+            raise T2LError(f"cannot read tokenizer {tokenizer_json}: {exc}", "the bundle file is damaged; re-export it") from None
+        self.tokenizer.no_truncation()
+        pad_id = self.tokenizer.token_to_id("[PAD]")
+        self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+        self.session = ort_session(onnx_path, threads, providers)
+        self.warnings: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """[B, dim] float32 embeddings. Texts beyond max_length word pieces are cut (warning kept)."""
+        self.warnings = []
+        encs = self.tokenizer.encode_batch(list(texts))
+        n = max(len(e.ids) for e in encs)
+        if n > self.max_length:
+            for i, e in enumerate(encs):
+                if sum(e.attention_mask) > self.max_length:
+                    self.warnings.append(f"description {i + 1} has {sum(e.attention_mask)} word pieces; the encoder used the first {self.max_length}")
+        width = min(n, self.max_length)
+        ids = np.array([e.ids[:width] for e in encs], dtype=np.int64)
+        mask = np.array([e.attention_mask[:width] for e in encs], dtype=np.int64)
+        if n > self.max_length:  # keep the final [SEP] token BERT was trained to see
+            sep = self.tokenizer.token_to_id("[SEP]")
+            for row in range(len(encs)):
+                if mask[row].all() and sum(encs[row].attention_mask) > width and sep is not None:
+                    ids[row, -1] = sep
+        (emb,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        return emb.astype(np.float32)

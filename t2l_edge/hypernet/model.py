@@ -1,0 +1,140 @@
+"""The T2L hypernetwork: a task embedding in, LoRA A/B for every (layer, module) out.
+
+As in Text-to-LoRA (Charakorn et al., ICML 2025): the description embedding is projected to
+latent/2 and joined with a learned layer-index embedding and a learned module-type embedding
+(latent/4 each). A dropout MLP mixer and two pre-LN residual blocks form the trunk, and all
+(layer, module) pairs run through it in one batched pass. Variants differ in the heads:
+
+  L  one head per module emits A and B together: r*(in+out) numbers.
+  M  one head per module shared by A and B, told apart by a learned A/B embedding: r*max(in,out).
+  S  one head per module emits one rank row at a time (rank-position + A/B embeddings): max(in,out).
+
+Bias hyper-init: head weights start at zero and the output bias equals a PEFT default LoRA
+init (A kaiming-uniform, B zero), so an untrained generator gives delta W = 0 exactly and SFT
+starts from the base model's behaviour. M and S share a head between A and B, so their bias
+lives in a separate (module, A/B[, rank]) table added after the head.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..basemodel import BaseSpec
+from .config import HyperConfig
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width: int, dropout: float):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, width * 2), nn.SiLU(), nn.Dropout(dropout), nn.Linear(width * 2, width))
+
+    def forward(self, x):
+        return x + self.mlp(self.norm(x))
+
+
+def _embedding(n: int, dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Embedding(n, dim), nn.LayerNorm(dim))
+
+
+def peft_a_init(rank: int, fan_in: int, generator: torch.Generator) -> torch.Tensor:
+    """PEFT's default lora_A init: kaiming_uniform(a=sqrt(5)) == U(-1/sqrt(in), 1/sqrt(in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return (torch.rand(rank, fan_in, generator=generator) * 2 - 1) * bound
+
+
+class HyperNetwork(nn.Module):
+    def __init__(self, cfg: HyperConfig, base: BaseSpec, init_seed: int = 0):
+        super().__init__()
+        self.cfg, self.base = cfg, base
+        r, q = cfg.rank, cfg.latent // 4
+        self.shapes = {m: base.shape(m) for m in cfg.targets}  # module -> (in, out)
+        self.task_proj = nn.Sequential(nn.Linear(cfg.emb_dim, cfg.latent // 2), nn.LayerNorm(cfg.latent // 2))
+        self.layer_emb = _embedding(base.n_layer, q)
+        self.module_emb = _embedding(len(cfg.targets), q)
+        extra = 0
+        if cfg.variant in ("M", "S"):
+            self.ab_emb = _embedding(2, q)
+            extra += q
+        if cfg.variant == "S":
+            self.rank_emb = _embedding(r, q)
+            extra += q
+        self.mixer = nn.Sequential(
+            nn.Dropout(cfg.dropout), nn.Linear(cfg.latent + extra, cfg.hidden), nn.SiLU(),
+            nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.hidden),
+        )
+        self.blocks = nn.Sequential(ResidualBlock(cfg.hidden, cfg.dropout), ResidualBlock(cfg.hidden, cfg.dropout))
+        self.to_head = nn.Sequential(nn.LayerNorm(cfg.hidden), nn.Linear(cfg.hidden, cfg.head_in), nn.SiLU())
+
+        g = torch.Generator().manual_seed(init_seed)
+        self.heads = nn.ModuleDict()
+        self.head_bias = nn.ParameterDict()
+        for m, (fin, fout) in self.shapes.items():
+            a0 = peft_a_init(r, fin, g)
+            width = max(fin, fout)
+            if cfg.variant == "L":
+                head = nn.Linear(cfg.head_in, r * (fin + fout))
+                with torch.no_grad():
+                    head.bias.copy_(torch.cat([a0.flatten(), torch.zeros(fout * r)]))
+            else:
+                per_row = r * width if cfg.variant == "M" else width
+                head = nn.Linear(cfg.head_in, per_row, bias=False)
+                bias = torch.zeros(2, r, width)  # [A/B, rank row, features]
+                bias[0, :, :fin] = a0
+                self.head_bias[m] = nn.Parameter(bias.reshape(2, -1) if cfg.variant == "M" else bias)
+            nn.init.zeros_(head.weight)
+            self.heads[m] = head
+        # Fixed indices, kept as buffers so ONNX export bakes them in.
+        self.register_buffer("layer_ids", torch.arange(base.n_layer), persistent=False)
+        self.register_buffer("module_ids", torch.arange(len(cfg.targets)), persistent=False)
+        self.register_buffer("ab_ids", torch.arange(2), persistent=False)
+        self.register_buffer("rank_ids", torch.arange(r), persistent=False)
+
+    def param_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def _trunk(self, task_emb: torch.Tensor) -> torch.Tensor:
+        """Head input for every pair: [T, L, M(, 2(, r)), head_in]."""
+        cfg = self.cfg
+        T, L, M = task_emb.shape[0], self.base.n_layer, len(cfg.targets)
+        parts = [
+            self.task_proj(task_emb)[:, None, None, :].expand(T, L, M, -1),
+            self.layer_emb(self.layer_ids)[None, :, None, :].expand(T, L, M, -1),
+            self.module_emb(self.module_ids)[None, None, :, :].expand(T, L, M, -1),
+        ]
+        x = torch.cat(parts, dim=-1)
+        if cfg.variant in ("M", "S"):
+            x = x[:, :, :, None, :].expand(T, L, M, 2, -1)
+            ab = self.ab_emb(self.ab_ids)[None, None, None].expand(T, L, M, 2, -1)
+            x = torch.cat([x, ab], dim=-1)
+        if cfg.variant == "S":
+            x = x[..., None, :].expand(T, L, M, 2, cfg.rank, -1)
+            rk = self.rank_emb(self.rank_ids)[None, None, None, None].expand(T, L, M, 2, cfg.rank, -1)
+            x = torch.cat([x, rk], dim=-1)
+        return self.to_head(self.blocks(self.mixer(x)))
+
+    def forward(self, task_emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """task_emb [T, emb_dim] -> {module: (A [T, L, r, in], B [T, L, out, r])}, HF row order."""
+        cfg, r = self.cfg, self.cfg.rank
+        h = self._trunk(task_emb)
+        T, L = task_emb.shape[0], self.base.n_layer
+        out = {}
+        for mi, m in enumerate(cfg.targets):
+            fin, fout = self.shapes[m]
+            y = self.heads[m](h[:, :, mi])
+            if cfg.variant == "L":  # [T, L, r*(in+out)]
+                a = y[..., : r * fin].reshape(T, L, r, fin)
+                b = y[..., r * fin :].reshape(T, L, fout, r)
+            elif cfg.variant == "M":  # [T, L, 2, r*width]
+                y = y + self.head_bias[m]
+                a = y[:, :, 0, : r * fin].reshape(T, L, r, fin)
+                b = y[:, :, 1, : fout * r].reshape(T, L, fout, r)
+            else:  # S: [T, L, 2, r, width], one rank row per position
+                y = y + self.head_bias[m]
+                a = y[:, :, 0, :, :fin]
+                b = y[:, :, 1, :, :fout].transpose(-1, -2)
+            out[m] = (a, b)
+        return out

@@ -1,0 +1,55 @@
+"""Write an Adapter as a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors).
+
+torch-free: safetensors' numpy API. The result loads with peft.PeftModel.from_pretrained on
+the transformers model of the same base.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .adapter import Adapter
+from .arch import hf_module_path
+from .errors import T2LError
+
+
+def write_peft(adapter: Adapter, folder: str | os.PathLike, force: bool = False, base_model_name: str = "") -> Path:
+    from safetensors.numpy import save_file
+
+    out = Path(folder)
+    if out.exists() and not force:
+        raise T2LError(f"{out} already exists", "pass --force to overwrite it")
+    if out.exists() and not out.is_dir():
+        raise T2LError(f"{out} is a file; PEFT adapters are folders", "choose a folder name")
+    adapter.check_finite()
+    tensors = {}
+    for m in adapter.targets:
+        for layer in range(adapter.base.n_layer):
+            prefix = f"base_model.model.{hf_module_path(m, layer)}"
+            tensors[f"{prefix}.lora_A.weight"] = np.ascontiguousarray(adapter.A[m][layer], dtype=np.float32)
+            tensors[f"{prefix}.lora_B.weight"] = np.ascontiguousarray(adapter.B[m][layer], dtype=np.float32)
+    config = {
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": adapter.rank, "lora_alpha": adapter.alpha,
+        "use_rslora": adapter.use_rslora, "target_modules": sorted(adapter.targets), "lora_dropout": 0.0,
+        "bias": "none", "fan_in_fan_out": False, "inference_mode": True,
+        "base_model_name_or_path": base_model_name or adapter.base.name,
+        "t2l_edge": {"description": adapter.description, "generator": adapter.generator,
+                     "base_sha256": adapter.base.sha256, **adapter.extra},
+    }
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+        (tmp / "adapter_config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

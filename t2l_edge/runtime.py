@@ -1,0 +1,96 @@
+"""The torch-free generator: description in, Adapter out, with onnxruntime + tokenizers + numpy.
+
+This is the library API desktop apps embed:
+
+    from t2l_edge.runtime import Generator
+    gen = Generator.load("models/default")
+    adapter = gen.make("Answer the science question with the correct option.")
+    write_gguf(adapter, "sci.gguf")
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import GENERATOR_NAME
+from .adapter import Adapter
+from .bundle import Manifest, default_bundle_path, load_manifest
+from .encoder_runtime import OnnxEncoder, ort_session
+from .errors import T2LError
+from .text import normalize_description
+
+
+class Generator:
+    def __init__(self, bundle_dir: Path, manifest: Manifest, encoder: OnnxEncoder, hypernet):
+        self.bundle_dir = bundle_dir
+        self.manifest = manifest
+        self.encoder = encoder
+        self.session = hypernet
+        self.base = manifest.base
+        self.warnings: list[str] = []
+        self._check_outputs()
+
+    @classmethod
+    def load(cls, bundle_dir: str | os.PathLike | None = None, threads: int | None = None,
+             providers: list[str] | None = None, verify: bool = True) -> "Generator":
+        d = Path(bundle_dir) if bundle_dir else default_bundle_path()
+        man = load_manifest(d, verify=verify)
+        enc = OnnxEncoder(d / "encoder.onnx", d / "tokenizer.json", man.raw["encoder"].get("max_length", 256), threads, providers)
+        return cls(d, man, enc, ort_session(d / "hypernet.onnx", threads, providers))
+
+    def _check_outputs(self) -> None:
+        """The manifest's base shapes must be what the ONNX graph actually emits."""
+        lora, base = self.manifest.lora, self.base
+        outs = {o.name: o.shape for o in self.session.get_outputs()}
+        for m in self.manifest.targets:
+            fin, fout = base.shape(m)
+            want = {f"A.{m}": [base.n_layer, lora["rank"], fin], f"B.{m}": [base.n_layer, fout, lora["rank"]]}
+            for name, shape in want.items():
+                got = outs.get(name)
+                if got is None or list(got[1:]) != shape:
+                    raise T2LError(
+                        f"bundle {self.bundle_dir}: hypernet output {name} is {got}, manifest implies [tasks, {', '.join(map(str, shape))}]",
+                        "the manifest does not belong to this hypernet.onnx; re-export the bundle",
+                    )
+
+    def embed(self, descriptions: list[str]) -> np.ndarray:
+        return self.encoder.encode(descriptions)
+
+    def make(self, description: str) -> Adapter:
+        return self.make_batch([description])[0]
+
+    def make_batch(self, descriptions: list[str]) -> list[Adapter]:
+        """One adapter per description, generated in one batched forward pass."""
+        if not descriptions:
+            raise T2LError("no descriptions given", "pass at least one description")
+        self.warnings = []
+        clean = []
+        for d in descriptions:
+            text, warning = normalize_description(d)
+            if warning:
+                self.warnings.append(warning)
+            clean.append(text)
+        emb = self.embed(clean)
+        self.warnings += self.encoder.warnings
+        for w in self.warnings:
+            warnings.warn(w, stacklevel=2)
+        outputs = self.session.run(None, {"task_embedding": emb})
+        named = dict(zip([o.name for o in self.session.get_outputs()], outputs))
+        lora = self.manifest.lora
+        adapters = []
+        for i, text in enumerate(clean):
+            ad = Adapter(
+                description=text, base=self.base, rank=int(lora["rank"]), alpha=float(lora["alpha"]),
+                use_rslora=bool(lora["use_rslora"]),
+                A={m: named[f"A.{m}"][i] for m in self.manifest.targets},
+                B={m: named[f"B.{m}"][i] for m in self.manifest.targets},
+                generator=GENERATOR_NAME, extra={"bundle_id": self.manifest.bundle_id,
+                                                 "variant": self.manifest.raw["hypernet"]["variant"]},
+            )
+            ad.check_finite()
+            adapters.append(ad)
+        return adapters

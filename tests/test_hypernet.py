@@ -1,0 +1,61 @@
+import math
+
+import pytest
+import torch
+
+from t2l_edge.hypernet.config import HyperConfig
+from t2l_edge.hypernet.model import HyperNetwork
+from tests.tiny_models import tiny_spec
+
+torch.set_num_threads(1)
+ALL_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@pytest.mark.parametrize("variant", ["L", "M", "S"])
+def test_shapes_for_every_module(variant):
+    spec = tiny_spec()
+    cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=ALL_MODULES)
+    out = HyperNetwork(cfg, spec)(torch.randn(3, 32))
+    for m in ALL_MODULES:
+        fin, fout = spec.shape(m)
+        a, b = out[m]
+        assert a.shape == (3, spec.n_layer, 4, fin)
+        assert b.shape == (3, spec.n_layer, fout, 4)
+
+
+@pytest.mark.parametrize("variant", ["L", "M", "S"])
+def test_hyper_init_is_a_peft_init(variant):
+    """Untrained: B == 0 (delta W == 0 exactly), A inside PEFT's kaiming bound and not all zero,
+    identical for every task and layer (only the bias speaks)."""
+    spec = tiny_spec()
+    cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4)
+    net = HyperNetwork(cfg, spec)
+    out = net(torch.randn(2, 32))
+    for m, (a, b) in out.items():
+        fin = spec.shape(m)[0]
+        assert torch.count_nonzero(b) == 0
+        assert a.abs().max() <= 1 / math.sqrt(fin) + 1e-7
+        assert a.abs().max() > 0.1 / math.sqrt(fin)
+        assert torch.equal(a[0], a[1]) and torch.equal(a[0, 0], a[0, 1])
+
+
+@pytest.mark.parametrize("variant", ["L", "M", "S"])
+def test_gradients_reach_the_heads_and_then_the_trunk(variant):
+    net = HyperNetwork(HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4), tiny_spec())
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(2):  # step 1 moves the zero heads, step 2 then reaches the trunk
+        opt.zero_grad()
+        out = net(torch.randn(2, 32))
+        loss = sum((b.sum() - 1.0) ** 2 for _, b in out.values())
+        loss.backward()
+        opt.step()
+    assert net.task_proj[0].weight.grad.abs().sum() > 0
+    assert all(h.weight.grad.abs().sum() > 0 for h in net.heads.values())
+
+
+def test_variants_differ_in_size_on_smollm2_shape():
+    from t2l_edge.basemodel import BaseSpec
+
+    smol = BaseSpec(arch="llama", n_layer=30, hidden=576, n_head=9, n_head_kv=3, head_dim=64, ffn=1536, vocab=49152)
+    counts = {v: HyperNetwork(HyperConfig(variant=v), smol).param_count() for v in "LMS"}
+    assert counts["L"] > counts["M"] > counts["S"]

@@ -1,0 +1,94 @@
+"""Tiny stand-ins built in code: a BERT-style encoder with its tokenizer, a small base shape,
+and bundles exported from them. No downloads; everything takes well under a second."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from t2l_edge.basemodel import BaseSpec
+from t2l_edge.hypernet.config import HyperConfig
+from t2l_edge.hypernet.model import HyperNetwork
+
+WORDS = ("answer yes or no the question with a number translate into french summarise text "
+         "pick correct option write python function classify review positive negative . , ?").split()
+
+
+def tiny_spec(arch: str = "llama") -> BaseSpec:
+    return BaseSpec(arch=arch, n_layer=2, hidden=64, n_head=4, n_head_kv=2, head_dim=16, ffn=128, vocab=300,
+                    name="tiny", sha256="0" * 64, size=1)
+
+
+def tiny_tokenizer(path: Path) -> Path:
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+
+    vocab = {w: i for i, w in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *dict.fromkeys(WORDS)])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
+    tok.save(str(path))
+    return path
+
+
+def tiny_encoder(folder: Path, seed: int = 0) -> dict:
+    """Exports a 2-layer BERT (hidden 32, emb 32) to ONNX; returns the dict write_bundle takes."""
+    from transformers import BertConfig, BertModel
+
+    from export.encoder import export_encoder_onnx
+    from t2l_edge.hypernet.encoder import PooledEncoder
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    cfg = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=64)
+    enc = PooledEncoder(BertModel(cfg, add_pooling_layer=False).eval()).eval()
+    export_encoder_onnx(enc, folder / "encoder.onnx", vocab_size=64)
+    tiny_tokenizer(folder / "tokenizer.json")
+    return {"onnx": folder / "encoder.onnx", "tokenizer": folder / "tokenizer.json", "quant": "fp32",
+            "report": {"encoder": "tiny-bert"}, "torch": enc}
+
+
+def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj", "v_proj"), seed: int = 0,
+                  perturb: float = 0.05) -> HyperNetwork:
+    """A hypernetwork with random (non-zero) head weights, so outputs depend on the input."""
+    torch.manual_seed(seed)
+    cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets)
+    net = HyperNetwork(cfg, spec or tiny_spec())
+    with torch.no_grad():
+        for head in net.heads.values():
+            head.weight.normal_(0.0, perturb)
+    return net.eval()
+
+
+def tiny_bundle(folder: Path, variant: str = "M", encoder: dict | None = None, **kw) -> tuple[Path, HyperNetwork, dict]:
+    from export.bundle_writer import write_bundle
+
+    enc = encoder or tiny_encoder(folder.parent / f"{folder.name}-encoder")
+    net = tiny_hypernet(variant, **kw)
+    write_bundle(net, folder, provenance={"note": "untrained test bundle"}, encoder=enc, log=lambda s: None)
+    return folder, net, enc
+
+
+def read_manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def torch_pipeline(enc: dict, net: HyperNetwork, texts: list[str]) -> dict:
+    """Reference: tokenize, embed and generate in PyTorch."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(enc["tokenizer"]))
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    batch = tok.encode_batch(texts)
+    ids = torch.tensor([b.ids for b in batch])
+    mask = torch.tensor([b.attention_mask for b in batch])
+    with torch.no_grad():
+        emb = enc["torch"](ids, mask)
+        return {m: (a.numpy(), b.numpy()) for m, (a, b) in net(emb).items()}
+
+
+def finite(x) -> bool:
+    return bool(np.isfinite(x).all())
