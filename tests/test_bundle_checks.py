@@ -1,0 +1,90 @@
+"""A damaged or mismatched bundle is refused with one clear error, before anything runs."""
+
+import json
+import shutil
+
+import pytest
+
+from t2l_edge.errors import T2LError
+from t2l_edge.runtime import Generator
+from tests.tiny_models import tiny_bundle, tiny_encoder, tiny_hypernet
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bundles")
+    folder, _, enc = tiny_bundle(root / "good", "M", encoder=tiny_encoder(root / "enc"))
+    return folder, enc
+
+
+def _copy(bundle, tmp_path):
+    dst = tmp_path / "b"
+    shutil.copytree(bundle[0], dst)
+    return dst
+
+
+def _edit_manifest(folder, fn):
+    man = json.loads((folder / "manifest.json").read_text())
+    fn(man)
+    (folder / "manifest.json").write_text(json.dumps(man))
+
+
+def test_missing_file(bundle, tmp_path):
+    b = _copy(bundle, tmp_path)
+    (b / "hypernet.onnx").unlink()
+    with pytest.raises(T2LError, match="missing"):
+        Generator.load(b)
+
+
+def test_checksum_mismatch(bundle, tmp_path):
+    b = _copy(bundle, tmp_path)
+    data = bytearray((b / "encoder.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (b / "encoder.onnx").write_bytes(bytes(data))
+    with pytest.raises(T2LError, match="checksum"):
+        Generator.load(b)
+
+
+def test_truncated_onnx_with_matching_checksum_still_fails_cleanly(bundle, tmp_path):
+    from t2l_edge.bundle import sha256_file
+
+    b = _copy(bundle, tmp_path)
+    (b / "hypernet.onnx").write_bytes((b / "hypernet.onnx").read_bytes()[:1000])
+    _edit_manifest(b, lambda m: m["files"].update({"hypernet.onnx": sha256_file(b / "hypernet.onnx")}))
+    with pytest.raises(T2LError, match="cannot load hypernet.onnx"):
+        Generator.load(b)
+
+
+def test_newer_format_version(bundle, tmp_path):
+    b = _copy(bundle, tmp_path)
+    _edit_manifest(b, lambda m: m.update(format_version=99))
+    with pytest.raises(T2LError, match="newer"):
+        Generator.load(b)
+
+
+def test_manifest_base_disagrees_with_onnx(bundle, tmp_path):
+    b = _copy(bundle, tmp_path)
+    _edit_manifest(b, lambda m: m["base"].update(hidden=128))
+    with pytest.raises(T2LError, match="manifest implies"):
+        Generator.load(b)
+
+
+def test_not_a_bundle(tmp_path):
+    with pytest.raises(T2LError, match="manifest.json"):
+        Generator.load(tmp_path)
+
+
+def test_default_bundle_absent_says_what_to_do(monkeypatch, tmp_path):
+    from t2l_edge.bundle import default_bundle_path
+
+    monkeypatch.setenv("T2L_EDGE_BUNDLE", str(tmp_path / "nothing"))
+    with pytest.raises(T2LError, match="no trained default bundle"):
+        default_bundle_path()
+
+
+def test_export_refuses_to_overwrite(bundle, tmp_path):
+    from export.bundle_writer import write_bundle
+
+    b = _copy(bundle, tmp_path)
+    with pytest.raises(T2LError, match="already exists"):
+        write_bundle(tiny_hypernet("M"), b, {}, encoder=bundle[1], log=lambda s: None)
