@@ -1,0 +1,128 @@
+"""Benchmark adapter generation on the SmolLM2-135M shape (on demand, not a test).
+
+Everything is measured in the same run, as ratios against baselines taken on the same machine:
+  cold  `t2l-edge make-adapter` wall time   vs  bare `python -c "import onnxruntime"`
+  warm  Generator.make() latency, and batch throughput
+  the same pipeline in PyTorch (MiniLM + hypernetwork, cold process and warm call)
+The hypernetwork is untrained (random heads): timing does not depend on the weights.
+
+    .venv/bin/python bench/bench_make_adapter.py [--variant M] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+DESC = "Answer the multiple-choice science question with the text of the correct option."
+
+
+def wall(cmd: list[str], repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", default="M")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "make_adapter.json"))
+    args = ap.parse_args()
+
+    import torch
+
+    from export.bundle_writer import write_bundle
+    from t2l_edge.basemodel import default_base_path, read_base_spec
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.hypernet.config import HyperConfig
+    from t2l_edge.hypernet.model import HyperNetwork
+
+    tmp = Path(tempfile.mkdtemp(prefix="t2l-bench-"))
+    spec = read_base_spec(default_base_path())
+    torch.manual_seed(0)
+    net = HyperNetwork(HyperConfig(variant=args.variant), spec).eval()
+    with torch.no_grad():
+        for h in net.heads.values():
+            h.weight.normal_(0, 0.01)
+    ckpt = save_hypernet(net, tmp / "ckpt")
+    bundle = tmp / "bundle"
+    write_bundle(net, bundle, {"note": "untrained, benchmark only"}, log=lambda s: None)
+
+    res: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+                 "variant": args.variant, "param_count": net.param_count(), "repeats": args.repeats,
+                 "bundle_mb": round(sum(f.stat().st_size for f in bundle.iterdir()) / 1e6, 2)}
+    floor = wall([PY, "-c", "import onnxruntime"], args.repeats)
+    cold = wall([str(Path(PY).parent / "t2l-edge"), "make-adapter", DESC, "--bundle", str(bundle), "-o", str(tmp / "a.gguf"), "--force"], args.repeats)
+    torch_cold_code = (
+        "import sys, torch; sys.path.insert(0, %r)\n"
+        "from t2l_edge.hypernet.checkpoint import load_hypernet\n"
+        "from t2l_edge.hypernet.encoder import load_minilm\n"
+        "from tokenizers import Tokenizer\n"
+        "net, _ = load_hypernet(%r); enc, folder = load_minilm()\n"
+        "tok = Tokenizer.from_file(str(folder / 'tokenizer.json')); e = tok.encode(%r)\n"
+        "with torch.no_grad(): net(enc(torch.tensor([e.ids]), torch.tensor([e.attention_mask])))\n"
+    ) % (str(ROOT), str(ckpt), DESC)
+    torch_cold = wall([PY, "-c", torch_cold_code], args.repeats)
+
+    from t2l_edge.runtime import Generator
+
+    gen = Generator.load(bundle)
+    gen.make(DESC)
+    warm = []
+    for _ in range(20):
+        t = time.perf_counter()
+        gen.make(DESC)
+        warm.append(time.perf_counter() - t)
+    batch = [f"{DESC} Variant {i}." for i in range(32)]
+    t = time.perf_counter()
+    gen.make_batch(batch)
+    batch_s = time.perf_counter() - t
+
+    from t2l_edge.hypernet.encoder import load_minilm
+    from tokenizers import Tokenizer
+
+    enc, folder = load_minilm()
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    e = tok.encode(DESC)
+    ids, mask = torch.tensor([e.ids]), torch.tensor([e.attention_mask])
+    torch_warm = []
+    with torch.no_grad():
+        for _ in range(20):
+            t = time.perf_counter()
+            net(enc(ids, mask))
+            torch_warm.append(time.perf_counter() - t)
+
+    med = statistics.median
+    res.update({
+        "floor_import_onnxruntime_s": med(floor),
+        "cold_make_adapter_s": med(cold),
+        "cold_over_floor": med(cold) / med(floor),
+        "warm_make_ms": 1000 * med(warm),
+        "batch32_adapters_per_s": 32 / batch_s,
+        "torch_cold_s": med(torch_cold),
+        "torch_warm_ms": 1000 * med(torch_warm),
+        "speedup_cold_vs_torch_cold": med(torch_cold) / med(cold),
+        "speedup_warm_vs_torch_warm": med(torch_warm) / med(warm),
+        "targets": {"cold_s": 1.0, "warm_ms": 20.0, "speedup_vs_torch_cold": 5.0},
+    })
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1))
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
