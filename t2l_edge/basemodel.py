@@ -151,6 +151,25 @@ def open_gguf(path: str | os.PathLike):
         raise T2LError(f"{p} is not a readable GGUF file ({type(exc).__name__}: {exc})", "the file may be truncated or corrupt") from None
 
 
+def _check_tensor_data(p: Path, header) -> None:
+    """Every tensor's bytes must lie inside the file: llama.cpp must never read past the end of
+    a truncated download."""
+    import gguf
+
+    size = p.stat().st_size
+    for name, (shape, ttype, offset) in header.tensors.items():
+        try:
+            block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ttype)]
+        except (ValueError, KeyError):
+            raise T2LError(f"{p}: tensor {name} has unknown type {ttype}", "the file is corrupt or from a newer llama.cpp") from None
+        n = 1
+        for d in shape:
+            n *= int(d)
+        if n % block or offset + n // block * type_size > size:
+            raise T2LError(f"{p} is truncated or corrupt (tensor {name} ends past the end of the file)",
+                           "download or convert the model again")
+
+
 def read_base_spec(path: str | os.PathLike, sha256: bool = True) -> BaseSpec:
     """Read architecture and shapes from a base model GGUF."""
     from .gguf_meta import read_header
@@ -180,6 +199,7 @@ def read_base_spec(path: str | os.PathLike, sha256: bool = True) -> BaseSpec:
         name=str(_field(kv, "general.name", required=False) or p.stem),
         sha256=file_sha256(p) if sha256 else "", size=p.stat().st_size,
     )
+    _check_tensor_data(p, header)
     # Check that the tensors the table promises are really there with these shapes.
     names = {n: tuple(int(x) for x in shape) for n, (shape, _t, _o) in header.tensors.items()}
     fused = gguf_tensor_name("q_proj", 0).replace("attn_q", "attn_qkv")

@@ -86,6 +86,8 @@ class Engine:
         self._loaded: dict[tuple, LoadedAdapter] = {}
         self._batch = None
         self.base_path = resolve_base(base_path)
+        # Check the base in Python first: llama.cpp must never see a truncated or foreign file.
+        read_base_spec(self.base_path, sha256=False)
         self._spec = None
         self.seed = seed
         self.n_ctx, self.n_batch = int(n_ctx), int(n_batch)

@@ -7,7 +7,7 @@ import pytest
 
 from t2l_edge.errors import T2LError
 from t2l_edge.runtime import Generator
-from tests.tiny_models import tiny_bundle, tiny_encoder, tiny_hypernet
+from tiny_models import tiny_bundle, tiny_encoder, tiny_hypernet
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from t2l_edge.runtime import Generator
-from tests.tiny_models import tiny_bundle, tiny_encoder, torch_pipeline
+from tiny_models import tiny_bundle, tiny_encoder, torch_pipeline
 
 torch.set_num_threads(1)
 TEXTS = ["answer yes or no .", "translate the text into french", "write python function", "pick the correct option ?"]

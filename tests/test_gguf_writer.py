@@ -9,7 +9,7 @@ import pytest
 from t2l_edge.adapter import Adapter
 from t2l_edge.arch import gguf_tensor_name
 from t2l_edge.gguf_adapter import read_gguf_adapter, write_gguf
-from tests.tiny_models import tiny_spec
+from tiny_models import tiny_spec
 
 MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 

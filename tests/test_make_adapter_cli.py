@@ -3,7 +3,7 @@ import json
 import pytest
 
 from t2l_edge.cli import main
-from tests.tiny_models import tiny_bundle, tiny_encoder
+from tiny_models import tiny_bundle, tiny_encoder
 
 
 @pytest.fixture(scope="module")

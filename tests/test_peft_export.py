@@ -6,7 +6,7 @@ import torch
 
 from t2l_edge.adapter import Adapter
 from t2l_edge.peft_writer import write_peft
-from tests.tiny_models import tiny_spec
+from tiny_models import tiny_spec
 
 torch.set_num_threads(1)
 

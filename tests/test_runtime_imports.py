@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.tiny_models import tiny_bundle, tiny_encoder
+from tiny_models import tiny_bundle, tiny_encoder
 
 
 def test_make_adapter_path_imports_no_torch(tmp_path):
