@@ -69,5 +69,8 @@ class OnnxEncoder:
             for row in range(len(encs)):
                 if mask[row].all() and sum(encs[row].attention_mask) > width and sep is not None:
                     ids[row, -1] = sep
-        (emb,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        try:
+            (emb,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+        except Exception as exc:  # onnxruntime's own error types
+            raise T2LError(f"the encoder failed: {str(exc).splitlines()[0][:160]}", "the bundle's encoder does not match its manifest; re-export it") from None
         return emb.astype(np.float32)

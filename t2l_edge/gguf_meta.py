@@ -92,7 +92,7 @@ def _read_cached(path: str, size: int, mtime_ns: int) -> GGUFHeader:
             ttype = cur.take("<I")
             tensors[name] = (shape, ttype, cur.take("<Q"))
         align = kv.get("general.alignment", 32)
-        if not isinstance(align, int) or align <= 0:
+        if not isinstance(align, int) or align <= 0 or align & (align - 1):  # ggml: a power of two
             raise ValueError(f"bad general.alignment {align!r}")
         data_start = -(-fh.tell() // align) * align
     tensors = {n: (shape, t, data_start + off) for n, (shape, t, off) in tensors.items()}

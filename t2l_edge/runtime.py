@@ -78,7 +78,10 @@ class Generator:
         self.warnings += self.encoder.warnings
         for w in self.warnings:
             warnings.warn(w, stacklevel=2)
-        outputs = self.session.run(None, {"task_embedding": emb})
+        try:
+            outputs = self.session.run(None, {"task_embedding": emb})
+        except Exception as exc:  # onnxruntime's own error types
+            raise T2LError(f"the hypernetwork failed: {str(exc).splitlines()[0][:160]}", "the bundle is inconsistent; re-export it") from None
         named = dict(zip([o.name for o in self.session.get_outputs()], outputs))
         lora = self.manifest.lora
         adapters = []

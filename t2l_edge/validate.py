@@ -155,11 +155,17 @@ def _check_header(path: Path, kv: dict, base_arch: str) -> None:
         _fail(path, "has no adapter.lora.alpha", "re-export it with an alpha (llama.cpp would silently use scale 1)")
 
 
-def _check_ranges(path: Path, tensors: list[_Tensor]) -> None:
+def _check_ranges(path: Path, tensors: list[_Tensor], data_start: int, alignment: int) -> None:
+    """ggml's loader wants tensor data packed in file order, each start padded to the
+    alignment; it refuses any other layout (found by tests/test_fuzz_validator.py)."""
     size = path.stat().st_size
+    expected = data_start
     for t in tensors:
+        if t.offset != expected:
+            _fail(path, f"is corrupt: tensor {t.name} starts at byte {t.offset}, expected {expected}", "re-download or re-create it")
         if t.offset + t.n_bytes > size:
             _fail(path, f"is truncated: tensor {t.name} ends past the end of the file", "re-download or re-create it")
+        expected += -(-t.n_bytes // alignment) * alignment
 
 
 def _split(name: str) -> tuple[str, str] | None:
@@ -222,7 +228,7 @@ def validate_adapter(
     for t in tensors:  # dtype first: n_bytes of an unknown type is meaningless
         if t.ttype not in ACCEPTED_DTYPES:
             _fail(path, f"tensor '{t.name}' has dtype {t.type_name}; llama.cpp LoRA needs F32, F16 or BF16", "re-export with --dtype f16")
-    _check_ranges(path, tensors)
+    _check_ranges(path, tensors, header.data_start, int(kv.get("general.alignment", 32)))
 
     halves: dict[str, dict[str, object]] = {}
     for t in tensors:

@@ -47,7 +47,7 @@ def tiny_encoder(folder: Path, seed: int = 0) -> dict:
     enc = PooledEncoder(BertModel(cfg, add_pooling_layer=False).eval()).eval()
     export_encoder_onnx(enc, folder / "encoder.onnx", vocab_size=64)
     tiny_tokenizer(folder / "tokenizer.json")
-    return {"onnx": folder / "encoder.onnx", "tokenizer": folder / "tokenizer.json", "quant": "fp32",
+    return {"onnx": folder / "encoder.onnx", "tokenizer": folder / "tokenizer.json", "quant": "fp32", "max_length": 64,
             "report": {"encoder": "tiny-bert"}, "torch": enc}
 
 
