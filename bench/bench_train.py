@@ -1,0 +1,82 @@
+"""SFT step cost on the real SmolLM2-135M, on this machine (on demand, not a test).
+
+One step = hypernetwork forward -> per-example LoRA on q/v of all 30 layers -> frozen base
+forward on T sequences -> loss on the last `--answer` tokens -> backward -> AdamW.
+fp32 and bf16 autocast are measured in the same run.
+
+    .venv/bin/python bench/bench_train.py [--batch 8] [--seq 128] [--steps 6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--answer", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--variant", default="M")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train.json"))
+    args = ap.parse_args()
+
+    from t2l_edge.hypernet.config import HyperConfig
+    from t2l_edge.hypernet.model import HyperNetwork
+    from t2l_edge.basemodel import read_base_spec, default_base_path
+    from t2l_edge.train.base_torch import load_base_torch
+    from t2l_edge.train.batched_lora import wrap_model
+    from t2l_edge.train.sft_step import Batch, sft_loss
+
+    t0 = time.perf_counter()
+    model, _tok, _sha = load_base_torch()
+    load_s = time.perf_counter() - t0
+    spec = read_base_spec(default_base_path(), sha256=False)
+    net = HyperNetwork(HyperConfig(variant=args.variant), spec).train()
+    wrapped = wrap_model(model, net.cfg.targets, spec.n_layer)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(100, 40000, (args.batch, args.seq), generator=g)
+    labels = torch.full_like(ids, -100)
+    labels[:, -args.answer:] = ids[:, -args.answer:]
+    batch = Batch(torch.nn.functional.normalize(torch.randn(args.batch, 384, generator=g), dim=-1), ids, torch.ones_like(ids), labels)
+
+    res = {"machine": {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "platform": platform.platform(),
+                       "torch": torch.__version__}, "batch": args.batch, "seq": args.seq, "answer_tokens": args.answer,
+           "variant": args.variant, "hypernet_params": net.param_count(), "base_load_s": load_s, "modes": {}}
+    for mode in ("fp32", "bf16-autocast"):
+        times = []
+        for step in range(args.steps + 1):
+            t = time.perf_counter()
+            opt.zero_grad()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode != "fp32"):
+                loss, _ = sft_loss(net, model, wrapped, batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            if step:  # the first step warms up allocators and kernels
+                times.append(time.perf_counter() - t)
+        med = statistics.median(times)
+        res["modes"][mode] = {"median_s_per_step": med, "all_s": times, "tokens_per_s": args.batch * args.seq / med}
+    res["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    res["target_s_per_step"] = 2.5
+    res["ddp"] = "not measured yet (no torchrun trainer yet)"
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1))
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
