@@ -90,7 +90,9 @@ class TaskStore:
         if tid not in self._cache:
             parts: dict[str, list[Example]] = {"train": [], "val": []}
             raw = gzip.decompress((self.path / "examples" / f"{tid}.jsonl.gz").read_bytes()).decode()
-            for line in raw.splitlines():
+            for line in raw.split("\n"):  # not splitlines(): examples may contain U+2028
+                if not line:
+                    continue
                 d = json.loads(line)
                 parts[d.pop("split")].append(Example.from_dict(d))
             self._cache[tid] = parts
