@@ -1,0 +1,52 @@
+"""Resumable training state without pickle: hypernet + AdamW moments in safetensors, scalars in JSON.
+
+The batch sampler and all randomness are functions of (seed, step), so the step number is the
+only other state a resumed run needs to continue exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from ..errors import T2LError
+from ..hypernet.checkpoint import load_hypernet, save_hypernet
+
+
+def save_state(folder: Path, net, opt: torch.optim.Optimizer, step: int, extra: dict) -> None:
+    from safetensors.torch import save_file
+
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_hypernet(net, tmp / "hypernet", provenance={"step": step, **extra.get("provenance", {})})
+    tensors = {}
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for i, p in enumerate(params):
+        for k, v in opt.state.get(p, {}).items():
+            tensors[f"{i}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu().contiguous()
+    save_file(tensors, str(tmp / "optimizer.safetensors"))
+    (tmp / "state.json").write_text(json.dumps({"step": step, **extra}, indent=1, sort_keys=True))
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+
+
+def load_state(folder: Path, net, opt: torch.optim.Optimizer) -> dict:
+    from safetensors.torch import load_file
+
+    if not (folder / "state.json").is_file():
+        raise T2LError(f"no checkpoint in {folder}", "start without --resume")
+    saved, _ = load_hypernet(folder / "hypernet")
+    net.load_state_dict(saved.state_dict())
+    tensors = load_file(str(folder / "optimizer.safetensors"))
+    params = [p for g in opt.param_groups for p in g["params"]]
+    for i, p in enumerate(params):
+        state = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == str(i)}
+        if state:
+            opt.state[p] = state
+    return json.loads((folder / "state.json").read_text())

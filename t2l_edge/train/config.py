@@ -1,0 +1,95 @@
+"""Training configuration: defaults < YAML file < --set key=value, saved next to the outputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from ..errors import T2LError
+
+
+@dataclass
+class SFTConfig:
+    out: str = "runs/sft"
+    base: str | None = None  # base GGUF; None = the default SmolLM2
+    store: str | None = None  # task store; None = ~/.cache/t2l-edge/tasks
+    hypernet: dict = field(default_factory=lambda: {"variant": "M"})  # HyperConfig fields
+    tasks: list[str] = field(default_factory=list)  # empty = every pool task with descriptions
+    heldout_tasks: list[str] = field(default_factory=list)  # validated with held-out descriptions
+    allow_seed_descriptions: bool = False  # fall back to a task's own seed text (one description)
+    steps: int = 2000
+    batch_tasks: int = 8  # examples per step, each from a different task (paper: 8 x 1)
+    max_len: int = 128
+    lr: float = 2e-4  # the paper's 2.5e-5 is for 1.2M steps; we have thousands
+    weight_decay: float = 0.01
+    warmup: float = 0.2  # fraction of steps
+    grad_clip: float = 1.0
+    l2: float = 1e-3
+    label_smoothing: float = 0.1
+    neftune_alpha: float = 5.0
+    bf16: bool = True  # autocast; weights stay fp32
+    seed: int = 0
+    log_every: int = 10
+    eval_every: int = 200
+    eval_examples: int = 64
+    checkpoint_every: int = 100
+    threads: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _coerce(value: str, current):
+    if isinstance(current, bool):
+        if value.lower() in ("1", "true", "yes"):
+            return True
+        if value.lower() in ("0", "false", "no"):
+            return False
+        raise ValueError(value)
+    if isinstance(current, int) and not isinstance(current, bool):
+        return int(value)
+    if isinstance(current, float):
+        return float(value)
+    if isinstance(current, (list, dict)) or current is None:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value.split(",") if isinstance(current, list) else value
+    return value
+
+
+def resolve(cls, file: str | Path | None, overrides: list[str]):
+    """defaults < YAML file < overrides ("key=value", "hypernet.variant=S")."""
+    import yaml
+
+    cfg = cls()
+    names = {f.name for f in fields(cls)}
+    if file:
+        try:
+            data = yaml.safe_load(Path(file).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise T2LError(f"cannot read config {file}: {exc}", "check the path and the YAML syntax") from None
+        unknown = set(data) - names
+        if unknown:
+            raise T2LError(f"{file}: unknown keys {sorted(unknown)}", f"known keys: {', '.join(sorted(names))}")
+        for k, v in data.items():
+            setattr(cfg, k, v)
+    for item in overrides:
+        if "=" not in item:
+            raise T2LError(f"--set {item!r} is not key=value", "e.g. --set steps=500")
+        key, value = item.split("=", 1)
+        head, _, sub = key.partition(".")
+        if head not in names:
+            raise T2LError(f"--set: unknown key '{head}'", f"known keys: {', '.join(sorted(names))}")
+        if sub:
+            target = getattr(cfg, head)
+            if not isinstance(target, dict):
+                raise T2LError(f"--set: '{head}' has no sub-keys", "drop the dotted part")
+            target[sub] = _coerce(value, target.get(sub, ""))
+        else:
+            try:
+                setattr(cfg, head, _coerce(value, getattr(cfg, head)))
+            except ValueError:
+                raise T2LError(f"--set {key}: cannot read {value!r} as {type(getattr(cfg, head)).__name__}", "fix the value") from None
+    return cfg

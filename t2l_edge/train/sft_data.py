@@ -1,0 +1,77 @@
+"""What an SFT step eats: per-task description embeddings and chat-formatted examples.
+
+Sampling is stateless: the batch of step s depends only on (seed, s), so a resumed run sees
+exactly the batches an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.schema import Example
+from ..errors import T2LError
+
+
+def user_turn(ex: Example) -> str:
+    """Multiple-choice training prompts list the options, so the answer has a choice space."""
+    if ex.options:
+        return ex.prompt + "\nOptions: " + " | ".join(ex.options)
+    return ex.prompt
+
+
+class ChatFormatter:
+    """Prompt in the user turn, answer in the assistant turn, via the tokenizer's chat template.
+    Only the answer (and its end-of-turn token) is scored."""
+
+    def __init__(self, tokenizer, max_len: int):
+        self.tok, self.max_len = tokenizer, max_len
+        self.end = tokenizer.eos_token or ""
+
+    def __call__(self, ex: Example) -> tuple[list[int], int] | None:
+        prompt = self.tok.apply_chat_template([{"role": "user", "content": user_turn(ex)}], add_generation_prompt=True, tokenize=False)
+        p_ids = self.tok(prompt, add_special_tokens=False)["input_ids"]
+        a_ids = self.tok(ex.answer + self.end, add_special_tokens=False)["input_ids"]
+        if len(p_ids) + len(a_ids) > self.max_len:
+            return None
+        return p_ids + a_ids, len(p_ids)
+
+
+@dataclass
+class TaskData:
+    task_id: str
+    examples: list[Example]
+    desc_emb: np.ndarray  # [n_descriptions, emb_dim]
+
+
+def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0):
+    """The batch of `step`: n different tasks, one example and one description each.
+    `stream` separates independent sequences (0 training, 1 validation) under one seed."""
+    from .sft_step import Batch
+
+    rng = np.random.default_rng([seed, step, stream])
+    picks = rng.choice(len(tasks), size=min(n, len(tasks)), replace=False)
+    rows, embs = [], []
+    for ti in picks:
+        t = tasks[ti]
+        for _ in range(8):  # a few tries to find an example that fits max_len
+            enc = formatter(t.examples[int(rng.integers(len(t.examples)))])
+            if enc is not None:
+                break
+        if enc is None:
+            continue
+        rows.append(enc)
+        embs.append(t.desc_emb[int(rng.integers(len(t.desc_emb)))])
+    if not rows:
+        raise T2LError(f"no example fits max_len at step {step}", "raise max_len")
+    width = max(len(ids) for ids, _ in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(input_ids)
+    labels = torch.full_like(input_ids, -100)
+    for i, (ids, n_prompt) in enumerate(rows):  # right padding; scored positions picked per row
+        input_ids[i, : len(ids)] = torch.tensor(ids)
+        mask[i, : len(ids)] = 1
+        labels[i, n_prompt: len(ids)] = torch.tensor(ids[n_prompt:])
+    return Batch(torch.from_numpy(np.stack(embs)).float(), input_ids, mask, labels)
