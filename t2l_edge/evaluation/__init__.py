@@ -1,0 +1,1 @@
+"""Evaluation in llama.cpp, the runtime users get (never torch)."""

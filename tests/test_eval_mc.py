@@ -1,0 +1,45 @@
+"""Scoring rules on handmade items with a fake engine whose log-probabilities are known."""
+
+import numpy as np
+
+from t2l_edge.data.schema import Example
+from t2l_edge.evaluation.mc import ItemScore, bootstrap_ci, score_item, summarize
+
+
+class FakeEngine:
+    """log p(continuation) = -(number of characters) unless the text contains 'right'."""
+
+    def tokenize(self, text, add_bos=True, special=False):
+        return [ord(c) for c in text]
+
+    def format_chat(self, prompt):
+        return f"<user>{prompt}</user><assistant>"
+
+    def score_tokens(self, ctx, conts):
+        return [0.0 if "right" in "".join(map(chr, c)) else -float(len(c)) for c in conts]
+
+
+def test_acc_and_length_normalisation():
+    s = ItemScore("x", gold=1, logprobs=[-2.0, -3.0], lengths=[2, 30])
+    assert s.pred == 0 and s.pred_norm == 1  # per character the long option wins
+    out = summarize([s, ItemScore("y", 0, [-1.0, -5.0], [5, 5])])
+    assert out["acc"] == 0.5 and out["acc_norm"] == 1.0
+
+
+def test_score_item_plain_and_chat():
+    ex = Example("Which?", "the right one", ["wrong", "the right one"], 1, "q1")
+    for style in ("plain", "chat"):
+        assert score_item(FakeEngine(), "arc_easy", ex, style).pred == 1
+
+
+def test_winogrande_partial_scoring_scores_the_same_text():
+    ex = Example("The cup fell because _ was slippery.", "it", ["it", "he"], 0, "w1")
+    s = score_item(FakeEngine(), "winogrande", ex)
+    assert s.logprobs[0] == s.logprobs[1]  # same scored continuation for both options
+    assert s.lengths == [len(" was slippery.")] * 2
+
+
+def test_bootstrap_ci_brackets_the_mean():
+    correct = np.array([1.0] * 60 + [0.0] * 40)
+    lo, hi = bootstrap_ci(correct)
+    assert lo < 0.6 < hi and hi - lo < 0.25
