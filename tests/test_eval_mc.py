@@ -43,3 +43,18 @@ def test_bootstrap_ci_brackets_the_mean():
     correct = np.array([1.0] * 60 + [0.0] * 40)
     lo, hi = bootstrap_ci(correct)
     assert lo < 0.6 < hi and hi - lo < 0.25
+
+
+def test_report_table():
+    from t2l_edge.commands.report import render
+
+    rows = [{"label": "base", "row": "base", "style": "plain", "limit": 50,
+             "benchmarks": {"piqa": {"acc_norm": 0.6, "acc_norm_spread": [0.6, 0.6]},
+                            "arc_easy": {"acc_norm": 0.4, "acc_norm_spread": [0.4, 0.4]}}},
+            {"label": "t2l", "row": "t2l", "style": "chat", "limit": 50,
+             "benchmarks": {"piqa": {"acc_norm": 0.7, "acc_norm_spread": [0.65, 0.75]}}}]
+    text = render(rows, ["arc_easy", "piqa"])
+    lines = text.splitlines()
+    assert lines[0] == "| row | style | arc_easy | piqa | AVG |"
+    assert lines[2] == "| base | plain | 40.0 | 60.0 | 50.0 |"
+    assert lines[3] == "| t2l | chat | - | 70.0 (65.0-75.0) | 70.0 |"

@@ -1,0 +1,56 @@
+"""`t2l-edge report`: render `t2l-edge eval` result files as one markdown table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(add_completion=False)
+
+
+def render(results: list[dict], names: list[str]) -> str:
+    order = sorted({b for r in results for b in r["benchmarks"]}, key=lambda b: names.index(b) if b in names else 99)
+    head = "| row | style | " + " | ".join(order) + " | AVG |"
+    lines = [head, "|" + "---|" * (len(order) + 3)]
+    for r in results:
+        cells = []
+        for b in order:
+            v = r["benchmarks"].get(b)
+            if v is None:
+                cells.append("-")
+                continue
+            lo, hi = v["acc_norm_spread"]
+            cells.append(f"{100 * v['acc_norm']:.1f}" + (f" ({100 * lo:.1f}-{100 * hi:.1f})" if hi - lo > 1e-9 else ""))
+        avg = 100 * sum(r["benchmarks"][b]["acc_norm"] for b in order if b in r["benchmarks"]) / max(1, len(r["benchmarks"]))
+        label = r.get("label") or r["row"]
+        lines.append(f"| {label} | {r['style']} | " + " | ".join(cells) + f" | {avg:.1f} |")
+    n = {r.get("limit") for r in results}
+    lines.append("")
+    lines.append(f"acc_norm (per-character normalised log-likelihood), in %; items per benchmark: {', '.join(map(str, n))}; "
+                 "a range in brackets is the spread across descriptions.")
+    return "\n".join(lines)
+
+
+@app.command(help="Render result JSON files from `t2l-edge eval` as a markdown table.\n\nExample:\n\n  t2l-edge report results/*.json --out docs/results.md")
+def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
+           out: Path | None = typer.Option(None, "--out", help="Also write the table here."),
+           force: bool = typer.Option(False, "--force")) -> None:
+    from ..atomic import atomic_output
+    from ..data.benchmarks import MC
+    from ..errors import T2LError
+
+    results = []
+    for f in files:
+        try:
+            r = json.loads(f.read_text())
+            r.setdefault("label", f.stem)
+            results.append(r)
+        except (OSError, ValueError) as exc:
+            raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
+    text = render(results, list(MC))
+    if out:
+        with atomic_output(out, force=force) as tmp:
+            tmp.write_text(text + "\n")
+    typer.echo(text)
