@@ -82,8 +82,9 @@ def main() -> None:
         "## Descriptions",
         "",
         f"{len(with_desc)} of {len(ids)} pool tasks have ≥ 8 committed descriptions "
-        f"(`t2l_edge/data/descriptions/*.json`); benchmarks described: "
-        f"{sum(1 for b in BENCHMARKS if len(descs.get('bench.' + b, [])) >= 5)} of {len(BENCHMARKS)}.",
+        f"(`t2l_edge/data/descriptions/*.json`, {sum(len(descs.get(t, [])) for t in ids):,} in all; the last 2 of each "
+        f"task are held out for validation); benchmarks described: "
+        f"{sum(1 for b in BENCHMARKS if len(descs.get('bench.' + b, [])) >= 5)} of {len(BENCHMARKS)} (5 each, all held out).",
         "",
         "## Held-out benchmarks",
         "",
@@ -100,6 +101,10 @@ def main() -> None:
         "| task | dropped |",
         "|---|---|",
         *[f"| {t} | {n} |" for t, n in list(decon["tasks_affected"].items())[:10]],
+        "",
+        "Worst overlaps (example -> benchmark items sharing a 13-gram):",
+        "",
+        *[f"- `{w['example']}` -> {', '.join(w['matches'])}" for w in decon["worst"][:8]],
         "",
         "Excluded by source before the check: NI subtask029-035 (Winogrande), 043/044/047 (science multiple choice), "
         "BIG-bench tasks copying a pool source (social_iqa) or not in English (hindi, parsinlu, German mappings).",

@@ -35,7 +35,17 @@ def data(
 
     if action != "build":
         raise T2LError(f"unknown data action '{action}'", "use: t2l-edge data build")
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     root = cache or cache_root()
-    man = build(out or root / "tasks", cache=root, force=force, log=(lambda s: None) if as_json else (lambda s: typer.echo(s, err=True)))
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeRemainingColumn(), transient=True, disable=as_json) as bar:
+        job = bar.add_task("reading", total=1001, visible=False)
+
+        def progress(done, total, what):
+            bar.update(job, completed=done, total=total, description=what, visible=True)
+
+        man = build(out or root / "tasks", cache=root, force=force, progress=progress,
+                    log=(lambda s: None) if as_json else (lambda s: bar.console.print(s)))
     if as_json:
         typer.echo(json.dumps(man, indent=1))

