@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from t2l_edge.paths import cache_root
+
 PROBE_TEXTS = [
     "Answer the multiple-choice science question with the correct option.",
     "Translate the English sentence into French.",
@@ -28,11 +30,6 @@ PROBE_TEXTS = [
     "Fill in the blank with the right pronoun.",
     "List the named people in the text, separated by commas.",
 ]
-
-
-def cache_root() -> Path:
-    root = os.environ.get("T2L_EDGE_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "t2l-edge")
-    return Path(root)
 
 
 def export_encoder_onnx(encoder: torch.nn.Module, path: Path, vocab_size: int = 1000) -> None:

