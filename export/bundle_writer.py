@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from t2l_edge import GENERATOR_NAME
+from t2l_edge.atomic import atomic_dir
 from t2l_edge.bundle import FORMAT_VERSION, MANIFEST, sha256_file
 from t2l_edge.errors import T2LError
 from t2l_edge.hypernet.model import HyperNetwork
@@ -40,10 +41,7 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
     if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise T2LError(f"{out} exists and is not a bundle", "choose an empty or new folder")
     enc = encoder or ensure_encoder(encoder_quant)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_dir(out) as tmp:
         shutil.copy(enc["onnx"], tmp / "encoder.onnx")
         shutil.copy(enc["tokenizer"], tmp / "tokenizer.json")
         export_hypernet_onnx(net, tmp / "hypernet.onnx")
@@ -72,9 +70,4 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
         for f in sorted(p for p in tmp.iterdir() if p.name != MANIFEST):
             manifest["files"][f.name] = sha256_file(f)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return manifest

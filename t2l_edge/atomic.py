@@ -61,3 +61,22 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
         raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temp folder beside `path`; on success it replaces `path` in one rename.
+    Callers decide beforehand whether replacing an existing folder is allowed."""
+    import shutil
+
+    final = Path(path)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .adapter import Adapter
 from .arch import hf_module_path
+from .atomic import atomic_dir
 from .errors import T2LError
 
 
@@ -41,15 +41,7 @@ def write_peft(adapter: Adapter, folder: str | os.PathLike, force: bool = False,
         "t2l_edge": {"description": adapter.description, "generator": adapter.generator,
                      "base_sha256": adapter.base.sha256, **adapter.extra},
     }
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_dir(out) as tmp:
         save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
         (tmp / "adapter_config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out

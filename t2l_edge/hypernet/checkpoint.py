@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 from ..basemodel import BaseSpec
+from ..atomic import atomic_dir
 from ..errors import T2LError
 from .config import HyperConfig
 from .model import HyperNetwork
@@ -20,17 +20,12 @@ def save_hypernet(net: HyperNetwork, folder: str | os.PathLike, provenance: dict
     from safetensors.torch import save_file
 
     out = Path(folder)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    save_file(state, str(tmp / WEIGHTS))
     meta = {"config": net.cfg.to_dict(), "base": net.base.to_dict(), "encoder": "sentence-transformers/all-MiniLM-L6-v2",
             "param_count": net.param_count(), "provenance": provenance or {}}
-    (tmp / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    with atomic_dir(out) as tmp:
+        save_file(state, str(tmp / WEIGHTS))
+        (tmp / META).write_text(json.dumps(meta, indent=1, sort_keys=True))
     return out
 
 

@@ -7,12 +7,11 @@ only other state a resumed run needs to continue exactly.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_dir
 from ..errors import T2LError
 from ..hypernet.checkpoint import load_hypernet, save_hypernet
 
@@ -20,20 +19,15 @@ from ..hypernet.checkpoint import load_hypernet, save_hypernet
 def save_state(folder: Path, net, opt: torch.optim.Optimizer, step: int, extra: dict) -> None:
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_hypernet(net, tmp / "hypernet", provenance={"step": step, **extra.get("provenance", {})})
     tensors = {}
     params = [p for g in opt.param_groups for p in g["params"]]
     for i, p in enumerate(params):
         for k, v in opt.state.get(p, {}).items():
             tensors[f"{i}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu().contiguous()
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    (tmp / "state.json").write_text(json.dumps({"step": step, **extra}, indent=1, sort_keys=True))
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    with atomic_dir(folder) as tmp:
+        save_hypernet(net, tmp / "hypernet", provenance={"step": step, **extra.get("provenance", {})})
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        (tmp / "state.json").write_text(json.dumps({"step": step, **extra}, indent=1, sort_keys=True))
 
 
 def load_state(folder: Path, net, opt: torch.optim.Optimizer) -> dict:
