@@ -6,7 +6,6 @@ import datetime as _dt
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,42 +14,62 @@ from t2l_edge import GENERATOR_NAME
 from t2l_edge.atomic import atomic_dir
 from t2l_edge.bundle import FORMAT_VERSION, MANIFEST, sha256_file
 from t2l_edge.errors import T2LError
+from t2l_edge.hypernet.checkpoint import git_commit
 from t2l_edge.hypernet.model import HyperNetwork
 
 from .encoder import PROBE_TEXTS, ensure_encoder
-from .hypernet_onnx import export_hypernet_onnx, parity_check
+from .hypernet_onnx import PARITY_TOL, PARITY_TOL_FP16, export_hypernet_onnx, parity_check, store_weights_fp16
+
+HYPERNET_DTYPES = ("fp16", "fp32")
 
 
-def git_commit() -> str:
-    try:
-        root = Path(__file__).resolve().parent.parent
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
+def check_encoder_matches_training(provenance: dict, enc: dict, encoder_sha256: str) -> None:
+    """The hypernetwork only knows the embeddings it was trained on: shipping another encoder
+    (fp32 vs int8, or a re-export that changed bytes) is a silent train/serve skew."""
+    trained_sha = provenance.get("encoder_sha256")
+    if trained_sha and trained_sha != encoder_sha256:
+        raise T2LError("the encoder to ship differs from the one the hypernetwork was trained with (sha256 mismatch)",
+                       "export with the encoder used in training, or re-train")
+    trained = provenance.get("encoder")
+    shipped = f"{enc['report']['encoder']} {enc['quant']}"
+    if trained and trained != shipped:
+        raise T2LError(f"the hypernetwork was trained on '{trained}' embeddings but the bundle would ship '{shipped}'",
+                       f"pass --encoder-quant {trained.rsplit(' ', 1)[-1]}")
 
 
 def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict, force: bool = False,
-                 encoder_quant: str = "int8", encoder: dict | None = None, log=print) -> dict:
-    """Export `net` and the encoder into `out_dir`. Returns the manifest dict."""
+                 encoder_quant: str = "int8", encoder: dict | None = None, hypernet_dtype: str = "fp16",
+                 log=print) -> dict:
+    """Export `net` and the encoder into `out_dir`. Returns the manifest dict.
+    hypernet_dtype fp16 stores the weights at half size; arithmetic stays fp32 (see hypernet_onnx)."""
     from t2l_edge.encoder_runtime import OnnxEncoder
 
+    if hypernet_dtype not in HYPERNET_DTYPES:
+        raise T2LError(f"unknown hypernet dtype '{hypernet_dtype}'", f"use one of {', '.join(HYPERNET_DTYPES)}")
     out = Path(out_dir)
     if out.exists() and not force:
         raise T2LError(f"{out} already exists", "pass --force to replace it")
     if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise T2LError(f"{out} exists and is not a bundle", "choose an empty or new folder")
     enc = encoder or ensure_encoder(encoder_quant)
+    encoder_sha = sha256_file(enc["onnx"])
+    check_encoder_matches_training(provenance, enc, encoder_sha)
     with atomic_dir(out) as tmp:
         shutil.copy(enc["onnx"], tmp / "encoder.onnx")
         shutil.copy(enc["tokenizer"], tmp / "tokenizer.json")
         export_hypernet_onnx(net, tmp / "hypernet.onnx")
+        if hypernet_dtype == "fp16":
+            store_weights_fp16(tmp / "hypernet.onnx")
+        # Probe with real descriptions through the shipped encoder, plus random directions.
         probe = OnnxEncoder(tmp / "encoder.onnx", tmp / "tokenizer.json").encode(PROBE_TEXTS)
         rng = np.random.default_rng(0)
         random_emb = rng.standard_normal((4, net.cfg.emb_dim)).astype(np.float32)
-        parity = parity_check(net, tmp / "hypernet.onnx", np.concatenate([probe, random_emb]))
-        log(f"ONNX parity vs PyTorch (max abs diff): A {parity['max_abs_diff']['A']:.2e}, "
-            f"B {parity['max_abs_diff']['B']:.2e}, delta W {parity['max_abs_diff']['delta']:.2e}")
+        fp16 = hypernet_dtype == "fp16"
+        parity = parity_check(net, tmp / "hypernet.onnx", np.concatenate([probe, random_emb]),
+                              PARITY_TOL_FP16 if fp16 else PARITY_TOL, relative=fp16)
+        d = parity["max_abs_diff"]
+        log(f"ONNX ({hypernet_dtype} weights) vs PyTorch, max abs diff: A {d['A']:.2e}, B {d['B']:.2e}, "
+            f"delta W {d['delta']:.2e}" + (f" (relative {parity['max_rel_diff']['delta']:.1e})" if fp16 else ""))
         cfg, base = net.cfg, net.base
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -59,12 +78,13 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
             "lora": {"rank": cfg.rank, "alpha": cfg.alpha, "use_rslora": cfg.use_rslora,
                      "scaling": "rslora" if cfg.use_rslora else "standard", "targets": list(cfg.targets)},
             "encoder": {"name": enc["report"]["encoder"], "pooling": "mean+l2norm",
-                        "max_length": int(enc.get("max_length", 256)),
+                        "max_length": int(enc.get("max_length", 256)), "sha256": encoder_sha,
                         "quantization": "int8-dynamic-per-channel" if enc["quant"] == "int8" else "fp32",
                         "error_vs_fp32": enc["report"].get("int8_vs_fp32") if enc["quant"] == "int8" else None},
             "hypernet": {"variant": cfg.variant, "config": cfg.to_dict(), "param_count": net.param_count(),
-                         "dtype": "fp32", "onnx_parity": parity},
-            "training": {"git_commit": git_commit(), "exported_at": _dt.date.today().isoformat(), **provenance},
+                         "dtype": f"{hypernet_dtype} weights, fp32 compute", "onnx_parity": parity},
+            "training": dict(provenance),
+            "export": {"git_commit": git_commit(), "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")},
             "files": {},
         }
         for f in sorted(p for p in tmp.iterdir() if p.name != MANIFEST):

@@ -87,6 +87,7 @@ def load_manifest(bundle_dir: str | os.PathLike, verify: bool = True) -> Manifes
     for key in ("base", "lora", "encoder", "hypernet", "files"):
         if key not in raw:
             raise T2LError(f"{mpath} lacks '{key}'", "re-export the bundle")
+    _check_lora_fields(raw, mpath)
     if verify:
         for name in REQUIRED_FILES:
             if name not in raw["files"]:
@@ -98,3 +99,27 @@ def load_manifest(bundle_dir: str | os.PathLike, verify: bool = True) -> Manifes
             if sha256_file(f) != digest:
                 raise T2LError(f"bundle file {f} does not match its checksum", "the file is corrupt or was changed; re-export the bundle")
     return Manifest(raw)
+
+
+def _check_lora_fields(raw: dict, mpath: Path) -> None:
+    """The manifest must describe an adapter this code can write for this base."""
+    from .arch import arch_info
+
+    try:
+        base = BaseSpec.from_dict(raw["base"])
+        lora = raw["lora"]
+        rank, alpha, targets = int(lora["rank"]), float(lora["alpha"]), list(lora["targets"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise T2LError(f"{mpath} has a malformed base or lora section ({type(exc).__name__}: {exc})", "re-export the bundle") from None
+    known = arch_info(base.arch).modules  # raises for an unsupported architecture
+    unknown = [t for t in targets if t not in known]
+    if rank < 1 or not targets or unknown or alpha <= 0:
+        raise T2LError(f"{mpath}: invalid LoRA settings (rank {rank}, alpha {alpha}, targets {targets})",
+                       "re-export the bundle")
+
+
+def load_bundle(bundle_dir: str | os.PathLike | None = None, verify: bool = True) -> Manifest:
+    """Open a bundle folder (default: default_bundle_path()): format version, every sha256, and
+    the manifest's own consistency. The ONNX output shapes are checked against the manifest's
+    base shapes when runtime.Generator opens the graph, which needs an onnxruntime session."""
+    return load_manifest(bundle_dir if bundle_dir is not None else default_bundle_path(), verify=verify)

@@ -38,10 +38,13 @@ def write_peft(adapter: Adapter, folder: str | os.PathLike, force: bool = False,
         "use_rslora": adapter.use_rslora, "target_modules": sorted(adapter.targets), "lora_dropout": 0.0,
         "bias": "none", "fan_in_fan_out": False, "inference_mode": True,
         "base_model_name_or_path": base_model_name or adapter.base.name,
-        "t2l_edge": {"description": adapter.description, "generator": adapter.generator,
-                     "base_sha256": adapter.base.sha256, **adapter.extra},
     }
+    # Provenance goes into the safetensors header, not adapter_config.json: PEFT warns about
+    # (and tells users to upgrade for) any key it does not know in the config.
+    provenance = {"description": adapter.description, "generator": adapter.generator,
+                  "base_sha256": adapter.base.sha256, **adapter.extra}
     with atomic_dir(out) as tmp:
-        save_file(tensors, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+        save_file(tensors, str(tmp / "adapter_model.safetensors"),
+                  metadata={"format": "pt", "t2l_edge": json.dumps(provenance, sort_keys=True)})
         (tmp / "adapter_config.json").write_text(json.dumps(config, indent=1, sort_keys=True))
     return out

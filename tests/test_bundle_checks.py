@@ -88,3 +88,20 @@ def test_export_refuses_to_overwrite(bundle, tmp_path):
     b = _copy(bundle, tmp_path)
     with pytest.raises(T2LError, match="already exists"):
         write_bundle(tiny_hypernet("M"), b, {}, encoder=bundle[1], log=lambda s: None)
+
+
+def test_manifest_with_unknown_target_or_arch(bundle, tmp_path):
+    b = _copy(bundle, tmp_path)
+    _edit_manifest(b, lambda m: m["lora"].update(targets=["q_proj", "lm_head"]))
+    with pytest.raises(T2LError, match="invalid LoRA settings"):
+        Generator.load(b)
+    _edit_manifest(b, lambda m: (m["lora"].update(targets=["q_proj"]), m["base"].update(arch="gpt2")))
+    with pytest.raises(T2LError, match="unsupported architecture"):
+        Generator.load(b)
+
+
+def test_load_bundle_returns_the_verified_manifest(bundle):
+    from t2l_edge.bundle import load_bundle
+
+    man = load_bundle(bundle[0])
+    assert man.base.n_layer == 2 and man.targets == ("q_proj", "v_proj") and len(man.bundle_id) == 16

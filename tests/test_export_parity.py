@@ -16,18 +16,24 @@ def encoder(tmp_path_factory):
     return tiny_encoder(tmp_path_factory.mktemp("enc") / "encoder")
 
 
+@pytest.mark.parametrize("dtype", ["fp32", "fp16"])
 @pytest.mark.parametrize("variant", ["L", "M", "S"])
-def test_runtime_matches_pytorch(tmp_path, encoder, variant):
-    folder, net, enc = tiny_bundle(tmp_path / "bundle", variant, encoder=encoder)
+def test_runtime_matches_pytorch(tmp_path, encoder, variant, dtype):
+    folder, net, enc = tiny_bundle(tmp_path / "bundle", variant, encoder=encoder, hypernet_dtype=dtype)
     gen = Generator.load(folder)
     adapters = gen.make_batch(TEXTS)
     # The runtime normalises text (appends a full stop where missing) before embedding.
     ref = torch_pipeline(enc, net, [a.description for a in adapters])
-    worst = 0.0
+    worst, peak = 0.0, 0.0
     for i, ad in enumerate(adapters):
         for m in ad.targets:
             worst = max(worst, np.abs(ad.A[m] - ref[m][0][i]).max(), np.abs(ad.B[m] - ref[m][1][i]).max())
-    assert worst < 1e-4
+            peak = max(peak, np.abs(ref[m][0][i]).max(), np.abs(ref[m][1][i]).max())
+    if dtype == "fp32":
+        assert worst < 1e-4
+    else:  # fp16-stored weights: a small error relative to the values, but not zero
+        assert 0 < worst < 2e-3 * peak
+        assert "fp16" in gen.manifest.raw["hypernet"]["dtype"]
     # and the description matters: different tasks, different adapters
     assert np.abs(adapters[0].B["q_proj"] - adapters[1].B["q_proj"]).max() > 1e-4
 
@@ -44,3 +50,24 @@ def test_manifest_records_provenance_and_parity(tmp_path, encoder):
     assert man["hypernet"]["onnx_parity"]["max_abs_diff"]["delta"] < 1e-4
     assert set(man["files"]) == {"encoder.onnx", "tokenizer.json", "hypernet.onnx"}
     assert man["training"]["note"] == "untrained test bundle"
+    assert man["encoder"]["sha256"] == man["files"]["encoder.onnx"]
+    assert set(man["export"]) == {"git_commit", "date"}
+
+
+def test_fp16_weights_halve_the_hypernet_file(tmp_path, encoder):
+    f32, _, _ = tiny_bundle(tmp_path / "a", "L", encoder=encoder, hypernet_dtype="fp32")
+    f16, _, _ = tiny_bundle(tmp_path / "b", "L", encoder=encoder, hypernet_dtype="fp16")
+    ratio = (f16 / "hypernet.onnx").stat().st_size / (f32 / "hypernet.onnx").stat().st_size
+    assert ratio < 0.8  # tiny nets keep relatively many small fp32 tensors; SmolLM2 M: 12.4 -> 6.2 MB
+
+
+def test_export_refuses_an_encoder_other_than_the_trained_one(tmp_path, encoder):
+    from export.bundle_writer import write_bundle
+    from t2l_edge.errors import T2LError
+    from tiny_models import tiny_hypernet
+
+    with pytest.raises(T2LError, match="would ship .tiny-bert fp32."):
+        write_bundle(tiny_hypernet("S"), tmp_path / "x", {"encoder": "tiny-bert int8"}, encoder=encoder, log=lambda s: None)
+    with pytest.raises(T2LError, match="sha256"):
+        write_bundle(tiny_hypernet("S"), tmp_path / "x", {"encoder_sha256": "0" * 64}, encoder=encoder, log=lambda s: None)
+    assert not (tmp_path / "x").exists()

@@ -39,6 +39,23 @@ def test_hyper_init_is_a_peft_init(variant):
         assert torch.equal(a[0], a[1]) and torch.equal(a[0, 0], a[0, 1])
 
 
+def test_hyper_init_a_is_the_same_peft_draw_in_every_variant_and_module():
+    """The init must be PEFT's A itself, not just inside its bound: M once scattered it into
+    half-zero rows for modules with in < out (gate/up), which a bound check cannot see."""
+    from t2l_edge.hypernet.model import peft_a_init
+
+    spec = tiny_spec()
+    g = torch.Generator().manual_seed(0)
+    want = {m: peft_a_init(4, spec.shape(m)[0], g) for m in ALL_MODULES}  # same draw order as the model
+    for variant in "LMS":
+        cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=ALL_MODULES)
+        out = HyperNetwork(cfg, spec)(torch.randn(2, 32))
+        for m in ALL_MODULES:
+            a, b = out[m]
+            assert torch.equal(a[1, 1], want[m]), (variant, m)
+            assert torch.count_nonzero(b) == 0
+
+
 @pytest.mark.parametrize("variant", ["L", "M", "S"])
 def test_gradients_reach_the_heads_and_then_the_trunk(variant):
     net = HyperNetwork(HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4), tiny_spec())

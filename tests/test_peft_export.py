@@ -1,5 +1,7 @@
 """A PEFT export loads with `peft` on a tiny llama built in code and equals a manual merge."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -38,3 +40,7 @@ def test_peft_loads_and_matches_manual_merge(tmp_path):
         want = merged(ids).logits
         got = peft.PeftModel.from_pretrained(model, str(tmp_path / "lora")).eval()(ids).logits
     assert torch.allclose(got, want, atol=1e-4)
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "lora" / "adapter_model.safetensors"), "np") as f:
+        assert json.loads(f.metadata()["t2l_edge"])["description"] == "test"

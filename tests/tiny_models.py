@@ -63,12 +63,14 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
     return net.eval()
 
 
-def tiny_bundle(folder: Path, variant: str = "M", encoder: dict | None = None, **kw) -> tuple[Path, HyperNetwork, dict]:
+def tiny_bundle(folder: Path, variant: str = "M", encoder: dict | None = None, hypernet_dtype: str = "fp32",
+                **kw) -> tuple[Path, HyperNetwork, dict]:
     from export.bundle_writer import write_bundle
 
     enc = encoder or tiny_encoder(folder.parent / f"{folder.name}-encoder")
     net = tiny_hypernet(variant, **kw)
-    write_bundle(net, folder, provenance={"note": "untrained test bundle"}, encoder=enc, log=lambda s: None)
+    write_bundle(net, folder, provenance={"note": "untrained test bundle"}, encoder=enc, hypernet_dtype=hypernet_dtype,
+                 log=lambda s: None)
     return folder, net, enc
 
 

@@ -80,11 +80,17 @@ class HyperNetwork(nn.Module):
                 with torch.no_grad():
                     head.bias.copy_(torch.cat([a0.flatten(), torch.zeros(fout * r)]))
             else:
-                per_row = r * width if cfg.variant == "M" else width
-                head = nn.Linear(cfg.head_in, per_row, bias=False)
-                bias = torch.zeros(2, r, width)  # [A/B, rank row, features]
-                bias[0, :, :fin] = a0
-                self.head_bias[m] = nn.Parameter(bias.reshape(2, -1) if cfg.variant == "M" else bias)
+                if cfg.variant == "M":
+                    # forward() reads A from the first r*in numbers of the A row, so the init
+                    # goes there flat (not as [r, width] rows, which differ when in < out).
+                    head = nn.Linear(cfg.head_in, r * width, bias=False)
+                    bias = torch.zeros(2, r * width)  # [A/B, numbers]
+                    bias[0, : r * fin] = a0.flatten()
+                else:
+                    head = nn.Linear(cfg.head_in, width, bias=False)
+                    bias = torch.zeros(2, r, width)  # [A/B, rank row, features]
+                    bias[0, :, :fin] = a0
+                self.head_bias[m] = nn.Parameter(bias)
             nn.init.zeros_(head.weight)
             self.heads[m] = head
         # Fixed indices, kept as buffers so ONNX export bakes them in.
