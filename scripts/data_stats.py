@@ -84,7 +84,8 @@ def main() -> None:
         f"{len(with_desc)} of {len(ids)} pool tasks have ≥ 8 committed descriptions "
         f"(`t2l_edge/data/descriptions/*.json`, {sum(len(descs.get(t, [])) for t in ids):,} in all; the last 2 of each "
         f"task are held out for validation); benchmarks described: "
-        f"{sum(1 for b in BENCHMARKS if len(descs.get('bench.' + b, [])) >= 5)} of {len(BENCHMARKS)} (5 each, all held out).",
+        f"{sum(1 for b in BENCHMARKS if len(descs.get('bench.' + b, [])) >= 5)} of {len(BENCHMARKS)} "
+        f"({min(len(descs.get('bench.' + b, [])) for b in BENCHMARKS)} to {max(len(descs.get('bench.' + b, [])) for b in BENCHMARKS)} each, all held out).",
         "",
         "## Held-out benchmarks",
         "",
