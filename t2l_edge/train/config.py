@@ -40,6 +40,35 @@ class SFTConfig:
         return asdict(self)
 
 
+@dataclass
+class ReconConfig:
+    """T2L trained to reproduce a library of task LoRAs (no base model in the loop)."""
+    out: str = "runs/recon"
+    library: str = "runs/lora"  # a `train lora` output folder: LIBRARY/TASK/best/adapter.gguf
+    hypernet: dict = field(default_factory=lambda: {"variant": "M"})  # rank/alpha/targets must match the library
+    loss: str = "delta"  # delta: L1 on scale*B@A; ab: L1 on A and B z-scored per (module, layer)
+    steps: int = 2000
+    batch_tasks: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    grad_clip: float = 1.0
+    seed: int = 0
+    log_every: int = 10
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    threads: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def config_class(kind: str):
+    """sft, lora and mt-lora share SFTConfig (same loop, batches and settings: comparable runs);
+    for the LoRA baselines `hypernet` only supplies rank, alpha, rsLoRA and targets."""
+    return ReconConfig if kind == "recon" else SFTConfig
+
+
 def _coerce(value: str, current):
     if isinstance(current, bool):
         if value.lower() in ("1", "true", "yes"):

@@ -11,15 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.schema import Example
+from ..data.schema import Example, user_turn
 from ..errors import T2LError
-
-
-def user_turn(ex: Example) -> str:
-    """Multiple-choice training prompts list the options, so the answer has a choice space."""
-    if ex.options:
-        return ex.prompt + "\nOptions: " + " | ".join(ex.options)
-    return ex.prompt
 
 
 class ChatFormatter:
@@ -47,12 +40,15 @@ class TaskData:
 
 
 def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0):
-    """The batch of `step`: n different tasks, one example and one description each.
+    """The batch of `step`: n tasks (different ones when there are enough), one example and one
+    description each.
     `stream` separates independent sequences (0 training, 1 validation) under one seed."""
     from .sft_step import Batch
 
     rng = np.random.default_rng([seed, step, stream])
-    picks = rng.choice(len(tasks), size=min(n, len(tasks)), replace=False)
+    # Different tasks per batch (the paper's setting); a task-specific LoRA has one task, so
+    # with fewer tasks than rows they repeat.
+    picks = rng.choice(len(tasks), size=n, replace=len(tasks) < n)
     rows, embs = [], []
     for ti in picks:
         t = tasks[ti]

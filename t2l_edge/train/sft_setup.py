@@ -1,5 +1,5 @@
-"""Wire the real pieces for `t2l-edge train sft`: base from GGUF, task store, descriptions,
-the bundle's own ONNX encoder, and a held-out task split."""
+"""Wire the real pieces for `t2l-edge train`: task store, descriptions, the bundle's own ONNX
+encoder, and one held-out task split shared by T2L and the LoRA baselines."""
 
 from __future__ import annotations
 
@@ -24,6 +24,57 @@ def task_descriptions(store: TaskStore, tid: str, which: str, allow_seed: bool) 
     return descs
 
 
+def split_ids(cfg, store: TaskStore) -> tuple[list[str], set[str]]:
+    """(all task ids, the held-out ones): the same for sft, mt-lora and recon, so their
+    validation losses are comparable."""
+    ids = cfg.tasks or store.task_ids()
+    return ids, set(cfg.heldout_tasks or ids[::HELDOUT_EVERY])
+
+
+def task_examples(store: TaskStore | None, tid: str) -> tuple[list, list]:
+    """(train, val) examples. `bench.NAME` is a benchmark's disjoint never-scored part (the
+    oracle LoRA's data), split 90/10 by a fixed shuffle; anything else is a pool task."""
+    if tid.startswith("bench."):
+        import random
+
+        from ..data.benchmarks import load_benchmark
+
+        items = load_benchmark(tid.split(".", 1)[1], part="train")
+        if len(items) < 20:
+            raise T2LError(f"{tid} has only {len(items)} training items", "choose a benchmark with a train part")
+        order = list(range(len(items)))
+        random.Random(0).shuffle(order)
+        cut = max(10, len(items) // 10)
+        return [items[i] for i in order[cut:]], [items[i] for i in order[:cut]]
+    if store is None:
+        raise T2LError(f"{tid} is a pool task and needs the task store", "run `t2l-edge data build`")
+    return store.examples(tid, "train"), store.examples(tid, "val")
+
+
+def load_plain_tasks(cfg, emb_dim: int, pool_split: bool, log=print):
+    """For the LoRA baselines: (train, val) TaskData with a zero embedding, since a plain LoRA
+    ignores descriptions. pool_split (mt-lora): the pool split exactly as in SFT. Otherwise
+    (task-specific LoRA): cfg.tasks, each validated on its own held-out examples."""
+    zero = np.zeros((1, emb_dim), dtype=np.float32)
+    only_bench = bool(cfg.tasks) and all(t.startswith("bench.") for t in cfg.tasks)
+    store = None if only_bench else TaskStore(cfg.store)
+    ids, heldout = split_ids(cfg, store) if pool_split else (list(cfg.tasks), set())
+    train, val = [], []
+    for tid in ids:
+        tr, va = task_examples(store, tid)
+        if tid in heldout:
+            val.append(TaskData(tid, va, zero))
+        else:
+            train.append(TaskData(tid, tr, zero))
+            if not heldout:  # a single task validates on its own held-out examples
+                val.append(TaskData(tid, va, zero))
+    log(f"{len(train)} training tasks, {len(val)} validation tasks")
+    prov = {"tasks": ids if len(ids) <= 20 else f"{len(ids)} tasks", "n_train_tasks": len(train), "n_val_tasks": len(val)}
+    if store is not None:
+        prov["store_sha256"] = store.manifest["content_sha256"]
+    return train, val, prov
+
+
 def load_tasks(cfg, log=print):
     """(train TaskData list, validation TaskData list, provenance dict)."""
     from export.encoder import ensure_encoder
@@ -32,8 +83,7 @@ def load_tasks(cfg, log=print):
     from ..text import normalize_description
 
     store = TaskStore(cfg.store)
-    ids = cfg.tasks or store.task_ids()
-    heldout = set(cfg.heldout_tasks or ids[::HELDOUT_EVERY])
+    ids, heldout = split_ids(cfg, store)
     enc_info = ensure_encoder("int8")
     encoder = OnnxEncoder(enc_info["onnx"], enc_info["tokenizer"])
     train, val, skipped = [], [], []

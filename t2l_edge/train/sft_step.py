@@ -24,10 +24,20 @@ class Batch:
     attention_mask: torch.Tensor  # [T, S]
     labels: torch.Tensor  # [T, S], -100 outside the completion
 
+    def rows(self, part: slice) -> "Batch":
+        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part])
+
+    @property
+    def n_scored(self) -> int:
+        """Completion tokens the loss averages over (labels shifted by one, as in the loss)."""
+        return int((self.labels[:, 1:] != -100).sum())
+
 
 def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, label_smoothing: float = 0.0,
-             neftune_alpha: float = 0.0) -> tuple[torch.Tensor, dict]:
-    cfg = net.cfg
+             neftune_alpha: float = 0.0, token_norm: float | None = None) -> tuple[torch.Tensor, dict]:
+    """`net` is anything that maps description embeddings to {module: (A, B)}: a HyperNetwork,
+    a FixedLoRA baseline, or either wrapped in DistributedDataParallel."""
+    cfg = getattr(net, "module", net).cfg
     loras = net(batch.embeddings)
     penalty = sum((a.pow(2).mean() + b.pow(2).mean()) for a, b in loras.values()) / len(loras)
     hook = None
@@ -41,7 +51,7 @@ def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, 
         hook = emb.register_forward_hook(noise)
     try:
         with lora_applied(wrapped, loras, lora_scale(cfg.alpha, cfg.rank, cfg.use_rslora)):
-            ce, n_tokens = completion_loss(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing)
+            ce, n_tokens = completion_loss(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing, token_norm)
     finally:
         if hook is not None:
             hook.remove()

@@ -1,0 +1,44 @@
+"""What `t2l-edge train sft|mt-lora|lora` run once the config is resolved: load the base from
+GGUF, wrap its projections for per-example LoRA, then hand over to the trainer."""
+
+from __future__ import annotations
+
+
+def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> dict:
+    from ..basemodel import read_base_spec, resolve_base
+    from ..hypernet.config import HyperConfig
+    from .base_torch import load_base_torch
+    from .batched_lora import wrap_model
+    from .progress import progress_bar
+    from .sft_data import ChatFormatter
+
+    base_path = resolve_base(cfg.base)
+    spec = read_base_spec(base_path)
+    model, tok, sha = load_base_torch(base_path)
+    hcfg = HyperConfig.from_dict(cfg.hypernet)
+    wrapped = wrap_model(model, hcfg.targets, spec.n_layer)
+    formatter = ChatFormatter(tok, cfg.max_len)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    prov = {"base_sha256": sha}
+    log = echo if dist.is_main else (lambda s: None)
+    with progress_bar(kind, cfg.steps, enabled=dist.is_main) as progress:
+        if kind == "sft":
+            from ..hypernet.model import HyperNetwork
+            from .sft import run_sft
+            from .sft_setup import load_tasks
+
+            train_tasks, val_tasks, data_prov = load_tasks(cfg, log=log)
+            net = HyperNetwork(hcfg, spec)
+            log(f"hypernetwork {hcfg.variant}: {net.param_count():,} parameters; base {spec.name} (sha256 {sha[:12]}); "
+                f"{dist.world} process(es)")
+            return run_sft(cfg, net, model, wrapped, formatter, train_tasks, val_tasks, pad, resume=resume,
+                           progress=progress, provenance={**data_prov, **prov}, stop_at=until, dist=dist)
+        if kind == "mt-lora":
+            from .mt_lora import run_mt_lora
+
+            return run_mt_lora(cfg, hcfg, spec, model, wrapped, formatter, pad, resume=resume, progress=progress,
+                               provenance=prov, stop_at=until, dist=dist, log=log)
+        from .lora import run_lora
+
+        return run_lora(cfg, hcfg, spec, model, wrapped, formatter, pad, resume=resume, progress=progress,
+                        provenance=prov, stop_at=until, dist=dist, log=log)

@@ -1,0 +1,119 @@
+"""The training loop every trainer shares (sft, lora, mt-lora): AdamW with warmup + linear
+decay, clipping, periodic validation, JSON-lines logs, checkpoints every N steps and on Ctrl-C,
+exact resume, and torchrun data parallelism.
+
+What is trained is any module that maps description embeddings to {module: (A, B)}: the T2L
+hypernetwork, or a FixedLoRA baseline that ignores them. `save_best(module, folder, info)`
+writes the trainer's own output format whenever validation improves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .checkpoint_state import load_state, save_state
+from .distributed import Dist, wrap_ddp
+from .sft_data import TaskData, make_batch
+from .sft_step import sft_loss
+
+
+def lr_lambda(warmup_steps: int, total: int):
+    def f(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        return max(0.0, (total - step) / max(1, total - warmup_steps))
+    return f
+
+
+def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad_id: int) -> float:
+    """Mean completion loss on fixed batches (stream 1) of held-out tasks/descriptions."""
+    if not val_tasks:
+        return float("nan")
+    gen.eval()
+    losses = []
+    with torch.no_grad():
+        for i in range(max(1, cfg.eval_examples // cfg.batch_tasks)):
+            batch = make_batch(val_tasks, formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=1)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                _, info = sft_loss(gen, model, wrapped, batch, l2=0.0)
+            losses.append(info["ce"])
+    gen.train()
+    return float(np.mean(losses))
+
+
+def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData], val_tasks: list[TaskData], pad_id: int,
+                 save_best: Callable[[torch.nn.Module, Path, dict], None], resume: bool = False, progress=None,
+                 provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist()) -> dict:
+    """stop_at: checkpoint and return after this step (time-boxed runs); resume later."""
+    out = Path(cfg.out)
+    if dist.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    opt = torch.optim.AdamW(gen.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warmup = int(cfg.warmup * cfg.steps)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps))
+    start, best = 0, math.inf
+    if resume:
+        state = load_state(out / "checkpoint", gen, opt)
+        start, best = state["step"], state.get("best_val", math.inf)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps), last_epoch=start - 1)
+    model_ddp = wrap_ddp(gen, dist)  # after loading: DDP broadcasts rank 0's weights
+    stop = {"flag": False}
+    old = signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
+    prov = {"config": cfg.to_dict(), "world_size": dist.world, **(provenance or {})}
+    log = open(out / "log.jsonl", "a") if dist.is_main else None
+    gen.train()
+    step = start
+    try:
+        end = min(cfg.steps, stop_at or cfg.steps)
+        while step < end and not dist.any(stop["flag"]):
+            t0 = time.perf_counter()
+            torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout/NEFTune noise: a function of the step
+            batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id)
+            norm = None
+            if dist.enabled:  # this rank's rows; loss normalised by the global token count
+                norm = batch.n_scored / dist.world
+                batch = batch.rows(dist.shard(len(batch.input_ids)))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss, info = sft_loss(model_ddp, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm)
+            loss.backward()
+            if dist.enabled:  # log the global batch's loss, not this rank's share
+                parts = torch.tensor([float(loss.detach()), info["ce"]])
+                torch.distributed.all_reduce(parts)
+                loss, info["ce"] = parts[0] / dist.world, float(parts[1]) / dist.world
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(gen.parameters(), cfg.grad_clip))
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            step += 1
+            dt = time.perf_counter() - t0
+            record = {"step": step, "loss": float(loss.detach()), **info, "lr": sched.get_last_lr()[0],
+                      "grad_norm": grad_norm, "tokens_per_s": int(batch.attention_mask.sum()) * dist.world / dt, "s": dt}
+            if dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
+                record["val_loss"] = validate(gen, model, wrapped, val_tasks, formatter, cfg, pad_id)
+                if record["val_loss"] < best:
+                    best = record["val_loss"]
+                    save_best(gen, out / "best", {**prov, "step": step, "val_loss": best})
+            if log and (step % cfg.log_every == 0 or "val_loss" in record):
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+            if progress and dist.is_main:
+                progress(step, record)
+            if dist.is_main and step % cfg.checkpoint_every == 0:
+                save_state(out / "checkpoint", gen, opt, step, {"best_val": best, "provenance": prov})
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if dist.is_main and step > start:
+            save_state(out / "checkpoint", gen, opt, step, {"best_val": best, "provenance": prov})
+        if log:
+            log.close()
+        dist.barrier()
+    return {"step": step, "best_val": best, "interrupted": stop["flag"] or step < end}
