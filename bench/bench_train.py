@@ -72,7 +72,7 @@ def main() -> None:
         res["modes"][mode] = {"median_s_per_step": med, "all_s": times, "tokens_per_s": args.batch * args.seq / med}
     res["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     res["target_s_per_step"] = 2.5
-    res["ddp"] = "not measured yet (no torchrun trainer yet)"
+    res["ddp"] = "see bench/bench_train_ddp.py (results/train_ddp.json)"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1))
     print(json.dumps(res, indent=1))

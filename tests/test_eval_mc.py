@@ -32,6 +32,18 @@ def test_score_item_plain_and_chat():
         assert score_item(FakeEngine(), "arc_easy", ex, style).pred == 1
 
 
+def test_letter_style_scores_the_letter_of_the_listed_option():
+    class LetterEngine(FakeEngine):
+        def score_tokens(self, ctx, conts):  # the letter whose listed option says "right" wins
+            text = "".join(map(chr, ctx))
+            good = next(line[0] for line in text.splitlines() if "right" in line and line[1:3] == ". ")
+            return [0.0 if "".join(map(chr, c)).strip() == good else -1.0 for c in conts]
+
+    ex = Example("Which?", "the right one", ["wrong", "also wrong", "the right one"], 2, "q2")
+    s = score_item(LetterEngine(), "arc_easy", ex, "letter")
+    assert s.pred == 2 and s.pred_norm == 2 and s.lengths == [1, 1, 1]
+
+
 def test_winogrande_partial_scoring_scores_the_same_text():
     ex = Example("The cup fell because _ was slippery.", "it", ["it", "he"], 0, "w1")
     s = score_item(FakeEngine(), "winogrande", ex)

@@ -29,7 +29,7 @@ def evaluate(
     benchmarks: str = typer.Option("arc_challenge,arc_easy,boolq,hellaswag,openbookqa,piqa,winogrande", "--benchmarks"),
     limit: Optional[int] = typer.Option(200, "--limit", help="Seeded subset size per benchmark (0 = all)."),
     seed: int = typer.Option(0, "--seed"),
-    style: str = typer.Option("plain", "--style", help="plain (as published base numbers) or chat (as T2L is trained)."),
+    style: str = typer.Option("plain", "--style", help="plain (cloze, as published base numbers), chat (cloze in the chat format T2L is trained on) or letter (options listed, the letter scored)."),
     adapter: Optional[Path] = typer.Option(None, "--adapter", help="GGUF adapter for --row adapter."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Bundle for --row t2l (default models/default)."),
     descriptions: int = typer.Option(2, "--descriptions", help="Held-out benchmark descriptions per benchmark (t2l rows)."),
@@ -43,13 +43,13 @@ def evaluate(
     from ..data.descriptions import descriptions as bench_descriptions
     from ..engine import Engine
     from ..errors import T2LError
-    from ..evaluation.mc import score_item, summarize
+    from ..evaluation.mc import STYLES, score_item, summarize
 
     names = [b.strip() for b in benchmarks.split(",") if b.strip()]
     bad = [b for b in names if b not in MC]
     if bad:
         raise T2LError(f"not a multiple-choice benchmark: {', '.join(bad)}", f"choose from {', '.join(MC)}")
-    if row not in ("base", "desc-in-prompt", "adapter", "t2l") or style not in ("plain", "chat"):
+    if row not in ("base", "desc-in-prompt", "adapter", "t2l") or style not in STYLES:
         raise T2LError(f"unknown --row {row} or --style {style}", "see t2l-edge eval --help")
     if row == "adapter" and adapter is None:
         raise T2LError("--row adapter needs --adapter FILE", "pass the GGUF adapter to score")

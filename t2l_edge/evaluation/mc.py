@@ -7,6 +7,9 @@ Two prompt styles:
          chat template, one option as the assistant turn: exactly the format T2L and the LoRA
          baselines are trained on (data.schema.user_turn), so the adapters are scored on
          the prompt shape they learned
+  letter the options listed as "A. ..." lines after the question, then "Answer:"; each option
+         is scored as its letter (" A"), as in OLMES's MC format. Small models are near
+         chance here; it shows whether an adapter teaches the format
 acc takes the highest summed log-probability; acc_norm divides by the option's length in
 characters first (OLMES acc_per_char), which removes the bias towards short options.
 Winogrande uses partial scoring: each option fills the blank and the rest of the sentence is
@@ -44,8 +47,18 @@ def _question(bench: str, ex: Example) -> str:
     return ex.prompt
 
 
+LETTERS = "ABCDEFGHIJ"
+STYLES = ("plain", "chat", "letter")
+
+
 def score_item(engine, bench: str, ex: Example, style: str = "plain", description: str | None = None) -> ItemScore:
     prefix = f"{description}\n\n" if description else ""
+    if style == "letter":
+        listed = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(ex.options))
+        ctx_ids = engine.tokenize(f"{prefix}Question: {_question(bench, ex)}\n{listed}\nAnswer:", add_bos=True, special=True)
+        conts = [" " + LETTERS[i] for i in range(len(ex.options))]
+        lps = engine.score_tokens(ctx_ids, [engine.tokenize(c, add_bos=False) for c in conts])
+        return ItemScore(ex.id, ex.answer_index, lps, [1] * len(conts))  # one letter each: acc_norm == acc
     if bench == "winogrande":
         cut = ex.prompt.index("_")
         before, after = ex.prompt[:cut], ex.prompt[cut + 1:]

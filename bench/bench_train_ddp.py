@@ -1,0 +1,59 @@
+"""Speed-up of 2-process torchrun DDP over 1 process for `t2l-edge train sft` (on demand).
+
+Both runs are the real trainer on the real pool and SmolLM2, same global batch, same steps,
+measured in the same invocation: 1 process with 2 threads vs 2 gloo processes with 1 thread
+each. Step times come from each run's log.jsonl (the first steps are dropped as warm-up).
+
+    .venv/bin/python bench/bench_train_ddp.py [--steps 12] [--batch 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(cmd: list[str], env: dict) -> None:
+    out = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
+
+
+def _step_times(run: Path, skip: int) -> list[float]:
+    rows = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    return [r["s"] for r in rows if r["step"] > skip and "val_loss" not in r]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train_ddp.json"))
+    args = ap.parse_args()
+    common = ["train", "sft", "--config", "configs/sft_smollm2_M.yaml", "--set", f"steps={args.steps}",
+              "--set", f"batch_tasks={args.batch}", "--set", "log_every=1", "--set", f"eval_every={10 ** 6}",
+              "--set", f"checkpoint_every={10 ** 6}"]
+    res = {"steps": args.steps, "batch": args.batch, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        one, two = Path(tmp) / "one", Path(tmp) / "two"
+        _run([sys.executable, "-m", "t2l_edge", *common, "--out", str(one), "--set", "threads=2"], {"OMP_WAIT_POLICY": "PASSIVE"})
+        _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--rdzv_backend=c10d",
+              "--rdzv_endpoint=localhost:0", "-m", "t2l_edge", *common, "--out", str(two), "--set", "threads=1"],
+             {"OMP_WAIT_POLICY": "PASSIVE"})
+        skip = min(2, args.steps // 3)
+        t1, t2 = statistics.median(_step_times(one, skip)), statistics.median(_step_times(two, skip))
+    res.update({"one_process_s_per_step": t1, "two_process_s_per_step": t2, "ddp_speedup": t1 / t2})
+    Path(args.out).write_text(json.dumps(res, indent=1))
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
