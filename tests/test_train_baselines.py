@@ -61,3 +61,20 @@ def test_mt_lora_uses_the_pool_split(tmp_path):
     assert res["step"] == 10 and np.isfinite(res["best_val"])
     info = json.loads((tmp_path / "run" / "best" / "info.json").read_text())
     assert info["kind"] == "mt-lora" and info["n_train_tasks"] == 2 and info["n_val_tasks"] == 1
+
+
+def test_length_matching_cuts_padding_and_keeps_the_plain_sampler_unchanged():
+    from t2l_edge.data.schema import Example
+    from t2l_edge.train.sft_data import TaskData, make_batch
+    from train_fixtures import char_formatter
+
+    rng = np.random.default_rng(0)
+    tasks = [TaskData(f"t{k}", [Example("q" * int(rng.integers(2, 40)), "a") for _ in range(30)], np.zeros((1, 4), np.float32))
+             for k in range(8)]
+    computed = {}
+    for mode in (False, True):
+        computed[mode] = sum(make_batch(tasks, char_formatter, s, 0, 6, 0, match_lengths=mode).input_ids.numel() for s in range(40))
+    assert computed[True] < 0.8 * computed[False]
+    a = make_batch(tasks, char_formatter, 3, 0, 6, 0)
+    b = make_batch(tasks, char_formatter, 3, 0, 6, 0, match_lengths=False)
+    assert torch.equal(a.input_ids, b.input_ids)

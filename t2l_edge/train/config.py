@@ -21,6 +21,7 @@ class SFTConfig:
     steps: int = 2000
     batch_tasks: int = 8  # examples per step, each from a different task (paper: 8 x 1)
     max_len: int = 128
+    match_lengths: bool = False  # length bucketing: rows of a batch picked to have similar lengths
     lr: float = 2e-4  # the paper's 2.5e-5 is for 1.2M steps; we have thousands
     weight_decay: float = 0.01
     warmup: float = 0.2  # fraction of steps

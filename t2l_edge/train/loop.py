@@ -77,7 +77,8 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
         while step < end and not dist.any(stop["flag"]):
             t0 = time.perf_counter()
             torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout/NEFTune noise: a function of the step
-            batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id)
+            batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id,
+                               match_lengths=getattr(cfg, "match_lengths", False))
             norm = None
             if dist.enabled:  # this rank's rows; loss normalised by the global token count
                 norm = batch.n_scored / dist.world

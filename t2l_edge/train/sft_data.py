@@ -39,10 +39,15 @@ class TaskData:
     desc_emb: np.ndarray  # [n_descriptions, emb_dim]
 
 
-def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0):
+def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0,
+               match_lengths: bool = False):
     """The batch of `step`: n tasks (different ones when there are enough), one example and one
     description each.
-    `stream` separates independent sequences (0 training, 1 validation) under one seed."""
+    `stream` separates independent sequences (0 training, 1 validation) under one seed.
+    match_lengths (length bucketing): the first row's length is the step's bucket; every other
+    row takes, of up to 8 examples of its task, the one closest to it. Rows are right-padded to
+    the longest, so similar lengths mean less padding computed for nothing. The first row
+    keeps the data's own length distribution."""
     from .sft_step import Batch
 
     rng = np.random.default_rng([seed, step, stream])
@@ -50,14 +55,23 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
     # with fewer tasks than rows they repeat.
     picks = rng.choice(len(tasks), size=n, replace=len(tasks) < n)
     rows, embs = [], []
+    pivot = None
     for ti in picks:
         t = tasks[ti]
-        for _ in range(8):  # a few tries to find an example that fits max_len
+        best = None
+        for _ in range(8):  # a few tries to find an example that fits max_len (and the bucket)
             enc = formatter(t.examples[int(rng.integers(len(t.examples)))])
-            if enc is not None:
+            if enc is None:
+                continue
+            gap = abs(len(enc[0]) - pivot) if (match_lengths and pivot is not None) else 0
+            if best is None or gap < best[0]:
+                best = (gap, enc)
+            if gap <= 8:
                 break
-        if enc is None:
+        if best is None:
             continue
+        enc = best[1]
+        pivot = len(enc[0]) if pivot is None else pivot
         rows.append(enc)
         embs.append(t.desc_emb[int(rng.integers(len(t.desc_emb)))])
     if not rows:
