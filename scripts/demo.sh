@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export OMP_WAIT_POLICY=PASSIVE
 DESC="${1:-Answer the multiple-choice science question with the text of the correct option.}"
-PROMPT="${2:-Which gas do plants take in from the air to make food? Options: oxygen, carbon dioxide, nitrogen, helium}"
+PROMPT="${2:-Which gas do plants take in from the air to make food?
+Options: oxygen | carbon dioxide | nitrogen | helium}"
 exec .venv/bin/t2l-edge chat "$DESC" --prompt "$PROMPT" --compare

@@ -148,4 +148,15 @@ def build_world(d: Path) -> tuple[dict, list[Case]]:
     mk("output", "a directory as the output path", ["make-adapter", "answer yes", *B, "-o", str(out)], "is a directory")
     mk("output", "missing parent directory", ["make-adapter", "answer yes", *B, "-o", str(out / "nope" / "a.gguf")], "does not exist")
     mk("numerics", "--max-delta-norm exceeded", ["make-adapter", "answer yes", *B, "-o", str(o), "--max-delta-norm", "1e-9"], "||delta W||", [o])
+    # training configs: rejected before any model loads
+    bad_yaml = d / "bad.yaml"
+    bad_yaml.write_text("steps: [1,\n")
+    unknown_key = d / "unknown.yaml"
+    unknown_key.write_text("stepz: 10\n")
+    mk("training", "unknown trainer", ["train", "bogus"], "unknown trainer 'bogus'")
+    mk("training", "broken YAML config", ["train", "sft", "--config", str(bad_yaml)], "cannot read config")
+    mk("training", "unknown config key", ["train", "sft", "--config", str(unknown_key)], "unknown keys ['stepz']")
+    mk("training", "--set without =", ["train", "mt-lora", "--set", "steps"], "is not key=value")
+    mk("training", "--set with a bad number", ["train", "sft", "--set", "steps=many"], "cannot read 'many' as int")
+    mk("training", "recon without a LoRA library", ["train", "recon", "--set", f"library={d / 'nolib'}"], "no LoRA library")
     return {"dir": d, "base": base, "bundle": bundle_src, "good": good, "out": out}, cases

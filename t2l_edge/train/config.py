@@ -99,7 +99,8 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
         try:
             data = yaml.safe_load(Path(file).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise T2LError(f"cannot read config {file}: {exc}", "check the path and the YAML syntax") from None
+            detail = " ".join(str(exc).split())[:200]  # YAML errors span lines; the CLI prints one
+            raise T2LError(f"cannot read config {file}: {detail}", "check the path and the YAML syntax") from None
         unknown = set(data) - names
         if unknown:
             raise T2LError(f"{file}: unknown keys {sorted(unknown)}", f"known keys: {', '.join(sorted(names))}")
