@@ -67,8 +67,11 @@ def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:
             for d in descs[:2]:  # two training descriptions per task
                 texts.append(d)
                 groups.append(SOURCES.get(prefix, prefix))
-    adapters = gen.make_batch(texts)
-    feats = np.stack([np.concatenate([np.concatenate([a.A[m].ravel(), a.B[m].ravel()]) for m in a.targets]) for a in adapters])
+    feats = []
+    for i in range(0, len(texts), 64):  # chunks: each adapter is ~0.5M numbers
+        for a in gen.make_batch(texts[i:i + 64]):
+            feats.append(np.concatenate([np.concatenate([a.A[m].ravel(), a.B[m].ravel()]) for m in a.targets]))
+    feats = np.stack(feats)
     made = [plots.adapter_tsne(feats.astype(np.float32), groups, out / "tsne.png")]
     try:  # FLOPs need the PyTorch hypernetwork: rebuild it from the manifest's config
         from ..analysis.flops import flops_report
