@@ -16,8 +16,10 @@ app = typer.Typer(add_completion=False)
 @app.command(
     help=(
         "Score the base model, a fixed adapter, or T2L adapters made from descriptions, on the "
-        "held-out multiple-choice benchmarks, in llama.cpp. Cloze format by log-likelihood: acc and "
-        "length-normalised acc (per character), with bootstrap 95% intervals on a seeded subset.\n\n"
+        "held-out benchmarks, in llama.cpp. Multiple choice by log-likelihood: acc and "
+        "length-normalised acc (per character), with bootstrap 95% intervals on a seeded subset. "
+        "gsm8k (exact match of the final number), humaneval and mbpp (pass@1, code run in a "
+        "sandbox without network) are scored when listed in --benchmarks.\n\n"
         "Examples:\n\n"
         "  t2l-edge eval --row base --limit 200 --out results/base.json\n\n"
         "  t2l-edge eval --row t2l --bundle models/my-bundle --style chat --limit 200 --out results/t2l.json\n\n"
@@ -39,16 +41,16 @@ def evaluate(
     force: bool = typer.Option(False, "--force"),
 ) -> None:
     from ..atomic import atomic_output, check_output_path
-    from ..data.benchmarks import MC, load_benchmark
+    from ..data.benchmarks import BENCHMARKS, GEN, load_benchmark
     from ..data.descriptions import descriptions as bench_descriptions
     from ..engine import Engine
     from ..errors import T2LError
-    from ..evaluation.mc import STYLES, score_item, summarize
+    from ..evaluation.mc import STYLES, score_item, summarize, summarize_correct
 
     names = [b.strip() for b in benchmarks.split(",") if b.strip()]
-    bad = [b for b in names if b not in MC]
+    bad = [b for b in names if b not in BENCHMARKS]
     if bad:
-        raise T2LError(f"not a multiple-choice benchmark: {', '.join(bad)}", f"choose from {', '.join(MC)}")
+        raise T2LError(f"unknown benchmark: {', '.join(bad)}", f"choose from {', '.join(BENCHMARKS)}")
     if row not in ("base", "desc-in-prompt", "adapter", "t2l") or style not in STYLES:
         raise T2LError(f"unknown --row {row} or --style {style}", "see t2l-edge eval --help")
     if row == "adapter" and adapter is None:
@@ -76,7 +78,15 @@ def evaluate(
             for d in descs:
                 if row == "t2l":
                     engine.use(gen.make(d))
-                scores = [score_item(engine, b, ex, style, d if row == "desc-in-prompt" else None) for ex in items]
+                in_prompt = d if row == "desc-in-prompt" else None
+                if b in GEN:  # exact match (GSM8K) or pass@1 in the sandbox (code): one number
+                    from ..evaluation.generative import score_code, score_gsm8k
+
+                    gens = [score_gsm8k(engine, ex, in_prompt) if b == "gsm8k" else score_code(engine, b, ex, in_prompt)
+                            for ex in items]
+                    per_desc.append({"description": d, **summarize_correct([g.correct for g in gens])})
+                    continue
+                scores = [score_item(engine, b, ex, style, in_prompt) for ex in items]
                 per_desc.append({"description": d, **summarize(scores)})
             accs = [p["acc_norm"] for p in per_desc]
             results["benchmarks"][b] = {"acc_norm": sum(accs) / len(accs), "acc": sum(p["acc"] for p in per_desc) / len(per_desc),

@@ -94,3 +94,10 @@ def summarize(scores: list[ItemScore]) -> dict:
     acc_n = np.array([s.pred_norm == s.gold for s in scores], dtype=float)
     return {"n": len(scores), "acc": float(acc.mean()), "acc_ci95": bootstrap_ci(acc),
             "acc_norm": float(acc_n.mean()), "acc_norm_ci95": bootstrap_ci(acc_n)}
+
+
+def summarize_correct(correct: list[bool]) -> dict:
+    """Generative benchmarks: one right/wrong per item; acc and acc_norm are the same number."""
+    arr = np.array(correct, dtype=float)
+    ci = bootstrap_ci(arr)
+    return {"n": len(arr), "acc": float(arr.mean()), "acc_ci95": ci, "acc_norm": float(arr.mean()), "acc_norm_ci95": ci}
