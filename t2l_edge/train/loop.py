@@ -49,72 +49,93 @@ def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad
     return float(np.mean(losses))
 
 
-def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData], val_tasks: list[TaskData], pad_id: int,
-                 save_best: Callable[[torch.nn.Module, Path, dict], None], resume: bool = False, progress=None,
-                 provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist()) -> dict:
-    """stop_at: checkpoint and return after this step (time-boxed runs); resume later."""
+def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Callable[[torch.nn.Module], float],
+               save_best: Callable[[torch.nn.Module, Path, dict], None], prov: dict, resume: bool = False, progress=None,
+               stop_at: int | None = None, dist: Dist = Dist()) -> dict:
+    """The loop every trainer runs. step_fn(trained, step) -> (loss, fields) does one forward
+    pass (trained is `module`, DDP-wrapped under torchrun); the loop does backward, clipping,
+    the optimizer and schedule, validation via validate_fn(module), logs and checkpoints.
+    A field "tokens" in fields adds tokens_per_s to the log. stop_at: checkpoint and return
+    after this step (time-boxed runs); resume later."""
     out = Path(cfg.out)
     if dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
-    opt = torch.optim.AdamW(gen.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = int(cfg.warmup * cfg.steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps))
     start, best = 0, math.inf
     if resume:
-        state = load_state(out / "checkpoint", gen, opt)
+        state = load_state(out / "checkpoint", module, opt)
         start, best = state["step"], state.get("best_val", math.inf)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps), last_epoch=start - 1)
-    model_ddp = wrap_ddp(gen, dist)  # after loading: DDP broadcasts rank 0's weights
+    trained = wrap_ddp(module, dist)  # after loading: DDP broadcasts rank 0's weights
+    prov = {"config": cfg.to_dict(), "world_size": dist.world, **prov}
     stop = {"flag": False}
     old = signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
-    prov = {"config": cfg.to_dict(), "world_size": dist.world, **(provenance or {})}
     log = open(out / "log.jsonl", "a") if dist.is_main else None
-    gen.train()
+    module.train()
     step = start
+    end = min(cfg.steps, stop_at or cfg.steps)
     try:
-        end = min(cfg.steps, stop_at or cfg.steps)
         while step < end and not dist.any(stop["flag"]):
             t0 = time.perf_counter()
             torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout/NEFTune noise: a function of the step
-            batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id,
-                               match_lengths=getattr(cfg, "match_lengths", False))
-            norm = None
-            if dist.enabled:  # this rank's rows; loss normalised by the global token count
-                norm = batch.n_scored / dist.world
-                batch = batch.rows(dist.shard(len(batch.input_ids)))
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                loss, info = sft_loss(model_ddp, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm)
+            loss, fields = step_fn(trained, step)
             loss.backward()
-            if dist.enabled:  # log the global batch's loss, not this rank's share
-                parts = torch.tensor([float(loss.detach()), info["ce"]])
-                torch.distributed.all_reduce(parts)
-                loss, info["ce"] = parts[0] / dist.world, float(parts[1]) / dist.world
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(gen.parameters(), cfg.grad_clip))
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip))
             opt.step()
             sched.step()
             opt.zero_grad(set_to_none=True)
             step += 1
             dt = time.perf_counter() - t0
-            record = {"step": step, "loss": float(loss.detach()), **info, "lr": sched.get_last_lr()[0],
-                      "grad_norm": grad_norm, "tokens_per_s": int(batch.attention_mask.sum()) * dist.world / dt, "s": dt}
+            record = {"step": step, "loss": float(loss.detach()), **fields, "lr": sched.get_last_lr()[0], "grad_norm": grad_norm}
+            if "tokens_computed" in record:
+                record["tokens_per_s"] = record.pop("tokens_computed") / dt
+            record["s"] = dt
             if dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
-                record["val_loss"] = validate(gen, model, wrapped, val_tasks, formatter, cfg, pad_id)
+                record["val_loss"] = validate_fn(module)
                 if record["val_loss"] < best:
                     best = record["val_loss"]
-                    save_best(gen, out / "best", {**prov, "step": step, "val_loss": best})
+                    save_best(module, out / "best", {**prov, "step": step, "val_loss": best})
             if log and (step % cfg.log_every == 0 or "val_loss" in record):
                 log.write(json.dumps(record) + "\n")
                 log.flush()
             if progress and dist.is_main:
                 progress(step, record)
             if dist.is_main and step % cfg.checkpoint_every == 0:
-                save_state(out / "checkpoint", gen, opt, step, {"best_val": best, "provenance": prov})
+                save_state(out / "checkpoint", module, opt, step, {"best_val": best, "provenance": prov})
     finally:
         signal.signal(signal.SIGINT, old)
         if dist.is_main and step > start:
-            save_state(out / "checkpoint", gen, opt, step, {"best_val": best, "provenance": prov})
+            save_state(out / "checkpoint", module, opt, step, {"best_val": best, "provenance": prov})
         if log:
             log.close()
         dist.barrier()
     return {"step": step, "best_val": best, "interrupted": stop["flag"] or step < end}
+
+
+def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData], val_tasks: list[TaskData], pad_id: int,
+                 save_best: Callable[[torch.nn.Module, Path, dict], None], resume: bool = False, progress=None,
+                 provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist()) -> dict:
+    """Through the frozen base (sft, lora, mt-lora): one example per row, each row with its
+    own LoRA from `gen`."""
+
+    def step_fn(trained, step):
+        batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id,
+                           match_lengths=getattr(cfg, "match_lengths", False))
+        norm = None
+        if dist.enabled:  # this rank's rows; loss normalised by the global token count
+            norm = batch.n_scored / dist.world
+            batch = batch.rows(dist.shard(len(batch.input_ids)))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm)
+        fields = {**info, "tokens_computed": int(batch.attention_mask.sum()) * dist.world}
+        if dist.enabled:  # log the global batch's loss, not this rank's share
+            parts = torch.tensor([float(loss.detach()), info["ce"]])
+            torch.distributed.all_reduce(parts)
+            fields["loss"], fields["ce"] = float(parts[0]) / dist.world, float(parts[1]) / dist.world
+        return loss, fields
+
+    return train_loop(cfg, gen, step_fn, lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id),
+                      save_best, provenance or {}, resume=resume, progress=progress, stop_at=stop_at, dist=dist)

@@ -12,20 +12,14 @@ Validation: the same loss with each task's held-out descriptions (unseen wording
 
 from __future__ import annotations
 
-import json
-import math
-import signal
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..adapter import lora_scale
-from .checkpoint_state import load_state, save_state
-from .distributed import Dist, wrap_ddp
-from .loop import lr_lambda
+from .distributed import Dist
+from .loop import train_loop
 
 
 @dataclass
@@ -89,59 +83,16 @@ def run_recon(cfg, net, library: list[LibraryTask], resume: bool = False, progre
               stop_at: int | None = None, dist: Dist = Dist()) -> dict:
     from ..hypernet.checkpoint import save_hypernet
 
-    out = Path(cfg.out)
-    if dist.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     stats = {"A": _stats(library, "A"), "B": _stats(library, "B")} if cfg.loss == "ab" else None
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    warmup = int(cfg.warmup * cfg.steps)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps))
-    start, best = 0, math.inf
-    if resume:
-        state = load_state(out / "checkpoint", net, opt)
-        start, best = state["step"], state.get("best_val", math.inf)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps), last_epoch=start - 1)
-    ddp = wrap_ddp(net, dist)
-    prov = {"config": cfg.to_dict(), "kind": "recon", "library_tasks": [t.task_id for t in library], **(provenance or {})}
-    stop = {"flag": False}
-    old = signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
-    log = open(out / "log.jsonl", "a") if dist.is_main else None
-    net.train()
-    step = start
-    try:
-        end = min(cfg.steps, stop_at or cfg.steps)
-        while step < end and not dist.any(stop["flag"]):
-            t0 = time.perf_counter()
-            torch.manual_seed(cfg.seed * 1_000_003 + step)
-            tasks, emb = _pick(library, cfg.batch_tasks, np.random.default_rng([cfg.seed, step]), "train_emb")
-            part = dist.shard(len(tasks))
-            loss = recon_loss(ddp, tasks[part], emb[part], cfg.loss, stats)
-            loss.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip))
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
-            step += 1
-            record = {"step": step, "loss": float(loss.detach()), "lr": sched.get_last_lr()[0], "grad_norm": grad_norm,
-                      "s": time.perf_counter() - t0}
-            if dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
-                record["val_loss"] = validate_recon(net, library, cfg.loss, stats)
-                if record["val_loss"] < best:
-                    best = record["val_loss"]
-                    save_hypernet(net, out / "best", provenance={**prov, "step": step, "val_loss": best})
-            if log and (step % cfg.log_every == 0 or "val_loss" in record):
-                log.write(json.dumps(record) + "\n")
-                log.flush()
-            if progress and dist.is_main:
-                progress(step, record)
-            if dist.is_main and step % cfg.checkpoint_every == 0:
-                save_state(out / "checkpoint", net, opt, step, {"best_val": best, "provenance": prov})
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if dist.is_main and step > start:
-            save_state(out / "checkpoint", net, opt, step, {"best_val": best, "provenance": prov})
-        if log:
-            log.close()
-        dist.barrier()
-    return {"step": step, "best_val": best, "interrupted": stop["flag"] or step < end}
+
+    def step_fn(trained, step):
+        tasks, emb = _pick(library, cfg.batch_tasks, np.random.default_rng([cfg.seed, step]), "train_emb")
+        part = dist.shard(len(tasks))
+        return recon_loss(trained, tasks[part], emb[part], cfg.loss, stats), {}
+
+    def save_best(module, folder, info):
+        save_hypernet(module, folder, provenance=info)
+
+    prov = {"kind": "recon", "library_tasks": [t.task_id for t in library], **(provenance or {})}
+    return train_loop(cfg, net, step_fn, lambda m: validate_recon(m, library, cfg.loss, stats), save_best, prov,
+                      resume=resume, progress=progress, stop_at=stop_at, dist=dist)
