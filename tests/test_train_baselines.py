@@ -78,3 +78,13 @@ def test_length_matching_cuts_padding_and_keeps_the_plain_sampler_unchanged():
     a = make_batch(tasks, char_formatter, 3, 0, 6, 0)
     b = make_batch(tasks, char_formatter, 3, 0, 6, 0, match_lengths=False)
     assert torch.equal(a.input_ids, b.input_ids)
+
+
+def test_a_task_stopped_by_until_is_resumed_not_skipped(tmp_path):
+    toy_store(tmp_path / "store")
+    model, wrapped = tiny_causal_lm()
+    cfg = _cfg(tmp_path, tasks=["toy.t0"], steps=8)
+    first = run_lora(cfg, HCFG, tiny_spec(), model, wrapped, char_formatter, pad_id=0, stop_at=3, log=lambda s: None)
+    assert first["toy.t0"]["step"] == 3 and not (tmp_path / "run" / "toy.t0" / "done.json").exists()
+    again = run_lora(cfg, HCFG, tiny_spec(), model, wrapped, char_formatter, pad_id=0, resume=True, log=lambda s: None)
+    assert again["toy.t0"]["step"] == 8 and (tmp_path / "run" / "toy.t0" / "done.json").is_file()

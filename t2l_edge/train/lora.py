@@ -51,7 +51,7 @@ def run_lora(cfg, hcfg, spec, model, wrapped, formatter, pad_id: int, resume: bo
                            progress=progress, provenance={**(provenance or {}), **prov, "kind": "lora"},
                            stop_at=stop_at, dist=dist)
         results[tid] = res
-        if res["interrupted"]:
+        if res["interrupted"] or res["step"] < sub.steps:  # Ctrl-C or --until: resume this task next time
             break
         if dist.is_main:
             (folder / DONE).write_text(json.dumps(res))
