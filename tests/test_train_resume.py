@@ -2,54 +2,35 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
-from t2l_edge.data.schema import Example
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
-from t2l_edge.train.batched_lora import wrap_model
 from t2l_edge.train.config import SFTConfig
 from t2l_edge.train.sft import run_sft
-from t2l_edge.train.sft_data import TaskData
 from tiny_models import tiny_spec
+from train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
 
 torch.set_num_threads(1)
 
 
-def _formatter(ex):
-    """Token ids straight from text: prompt chars then answer chars (vocab 128)."""
-    p = [3 + (ord(c) % 120) for c in ex.prompt]
-    a = [3 + (ord(c) % 120) for c in ex.answer] + [2]
-    return p + a, len(p)
-
-
 def _setup(tmp_path, name):
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
-                                         initializer_range=0.3)).eval()
-    wrapped = wrap_model(model, ("q_proj", "v_proj"), 2)
+    model, wrapped = tiny_causal_lm()
     net = HyperNetwork(HyperConfig(variant="S", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4), tiny_spec())
-    rng = np.random.default_rng(0)
-    tasks = [TaskData(f"t{k}", [Example(f"q{i}", "xy"[k % 2] * 2) for i in range(20)],
-                      rng.standard_normal((3, 32)).astype(np.float32)) for k in range(4)]
     cfg = SFTConfig(out=str(tmp_path / name), steps=8, batch_tasks=4, lr=5e-3, bf16=False, log_every=1, eval_every=4,
                     eval_examples=8, checkpoint_every=100, neftune_alpha=5.0, label_smoothing=0.1)
-    return cfg, net, model, wrapped, tasks
+    return cfg, net, model, wrapped, toy_tasks()
 
 
 def test_resume_reproduces_uninterrupted_run(tmp_path):
     cfg, net, model, wrapped, tasks = _setup(tmp_path, "straight")
-    run_sft(cfg, net, model, wrapped, _formatter, tasks, tasks[:2], pad_id=0)
+    run_sft(cfg, net, model, wrapped, char_formatter, tasks, tasks[:2], pad_id=0)
     straight = {k: v.clone() for k, v in net.state_dict().items()}
 
     cfg2, net2, model2, wrapped2, tasks2 = _setup(tmp_path, "resumed")
-    run_sft(cfg2, net2, model2, wrapped2, _formatter, tasks2, tasks2[:2], pad_id=0, stop_at=5)  # as if interrupted
+    run_sft(cfg2, net2, model2, wrapped2, char_formatter, tasks2, tasks2[:2], pad_id=0, stop_at=5)  # as if interrupted
     cfg3, net3, model3, wrapped3, tasks3 = _setup(tmp_path, "resumed")  # a fresh process, same folder
-    out = run_sft(cfg3, net3, model3, wrapped3, _formatter, tasks3, tasks3[:2], pad_id=0, resume=True)
+    out = run_sft(cfg3, net3, model3, wrapped3, char_formatter, tasks3, tasks3[:2], pad_id=0, resume=True)
     assert out["step"] == 8
     for k, v in net3.state_dict().items():
         assert torch.equal(v, straight[k]), k

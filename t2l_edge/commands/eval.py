@@ -45,6 +45,7 @@ def evaluate(
     from ..data.descriptions import descriptions as bench_descriptions
     from ..engine import Engine
     from ..errors import T2LError
+    from ..evaluation.generative import score_code, score_gsm8k
     from ..evaluation.mc import STYLES, score_item, summarize, summarize_correct
 
     names = [b.strip() for b in benchmarks.split(",") if b.strip()]
@@ -80,8 +81,6 @@ def evaluate(
                     engine.use(gen.make(d))
                 in_prompt = d if row == "desc-in-prompt" else None
                 if b in GEN:  # exact match (GSM8K) or pass@1 in the sandbox (code): one number
-                    from ..evaluation.generative import score_code, score_gsm8k
-
                     gens = [score_gsm8k(engine, ex, in_prompt) if b == "gsm8k" else score_code(engine, b, ex, in_prompt)
                             for ex in items]
                     per_desc.append({"description": d, **summarize_correct([g.correct for g in gens])})

@@ -78,15 +78,13 @@ def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:
         from ..basemodel import default_base_path
         from ..hypernet.config import HyperConfig
         from ..hypernet.model import HyperNetwork
-        from ..paths import cache_root
+        from ..train.base_torch import cache_dir, load_base_torch
     except ImportError:
         return made
     man = gen.manifest
     net = HyperNetwork(HyperConfig.from_dict(man.raw["hypernet"]["config"]), man.base)
-    tok = cache_root() / "hf" / man.base.sha256 / "tokenizer.json"
-    if not tok.is_file():
-        from ..train.base_torch import load_base_torch
-
+    tok = cache_dir() / man.base.sha256 / "tokenizer.json"
+    if not tok.is_file():  # first use: build the base's cache, tokenizer included
         load_base_torch(default_base_path())
     report = flops_report(net, man.base, str(tok))
     with atomic_output(out / "flops.json", force=True) as tmp:

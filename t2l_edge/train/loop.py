@@ -1,4 +1,4 @@
-"""The training loop every trainer shares (sft, lora, mt-lora): AdamW with warmup + linear
+"""The training loop every trainer shares (sft, lora, mt-lora, recon): AdamW with warmup + linear
 decay, clipping, periodic validation, JSON-lines logs, checkpoints every N steps and on Ctrl-C,
 exact resume, and torchrun data parallelism.
 
@@ -55,7 +55,7 @@ def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Cal
     """The loop every trainer runs. step_fn(trained, step) -> (loss, fields) does one forward
     pass (trained is `module`, DDP-wrapped under torchrun); the loop does backward, clipping,
     the optimizer and schedule, validation via validate_fn(module), logs and checkpoints.
-    A field "tokens" in fields adds tokens_per_s to the log. stop_at: checkpoint and return
+    A field "tokens_computed" in fields becomes tokens_per_s in the log. stop_at: checkpoint and return
     after this step (time-boxed runs); resume later."""
     out = Path(cfg.out)
     if dist.is_main:
@@ -122,8 +122,7 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
     own LoRA from `gen`."""
 
     def step_fn(trained, step):
-        batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id,
-                           match_lengths=getattr(cfg, "match_lengths", False))
+        batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths)
         norm = None
         if dist.enabled:  # this rank's rows; loss normalised by the global token count
             norm = batch.n_scored / dist.world

@@ -12,19 +12,15 @@ from ..errors import T2LError
 
 def load_library(folder: str | Path, log=print) -> list:
     """LIBRARY/TASK/best/adapter.gguf for every task with committed training descriptions."""
-    from export.encoder import ensure_encoder
-
     from ..data.descriptions import descriptions
-    from ..encoder_runtime import OnnxEncoder
     from ..gguf_adapter import read_gguf_adapter
-    from ..text import normalize_description
     from .recon import LibraryTask
+    from .sft_setup import DescriptionEmbedder
 
     files = sorted(Path(folder).glob("*/best/adapter.gguf"))
     if not files:
         raise T2LError(f"no LoRA library in {folder} (expects TASK/best/adapter.gguf)", "train one with `t2l-edge train lora`")
-    enc_info = ensure_encoder("int8")
-    encoder = OnnxEncoder(enc_info["onnx"], enc_info["tokenizer"])
+    embed = DescriptionEmbedder()
     library, skipped, base = [], [], None
     for f in files:
         tid = f.parent.parent.name
@@ -34,14 +30,14 @@ def load_library(folder: str | Path, log=print) -> list:
             continue
         ad = read_gguf_adapter(f)
         base = base or ad.base
-        emb = encoder.encode([normalize_description(d)[0] for d in train_d + val_d])
+        emb = embed(train_d + val_d)
         library.append(LibraryTask(tid, {m: torch.from_numpy(v) for m, v in ad.A.items()},
                                    {m: torch.from_numpy(v) for m, v in ad.B.items()}, ad.scale,
                                    emb[: len(train_d)], emb[len(train_d):]))
     if not library:
         raise T2LError(f"no task in {folder} has training descriptions", "benchmark oracles (bench.*) cannot be reconstruction targets")
     log(f"LoRA library: {len(library)} tasks" + (f" ({len(skipped)} without training descriptions skipped)" if skipped else ""))
-    return library, base, {"encoder": enc_info["report"]["encoder"] + " int8"}
+    return library, base, {"encoder": embed.name}
 
 
 def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> dict:

@@ -24,6 +24,25 @@ def task_descriptions(store: TaskStore, tid: str, which: str, allow_seed: bool) 
     return descs
 
 
+class DescriptionEmbedder:
+    """The bundle's own int8 ONNX encoder, as every trainer embeds descriptions (no train/serve
+    skew). `name` goes into provenance; export checks it against the bundle it writes."""
+
+    def __init__(self):
+        from export.encoder import ensure_encoder
+
+        from ..encoder_runtime import OnnxEncoder
+
+        info = ensure_encoder("int8")
+        self._encoder = OnnxEncoder(info["onnx"], info["tokenizer"])
+        self.name = info["report"]["encoder"] + " int8"
+
+    def __call__(self, descriptions: list[str]) -> np.ndarray:
+        from ..text import normalize_description
+
+        return self._encoder.encode([normalize_description(d)[0] for d in descriptions])
+
+
 def split_ids(cfg, store: TaskStore) -> tuple[list[str], set[str]]:
     """(all task ids, the held-out ones): the same for sft, mt-lora and recon, so their
     validation losses are comparable."""
@@ -77,15 +96,9 @@ def load_plain_tasks(cfg, emb_dim: int, pool_split: bool, log=print):
 
 def load_tasks(cfg, log=print):
     """(train TaskData list, validation TaskData list, provenance dict)."""
-    from export.encoder import ensure_encoder
-
-    from ..encoder_runtime import OnnxEncoder
-    from ..text import normalize_description
-
     store = TaskStore(cfg.store)
     ids, heldout = split_ids(cfg, store)
-    enc_info = ensure_encoder("int8")
-    encoder = OnnxEncoder(enc_info["onnx"], enc_info["tokenizer"])
+    embed = DescriptionEmbedder()
     train, val, skipped = [], [], []
     for tid in ids:
         which = "heldout" if tid in heldout else "train"
@@ -93,7 +106,7 @@ def load_tasks(cfg, log=print):
         if not descs:
             skipped.append(tid)
             continue
-        emb = encoder.encode([normalize_description(d)[0] for d in descs])
+        emb = embed(descs)
         split = "val" if tid in heldout else "train"
         td = TaskData(tid, store.examples(tid, split) if split == "val" else store.examples(tid, "train"), emb)
         (val if tid in heldout else train).append(td)
@@ -103,7 +116,7 @@ def load_tasks(cfg, log=print):
     data_hash = hashlib.sha256(json.dumps({"store": store.manifest["content_sha256"], "train": [t.task_id for t in train],
                                            "val": [t.task_id for t in val], "seed_desc": cfg.allow_seed_descriptions}).encode()).hexdigest()
     prov = {"data_hash": data_hash, "store_sha256": store.manifest["content_sha256"], "n_train_tasks": len(train),
-            "n_val_tasks": len(val), "encoder": enc_info["report"]["encoder"] + " int8"}
+            "n_val_tasks": len(val), "encoder": embed.name}
     return train, val, prov
 
 
