@@ -129,6 +129,7 @@ class Engine:
         self.n_vocab = int(lib.llama_vocab_n_tokens(self._vocab))
         self._batch = lib.llama_batch_init(self.n_batch, 0, 1)
         self._cache: list[int] = []  # tokens whose KV state is in sequence 0
+        self.decoded_tokens = 0  # tokens run through the model so far (evaluation speed reports)
         self._active: list[tuple[LoadedAdapter, float]] = []
         self._set_adapters = getattr(lib, "llama_set_adapters_lora", None)
         tmpl = lib.llama_model_chat_template(self._model, None)
@@ -319,6 +320,7 @@ class Engine:
                 batch.seq_id[i][0] = 0
                 batch.logits[i] = (start + i) in wanted
             batch.n_tokens = len(chunk)
+            self.decoded_tokens += len(chunk)
             rc = lib.llama_decode(self._ctx, batch)
             if rc != 0:
                 self._reset_cache()
@@ -355,13 +357,18 @@ class Engine:
         return score_tokens(self, context, continuations)
 
     # ---- generation ---------------------------------------------------------------------------
-    def format_chat(self, prompt: str, system: str | None = None) -> str:
-        """The prompt wrapped in the base model's own chat template."""
+    def format_chat(self, prompt: str, system: str | None = None,
+                    history: Sequence[tuple[str, str]] = ()) -> str:
+        """The prompt wrapped in the base model's own chat template, after earlier
+        (user, assistant) turns in `history` (e.g. in-context examples)."""
         if not self.chat_template:
-            return prompt
+            return "".join(f"{u}\n{a}\n\n" for u, a in history) + prompt
         from .chat_template import render_chat
 
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": prompt}]
+        messages = [{"role": "system", "content": system}] if system else []
+        for user, assistant in history:
+            messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        messages.append({"role": "user", "content": prompt})
         bos = self.token_bytes(self._lib.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "replace")
         eos = self.token_bytes(self._lib.llama_vocab_eos(self._vocab), special=True).decode("utf-8", "replace")
         return render_chat(self.chat_template, messages, bos, eos)

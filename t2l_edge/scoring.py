@@ -45,6 +45,7 @@ def _decode_options(engine, n_context: int, group: list[tuple[int, list[int]]]) 
             batch.logits[k] = 1
             k += 1
     batch.n_tokens = k
+    engine.decoded_tokens += k
     try:
         rc = lib.llama_decode(engine._ctx, batch)
         if rc != 0:

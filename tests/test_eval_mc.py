@@ -12,8 +12,9 @@ class FakeEngine:
     def tokenize(self, text, add_bos=True, special=False):
         return [ord(c) for c in text]
 
-    def format_chat(self, prompt):
-        return f"<user>{prompt}</user><assistant>"
+    def format_chat(self, prompt, history=()):
+        turns = "".join(f"<user>{u}</user><assistant>{a}</assistant>" for u, a in history)
+        return f"{turns}<user>{prompt}</user><assistant>"
 
     def score_tokens(self, ctx, conts):
         return [0.0 if "right" in "".join(map(chr, c)) else -float(len(c)) for c in conts]
@@ -70,3 +71,30 @@ def test_report_table():
     assert lines[0] == "| row | style | arc_easy | piqa | AVG |"
     assert lines[2] == "| base | plain | 40.0 | 60.0 | 50.0 |"
     assert lines[3] == "| t2l | chat | - | 70.0 (65.0-75.0) | 70.0 |"
+
+
+class ContextEngine(FakeEngine):
+    """Records every scored context as text."""
+
+    def __init__(self):
+        self.contexts = []
+
+    def score_tokens(self, ctx, conts):
+        self.contexts.append("".join(map(chr, ctx)))
+        return super().score_tokens(ctx, conts)
+
+
+def test_shots_come_before_the_question_in_every_style():
+    shot = Example("Sky colour?", "blue", ["blue", "red"], 0, "s1")
+    ex = Example("Which?", "the right one", ["wrong", "the right one"], 1, "q1")
+    for style, solved in (("plain", "Question: Sky colour?\nAnswer: blue\n\n"),
+                          ("letter", "Question: Sky colour?\nA. blue\nB. red\nAnswer: A\n\n"),
+                          ("chat", "<user>Sky colour?\nOptions: blue | red</user><assistant>blue</assistant>")):
+        eng = ContextEngine()
+        score_item(eng, "arc_easy", ex, style, shots=[shot])
+        ctx = eng.contexts[0]
+        assert ctx.index(solved) < ctx.index("Which?"), (style, ctx)
+    eng = ContextEngine()  # winogrande: the shot is the sentence with its blank filled
+    w = Example("The cup fell because _ was slippery.", "it", ["it", "he"], 0, "w1")
+    score_item(eng, "winogrande", w, "plain", shots=[Example("Tom ran since _ was late.", "he", ["he", "it"], 0, "w0")])
+    assert eng.contexts[0].startswith("Tom ran since he was late.\n\nThe cup fell because it")

@@ -1,6 +1,6 @@
 """Multiple-choice scoring by log-likelihood (cloze format, as in OLMES "RC").
 
-Two prompt styles:
+Three prompt styles:
   plain  "Question: {q}\\nAnswer:" followed by " {option}": comparable to published base-model
          numbers, which are measured without a chat template
   chat   the question and its options ("Options: a | b | c") as the user turn of the base's
@@ -19,6 +19,7 @@ scored, so the contexts differ and the scored text is the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -41,42 +42,69 @@ class ItemScore:
         return int(np.argmax(np.array(self.logprobs) / np.maximum(1, np.array(self.lengths))))
 
 
-def _question(bench: str, ex: Example) -> str:
-    if bench == "boolq":
-        return ex.prompt  # passage + "Question: ...?"
-    return ex.prompt
-
-
 LETTERS = "ABCDEFGHIJ"
 STYLES = ("plain", "chat", "letter")
 
 
-def score_item(engine, bench: str, ex: Example, style: str = "plain", description: str | None = None) -> ItemScore:
-    prefix = f"{description}\n\n" if description else ""
+def _listed(ex: Example) -> str:
+    return "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(ex.options))
+
+
+def _winogrande_parts(ex: Example) -> tuple[str, str]:
+    cut = ex.prompt.index("_")
+    return ex.prompt[:cut], ex.prompt[cut + 1:].rstrip()
+
+
+def _solved(bench: str, ex: Example, style: str) -> str:
+    """A worked example in the plain and letter styles: the prompt the item gets, then its answer."""
+    if bench == "winogrande":
+        before, rest = _winogrande_parts(ex)
+        return before + ex.answer + rest
     if style == "letter":
-        listed = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(ex.options))
-        ctx_ids = engine.tokenize(f"{prefix}Question: {_question(bench, ex)}\n{listed}\nAnswer:", add_bos=True, special=True)
+        return f"Question: {ex.prompt}\n{_listed(ex)}\nAnswer: {LETTERS[ex.answer_index]}"
+    if bench == "hellaswag":
+        return f"{ex.prompt} {ex.answer}"
+    return f"Question: {ex.prompt}\nAnswer: {ex.answer}"
+
+
+def _chat_turns(bench: str, ex: Example) -> tuple[str, str]:
+    """(user, assistant) of a worked example in the chat style."""
+    if bench == "winogrande":
+        before, rest = _winogrande_parts(ex)
+        return "Complete the sentence.", before + ex.answer + rest
+    return user_turn(Example(ex.prompt, ex.answer, ex.options, ex.answer_index, ex.id)), ex.answer
+
+
+def score_item(engine, bench: str, ex: Example, style: str = "plain", description: str | None = None,
+               shots: Sequence[Example] = ()) -> ItemScore:
+    """Log-likelihood of each option. `description` goes in front of the prompt (the
+    desc-in-prompt row); `shots` are worked examples before the question (the ICL row): in the
+    chat style as earlier user/assistant turns, otherwise as blank-line separated blocks."""
+    prefix = f"{description}\n\n" if description else ""
+    if style == "chat":
+        history = [_chat_turns(bench, s) for s in shots]
+        def chat(user: str) -> str:
+            return engine.format_chat(prefix + user, history=history) if history else engine.format_chat(prefix + user)
+    else:
+        prefix += "".join(_solved(bench, s, style) + "\n\n" for s in shots)
+    if style == "letter":
+        ctx_ids = engine.tokenize(f"{prefix}Question: {ex.prompt}\n{_listed(ex)}\nAnswer:", add_bos=True, special=True)
         conts = [" " + LETTERS[i] for i in range(len(ex.options))]
         lps = engine.score_tokens(ctx_ids, [engine.tokenize(c, add_bos=False) for c in conts])
         return ItemScore(ex.id, ex.answer_index, lps, [1] * len(conts))  # one letter each: acc_norm == acc
     if bench == "winogrande":
-        cut = ex.prompt.index("_")
-        before, after = ex.prompt[:cut], ex.prompt[cut + 1:]
-        rest = after.rstrip()
+        before, rest = _winogrande_parts(ex)
         lps = []
         for opt in ex.options:
-            ctx = prefix + before + opt
-            if style == "chat":
-                ctx = engine.format_chat(prefix + "Complete the sentence.") + before + opt
+            ctx = (chat("Complete the sentence.") if style == "chat" else prefix) + before + opt
             lps.append(engine.score_tokens(engine.tokenize(ctx, add_bos=True, special=True),
                                            [engine.tokenize(rest, add_bos=False)])[0])
         return ItemScore(ex.id, ex.answer_index, lps, [len(rest)] * len(ex.options))
-    q = _question(bench, ex)
     if style == "chat":
-        ctx = engine.format_chat(prefix + user_turn(Example(q, ex.answer, ex.options, ex.answer_index, ex.id)))
+        ctx = chat(user_turn(Example(ex.prompt, ex.answer, ex.options, ex.answer_index, ex.id)))
         conts = list(ex.options)
     else:
-        ctx = f"{prefix}Question: {q}\nAnswer:" if bench != "hellaswag" else prefix + q
+        ctx = f"{prefix}Question: {ex.prompt}\nAnswer:" if bench != "hellaswag" else prefix + ex.prompt
         conts = [" " + o for o in ex.options]
     ctx_ids = engine.tokenize(ctx, add_bos=True, special=True)
     lps = engine.score_tokens(ctx_ids, [engine.tokenize(c, add_bos=False) for c in conts])
