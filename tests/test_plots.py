@@ -38,3 +38,23 @@ def test_hypernet_flops_grow_with_rank():
     small = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=2), tiny_spec())
     big = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=8), tiny_spec())
     assert 0 < hypernet_flops(small) < hypernet_flops(big)
+
+
+def test_scaling_plot_from_result_files(tmp_path, capsys):
+    import json
+
+    from t2l_edge.cli import main
+
+    files = []
+    for n, acc in ((16, 0.38), (64, 0.40), (243, 0.43)):
+        f = tmp_path / f"t2l-{n}.json"
+        f.write_text(json.dumps({"row": "t2l", "average_acc_norm": acc, "bundle_training": {"n_train_tasks": n}, "benchmarks": {}}))
+        files += ["--scaling", str(f)]
+    ref = tmp_path / "base.json"
+    ref.write_text(json.dumps({"row": "base", "label": "base", "average_acc_norm": 0.41, "benchmarks": {}}))
+    assert main(["plot", *files, "--scaling-ref", str(ref), "--skip-bundle", "--out", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "scaling.png").read_bytes()[:8] == PNG
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps({"row": "t2l", "average_acc_norm": 0.4, "benchmarks": {}}))
+    assert main(["plot", "--scaling", str(bad), "--skip-bundle", "--out", str(tmp_path / "q")]) == 2
+    assert "training tasks" in capsys.readouterr().err

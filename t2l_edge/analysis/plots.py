@@ -75,3 +75,25 @@ def flops_bars(report: dict, out: Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def scaling_curve(points: list[tuple[int, float, str]], baselines: dict[str, float], out: Path) -> Path:
+    """Held-out average (acc_norm) of T2L vs the number of training tasks it was trained on,
+    with reference rows (e.g. the base) as horizontal lines."""
+    plt = _plt()
+    points = sorted(points)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([p[0] for p in points], [100 * p[1] for p in points], "o-", label="T2L")
+    for n, acc, label in points:
+        ax.annotate(label, (n, 100 * acc), fontsize=7, textcoords="offset points", xytext=(4, 4))
+    for i, (name, acc) in enumerate(sorted(baselines.items())):
+        ax.axhline(100 * acc, ls="--", color=f"C{i + 1}", label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel("training tasks")
+    ax.set_ylabel("held-out average acc_norm (%)")
+    ax.legend(fontsize=8)
+    ax.set_title("T2L vs number of training tasks")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

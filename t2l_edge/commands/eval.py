@@ -125,6 +125,8 @@ def evaluate(
         pass
     if gen is not None:
         results["bundle_id"] = gen.manifest.bundle_id
+        trained = gen.manifest.raw.get("training", {})
+        results["bundle_training"] = {k: trained.get(k) for k in ("n_train_tasks", "step", "val_loss", "config")}
     text = json.dumps(results, indent=1)
     if out:
         with atomic_output(out, force=force) as tmp:

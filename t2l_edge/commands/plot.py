@@ -25,6 +25,9 @@ SOURCES = {"bb": "BIG-bench", "ni": "Natural-Instructions", "mmlu": "MMLU", "olm
 def plot(
     results: list[Path] = typer.Option([], "--results", help="Result JSON files from `t2l-edge eval` (repeatable)."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Bundle for the t-SNE and FLOPs (default models/default)."),
+    scaling: list[Path] = typer.Option([], "--scaling", help="T2L result files whose bundles were trained on different numbers of tasks (repeatable): held-out average vs training tasks."),
+    scaling_ref: list[Path] = typer.Option([], "--scaling-ref", help="Rows drawn as reference lines on the scaling plot, e.g. the base (repeatable)."),
+    skip_bundle: bool = typer.Option(False, "--skip-bundle", help="Only the figures made from result files (no t-SNE or FLOPs)."),
     out: Path = typer.Option(Path("docs/plots"), "--out", help="Folder for the PNG and JSON files (replaced in place)."),
 ) -> None:
     from ..errors import T2LError
@@ -36,16 +39,31 @@ def plot(
     out.mkdir(parents=True, exist_ok=True)
     made = []
     if results:
-        rows = []
-        for f in results:
-            try:
-                rows.append({"label": f.stem, **json.loads(f.read_text())})
-            except (OSError, ValueError) as exc:
-                raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
+        rows = [{"label": f.stem, **_read(f)} for f in results]
         made.append(plots.results_bars(rows, out / "results.png"))
-    made += _bundle_figures(bundle, out, plots)
+    if scaling:
+        points = []
+        for f in scaling:
+            r = _read(f)
+            n = (r.get("bundle_training") or {}).get("n_train_tasks")
+            if not n:
+                raise T2LError(f"{f} does not record its bundle's training tasks", "score a T2L bundle with this version of `t2l-edge eval`")
+            points.append((n, r["average_acc_norm"], r.get("label") or f.stem))
+        refs = {r.get("label") or f.stem: r["average_acc_norm"] for f in scaling_ref for r in [_read(f)]}
+        made.append(plots.scaling_curve(points, refs, out / "scaling.png"))
+    if not skip_bundle:
+        made += _bundle_figures(bundle, out, plots)
     for p in made:
         typer.echo(f"wrote {p}")
+
+
+def _read(f: Path) -> dict:
+    from ..errors import T2LError
+
+    try:
+        return json.loads(f.read_text())
+    except (OSError, ValueError) as exc:
+        raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
 
 
 def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:
