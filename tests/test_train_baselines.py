@@ -88,3 +88,19 @@ def test_a_task_stopped_by_until_is_resumed_not_skipped(tmp_path):
     assert first["toy.t0"]["step"] == 3 and not (tmp_path / "run" / "toy.t0" / "done.json").exists()
     again = run_lora(cfg, HCFG, tiny_spec(), model, wrapped, char_formatter, pad_id=0, resume=True, log=lambda s: None)
     assert again["toy.t0"]["step"] == 8 and (tmp_path / "run" / "toy.t0" / "done.json").is_file()
+
+
+def test_max_train_tasks_subsets_training_tasks_and_keeps_validation():
+    from t2l_edge.train.config import SFTConfig
+    from t2l_edge.train.sft_setup import split_ids
+
+    class Store:
+        def task_ids(self):
+            return [f"t{i:02d}" for i in range(40)]
+
+    all_ids, held = split_ids(SFTConfig(), Store())
+    ids, held5 = split_ids(SFTConfig(max_train_tasks=5), Store())
+    assert held5 == held and held <= set(ids) and len(set(ids) - held) == 5
+    assert ids == [t for t in all_ids if t in set(ids)]  # order kept: batches stay reproducible
+    assert split_ids(SFTConfig(max_train_tasks=5), Store()) == (ids, held5)  # seeded
+    assert set(split_ids(SFTConfig(max_train_tasks=5, seed=1), Store())[0]) != set(ids)

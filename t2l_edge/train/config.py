@@ -17,6 +17,7 @@ class SFTConfig:
     hypernet: dict = field(default_factory=lambda: {"variant": "M"})  # HyperConfig fields
     tasks: list[str] = field(default_factory=list)  # empty = every pool task with descriptions
     heldout_tasks: list[str] = field(default_factory=list)  # validated with held-out descriptions
+    max_train_tasks: int = 0  # >0: a seeded subset of the training tasks (held-out ones unchanged)
     allow_seed_descriptions: bool = False  # fall back to a task's own seed text (one description)
     steps: int = 2000
     batch_tasks: int = 8  # examples per step, each from a different task (paper: 8 x 1)

@@ -47,7 +47,14 @@ def split_ids(cfg, store: TaskStore) -> tuple[list[str], set[str]]:
     """(all task ids, the held-out ones): the same for sft, mt-lora and recon, so their
     validation losses are comparable."""
     ids = cfg.tasks or store.task_ids()
-    return ids, set(cfg.heldout_tasks or ids[::HELDOUT_EVERY])
+    heldout = set(cfg.heldout_tasks or ids[::HELDOUT_EVERY])
+    if cfg.max_train_tasks:  # fewer training tasks, same validation: the task-scaling runs
+        import random
+
+        pool = [t for t in ids if t not in heldout]
+        keep = set(random.Random(cfg.seed).sample(pool, min(cfg.max_train_tasks, len(pool))))
+        ids = [t for t in ids if t in heldout or t in keep]
+    return ids, heldout
 
 
 def task_examples(store: TaskStore | None, tid: str) -> tuple[list, list]:
