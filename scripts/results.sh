@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Every training run and evaluation behind the README's results, in order. Each step is
+# skipped when its output exists, so the script resumes after an interruption; delete a
+# result file to score it again. On the 2-core CI-type machine the whole script takes about
+# 8 hours (one thread per job, one job at a time); run steps by name to do part of it:
+#   scripts/results.sh                 everything
+#   scripts/results.sh oracle icl      only these steps
+# Needs the training extras: scripts/setup.sh train,data,plot,dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_WAIT_POLICY=PASSIVE
+T=".venv/bin/t2l-edge"
+EVAL="$T eval --style chat --limit 60 --threads 1"
+BUNDLE="${BUNDLE:-models/default}"
+
+have() { [ -e "$1" ] && echo "[results] $1 exists, skipped"; }
+
+step_base() {
+    have results/base-chat.json || $EVAL --row base --out results/base-chat.json
+    have results/base-plain.json || $T eval --row base --style plain --limit 60 --threads 1 --out results/base-plain.json
+    have results/base-letter.json || $T eval --row base --style letter --limit 60 --threads 1 --out results/base-letter.json
+    have results/desc-in-prompt-chat.json || $EVAL --row desc-in-prompt --descriptions 2 --out results/desc-in-prompt-chat.json
+}
+step_icl() {
+    have results/icl-3shot-chat.json || $EVAL --row icl --shots 3 --out results/icl-3shot-chat.json
+}
+step_mtlora() {
+    have runs/mt-lora/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --set steps=500 --set eval_every=100 --set threads=1 --until 301
+    have results/mt-lora-chat.json || $EVAL --row adapter --adapter runs/mt-lora/best/adapter.gguf --out results/mt-lora-chat.json
+}
+step_oracle() {
+    $T train lora --config configs/oracle_lora_smollm2.yaml  # finished benchmarks are skipped
+    have results/oracle-chat.json || $EVAL --row oracle --adapter-dir runs/oracle --out results/oracle-chat.json
+}
+step_sft() {  # second SFT run (lower lr, no label smoothing), stopped at step 334 (best at 300); not the default
+    have runs/sft-M2/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-M2 \
+        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+        --set threads=1 --set warmup=0.05 --set match_lengths=true --until 334
+    have runs/bundle-sft-M2 || $T export runs/sft-M2/best -o runs/bundle-sft-M2
+    have results/t2l-sft-M2-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-M2 --descriptions 2 --out results/t2l-sft-M2-chat.json
+    have results/t2l-sft-M-letter.json || $T eval --row t2l --bundle "$BUNDLE" --style letter --limit 60 --threads 1 --descriptions 1 --out results/t2l-sft-M-letter.json
+}
+step_controls() {
+    have results/control-random-chat.json || $EVAL --row control-random --bundle "$BUNDLE" --descriptions 1 --out results/control-random-chat.json
+    have results/control-other-chat.json || $EVAL --row control-other --bundle "$BUNDLE" --descriptions 1 --out results/control-other-chat.json
+}
+step_recon() {
+    $T train lora --config configs/recon_library_smollm2.yaml
+    have runs/recon-M/best || $T train recon --config configs/recon_smollm2_M.yaml
+    have runs/bundle-recon-M || $T export runs/recon-M/best -o runs/bundle-recon-M
+    have results/t2l-recon-M-chat.json || $EVAL --row t2l --bundle runs/bundle-recon-M --descriptions 1 --out results/t2l-recon-M-chat.json
+}
+step_scaling() {  # same schedule as sft-M2, stopped at step 100, on 16, 64 and all 243 training tasks
+    for n in 16 64 0; do
+        name="sft-M2-tasks${n}"
+        have "runs/$name/best/hypernet.safetensors" || $T train sft --config configs/sft_smollm2_M.yaml --out "runs/$name" \
+            --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+            --set threads=1 --set warmup=0.05 --set match_lengths=true --set max_train_tasks=$n --until 100
+        have "runs/bundle-$name" || $T export "runs/$name/best" -o "runs/bundle-$name"
+        have "results/scaling-$name.json" || $EVAL --row t2l --bundle "runs/bundle-$name" --descriptions 1 --out "results/scaling-$name.json"
+    done
+}
+step_agreement() {
+    have results/torch-agreement.json || .venv/bin/python scripts/torch_agreement.py --limit 20 --out results/torch-agreement.json
+}
+step_report() {  # rows that have not been scored yet are left out
+    local rows=() bars=() scaling=()
+    for f in base-chat desc-in-prompt-chat icl-3shot-chat mt-lora-chat oracle-chat t2l-sft-M-chat t2l-sft-M2-chat \
+             t2l-recon-M-chat control-random-chat control-other-chat; do
+        [ -e "results/$f.json" ] && rows+=("results/$f.json") && bars+=(--results "results/$f.json")
+    done
+    for n in 16 64 0; do
+        [ -e "results/scaling-sft-M2-tasks$n.json" ] && scaling+=(--scaling "results/scaling-sft-M2-tasks$n.json")
+    done
+    $T report "${rows[@]}" --out docs/results.md --force
+    [ ${#scaling[@]} -gt 0 ] && scaling+=(--scaling-ref results/base-chat.json)
+    $T plot --bundle "$BUNDLE" "${bars[@]}" "${scaling[@]}"
+}
+
+STEPS=("$@")
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling agreement report)
+for s in "${STEPS[@]}"; do
+    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling agreement report)" >&2; exit 2; }
+    echo "[results] step $s"
+    "step_$s"
+done
