@@ -16,6 +16,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, out: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def results_bars(results: list[dict], out: Path) -> Path:
     """Grouped bars: acc_norm per benchmark (and the average) for each result row."""
     plt = _plt()
@@ -31,10 +38,7 @@ def results_bars(results: list[dict], out: Path) -> Path:
     ax.set_ylabel("acc_norm (%)")
     ax.legend(fontsize=8)
     ax.set_title("Held-out benchmarks, SmolLM2-135M-Instruct in llama.cpp")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def adapter_tsne(features: np.ndarray, groups: list[str], out: Path, seed: int = 0) -> Path:
@@ -55,10 +59,7 @@ def adapter_tsne(features: np.ndarray, groups: list[str], out: Path, seed: int =
     ax.set_title("t-SNE of generated adapters (one point per description)")
     ax.set_xticks([])
     ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def flops_bars(report: dict, out: Path) -> Path:
@@ -71,10 +72,7 @@ def flops_bars(report: dict, out: Path) -> Path:
     ax.set_ylabel("GFLOPs")
     ax.set_title("Making an adapter vs the extra prompt cost of 3-shot ICL (SmolLM2-135M)")
     plt.setp(ax.get_xticklabels(), fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)
 
 
 def scaling_curve(points: list[tuple[int, float, str]], baselines: dict[str, float], out: Path) -> Path:
@@ -93,7 +91,4 @@ def scaling_curve(points: list[tuple[int, float, str]], baselines: dict[str, flo
     ax.set_ylabel("held-out average acc_norm (%)")
     ax.legend(fontsize=8)
     ax.set_title("T2L vs number of training tasks")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, out)

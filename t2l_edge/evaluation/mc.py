@@ -72,7 +72,7 @@ def _chat_turns(bench: str, ex: Example) -> tuple[str, str]:
     if bench == "winogrande":
         before, rest = _winogrande_parts(ex)
         return "Complete the sentence.", before + ex.answer + rest
-    return user_turn(Example(ex.prompt, ex.answer, ex.options, ex.answer_index, ex.id)), ex.answer
+    return user_turn(ex), ex.answer
 
 
 def score_item(engine, bench: str, ex: Example, style: str = "plain", description: str | None = None,
@@ -84,7 +84,7 @@ def score_item(engine, bench: str, ex: Example, style: str = "plain", descriptio
     if style == "chat":
         history = [_chat_turns(bench, s) for s in shots]
         def chat(user: str) -> str:
-            return engine.format_chat(prefix + user, history=history) if history else engine.format_chat(prefix + user)
+            return engine.format_chat(prefix + user, history=history)
     else:
         prefix += "".join(_solved(bench, s, style) + "\n\n" for s in shots)
     if style == "letter":
@@ -101,7 +101,7 @@ def score_item(engine, bench: str, ex: Example, style: str = "plain", descriptio
                                            [engine.tokenize(rest, add_bos=False)])[0])
         return ItemScore(ex.id, ex.answer_index, lps, [len(rest)] * len(ex.options))
     if style == "chat":
-        ctx = chat(user_turn(Example(ex.prompt, ex.answer, ex.options, ex.answer_index, ex.id)))
+        ctx = chat(user_turn(ex))
         conts = list(ex.options)
     else:
         ctx = f"{prefix}Question: {ex.prompt}\nAnswer:" if bench != "hellaswag" else prefix + ex.prompt
