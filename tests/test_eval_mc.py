@@ -70,7 +70,8 @@ def test_report_table():
     lines = text.splitlines()
     assert lines[0] == "| row | style | arc_easy | piqa | AVG |"
     assert lines[2] == "| base | plain | 40.0 | 60.0 | 50.0 |"
-    assert lines[3] == "| t2l | chat | - | 70.0 (65.0-75.0) | 70.0 |"
+    assert lines[4:6] == ["| row | style | piqa | AVG |", "|---|---|---|---|"]  # another style: its own table
+    assert lines[6] == "| t2l | chat | 70.0 (65.0-75.0) | 70.0 |"
 
 
 class ContextEngine(FakeEngine):
@@ -98,3 +99,37 @@ def test_shots_come_before_the_question_in_every_style():
     w = Example("The cup fell because _ was slippery.", "it", ["it", "he"], 0, "w1")
     score_item(eng, "winogrande", w, "plain", shots=[Example("Tom ran since _ was late.", "he", ["he", "it"], 0, "w0")])
     assert eng.contexts[0].startswith("Tom ran since he was late.\n\nThe cup fell because it")
+
+
+def test_plain_training_shape_is_what_the_plain_style_scores():
+    """`train --set prompt_style=plain` must put the answer exactly where `eval --style plain`
+    scores the option: same context string, answer after one space, no end token."""
+    from t2l_edge.train.sft_data import PlainFormatter
+
+    class CharTokenizer:
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": [ord(c) for c in text]}
+
+    seen = {}
+
+    class Recorder(FakeEngine):
+        def score_tokens(self, ctx, conts):
+            seen["ctx"], seen["conts"] = ctx, conts
+            return super().score_tokens(ctx, conts)
+
+    ex = Example("Which is a mammal?", "whale", ["shark", "whale"], 1, "q3")
+    score_item(Recorder(), "arc_easy", ex, "plain")
+    ids, n_prompt = PlainFormatter(CharTokenizer(), max_len=200)(ex)
+    assert ids[:n_prompt] == seen["ctx"] and ids[n_prompt:] == seen["conts"][1]
+    assert PlainFormatter(CharTokenizer(), max_len=10)(ex) is None  # too long: skipped, as in chat
+
+
+def test_unknown_prompt_style_is_refused_before_training():
+    import pytest
+
+    from t2l_edge.errors import T2LError
+    from t2l_edge.train.config import SFTConfig, resolve
+
+    assert resolve(SFTConfig, None, ["prompt_style=plain"]).prompt_style == "plain"
+    with pytest.raises(T2LError, match="prompt_style 'cloze'"):
+        resolve(SFTConfig, None, ["prompt_style=cloze"])

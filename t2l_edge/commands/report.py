@@ -1,4 +1,4 @@
-"""`t2l-edge report`: render `t2l-edge eval` result files as one markdown table."""
+"""`t2l-edge report`: render `t2l-edge eval` result files as markdown tables, one per prompt style."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import typer
 app = typer.Typer(add_completion=False)
 
 
-def render(results: list[dict], names: list[str]) -> str:
+def _table(results: list[dict], names: list[str]) -> list[str]:
     order = sorted({b for r in results for b in r["benchmarks"]}, key=lambda b: names.index(b) if b in names else 99)
-    head = "| row | style | " + " | ".join(order) + " | AVG |"
-    lines = [head, "|" + "---|" * (len(order) + 3)]
+    lines = ["| row | style | " + " | ".join(order) + " | AVG |", "|" + "---|" * (len(order) + 3)]
     for r in results:
         cells = []
         for b in order:
@@ -26,14 +25,24 @@ def render(results: list[dict], names: list[str]) -> str:
         avg = 100 * sum(r["benchmarks"][b]["acc_norm"] for b in order if b in r["benchmarks"]) / max(1, len(r["benchmarks"]))
         label = r.get("label") or r["row"]
         lines.append(f"| {label} | {r['style']} | " + " | ".join(cells) + f" | {avg:.1f} |")
+    return lines
+
+
+def render(results: list[dict], names: list[str]) -> str:
+    """One table per prompt style, in order of first appearance: numbers from different styles
+    are not comparable (the bare base moves by 20 points between them on one benchmark)."""
+    styles = list(dict.fromkeys(r["style"] for r in results))
+    lines = []
+    for style in styles:
+        lines += _table([r for r in results if r["style"] == style], names) + [""]
     n = {r.get("limit") for r in results}
-    lines.append("")
     lines.append(f"acc_norm (per-character normalised log-likelihood), in %; items per benchmark: {', '.join(map(str, n))}; "
-                 "a range in brackets is the spread across descriptions.")
+                 "a range in brackets is the spread across descriptions."
+                 + (" Letter style: log-likelihood of the option's letter (acc_norm = acc)." if "letter" in styles else ""))
     return "\n".join(lines)
 
 
-@app.command(help="Render result JSON files from `t2l-edge eval` as a markdown table.\n\nExample:\n\n  t2l-edge report results/*.json --out docs/results.md")
+@app.command(help="Render result JSON files from `t2l-edge eval` as markdown tables, one per prompt style.\n\nExample:\n\n  t2l-edge report results/*.json --out docs/results.md")
 def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
            out: Path | None = typer.Option(None, "--out", help="Also write the table here."),
            force: bool = typer.Option(False, "--force")) -> None:

@@ -39,3 +39,9 @@ def user_turn(ex: Example) -> str:
     if ex.options:
         return ex.prompt + "\nOptions: " + " | ".join(ex.options)
     return ex.prompt
+
+
+def cloze_prompt(ex: Example) -> str:
+    """The plain (cloze) prompt: the question alone, the answer follows after a space. The
+    options are not listed; in evaluation each one is scored as the continuation."""
+    return f"Question: {ex.prompt}\nAnswer:"

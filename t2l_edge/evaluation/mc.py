@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.schema import Example, user_turn
+from ..data.schema import Example, cloze_prompt, user_turn
 
 
 @dataclass
@@ -64,7 +64,7 @@ def _solved(bench: str, ex: Example, style: str) -> str:
         return f"Question: {ex.prompt}\n{_listed(ex)}\nAnswer: {LETTERS[ex.answer_index]}"
     if bench == "hellaswag":
         return f"{ex.prompt} {ex.answer}"
-    return f"Question: {ex.prompt}\nAnswer: {ex.answer}"
+    return f"{cloze_prompt(ex)} {ex.answer}"
 
 
 def _chat_turns(bench: str, ex: Example) -> tuple[str, str]:
@@ -104,7 +104,7 @@ def score_item(engine, bench: str, ex: Example, style: str = "plain", descriptio
         ctx = chat(user_turn(ex))
         conts = list(ex.options)
     else:
-        ctx = f"{prefix}Question: {ex.prompt}\nAnswer:" if bench != "hellaswag" else prefix + ex.prompt
+        ctx = prefix + (cloze_prompt(ex) if bench != "hellaswag" else ex.prompt)
         conts = [" " + o for o in ex.options]
     ctx_ids = engine.tokenize(ctx, add_bos=True, special=True)
     lps = engine.score_tokens(ctx_ids, [engine.tokenize(c, add_bos=False) for c in conts])

@@ -10,14 +10,14 @@ def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> di
     from .base_torch import load_base_torch
     from .batched_lora import wrap_model
     from .progress import progress_bar
-    from .sft_data import ChatFormatter
+    from .sft_data import FORMATTERS
 
     base_path = resolve_base(cfg.base)
     spec = read_base_spec(base_path)
     model, tok, sha = load_base_torch(base_path)
     hcfg = HyperConfig.from_dict(cfg.hypernet)
     wrapped = wrap_model(model, hcfg.targets, spec.n_layer)
-    formatter = ChatFormatter(tok, cfg.max_len)
+    formatter = FORMATTERS[cfg.prompt_style](tok, cfg.max_len)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     prov = {"base_sha256": sha}
     log = echo if dist.is_main else (lambda s: None)

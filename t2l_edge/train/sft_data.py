@@ -1,4 +1,4 @@
-"""What an SFT step eats: per-task description embeddings and chat-formatted examples.
+"""What an SFT step eats: per-task description embeddings and examples in a prompt style.
 
 Sampling is stateless: the batch of step s depends only on (seed, s), so a resumed run sees
 exactly the batches an uninterrupted one would.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.schema import Example, user_turn
+from ..data.schema import Example, cloze_prompt, user_turn
 from ..errors import T2LError
 
 
@@ -30,6 +30,26 @@ class ChatFormatter:
         if len(p_ids) + len(a_ids) > self.max_len:
             return None
         return p_ids + a_ids, len(p_ids)
+
+
+class PlainFormatter:
+    """The plain (cloze) style of `t2l-edge eval --style plain`: "Question: ...\nAnswer:" with
+    no chat template and no option list, then " answer". Training in this shape makes the
+    adapter raise the likelihood of the right option exactly where the plain style scores it.
+    Only the answer is scored, and no end token: the cloze ends with the option."""
+
+    def __init__(self, tokenizer, max_len: int):
+        self.tok, self.max_len = tokenizer, max_len
+
+    def __call__(self, ex: Example) -> tuple[list[int], int] | None:
+        p_ids = self.tok(cloze_prompt(ex), add_special_tokens=False)["input_ids"]
+        a_ids = self.tok(" " + ex.answer, add_special_tokens=False)["input_ids"]
+        if len(p_ids) + len(a_ids) > self.max_len:
+            return None
+        return p_ids + a_ids, len(p_ids)
+
+
+FORMATTERS = {"chat": ChatFormatter, "plain": PlainFormatter}
 
 
 @dataclass
