@@ -76,7 +76,10 @@ def evaluate(
         from ..runtime import Generator
 
         gen = Generator.load(bundle)
-    results = {"row": row, "label": label or (out.stem if out else row), "style": style, "limit": limit, "seed": seed,
+    # Generative benchmarks always decode greedily in the chat template; --style only shapes the
+    # multiple-choice prompts, so a generation-only run is labelled by what it did.
+    recorded_style = "generate" if all(b in GEN for b in names) else style
+    results = {"row": row, "label": label or (out.stem if out else row), "style": recorded_style, "limit": limit, "seed": seed,
                "config": {"benchmarks": names, "descriptions": descriptions, "shots": shots if row == "icl" else 0,
                           "adapter": str(adapter) if adapter else None, "adapter_dir": str(adapter_dir) if adapter_dir else None,
                           "bundle": str(bundle) if bundle else ("models/default" if gen else None), "threads": threads},

@@ -38,7 +38,9 @@ def render(results: list[dict], names: list[str]) -> str:
     n = {r.get("limit") for r in results}
     lines.append(f"acc_norm (per-character normalised log-likelihood), in %; items per benchmark: {', '.join(map(str, n))}; "
                  "a range in brackets is the spread across descriptions."
-                 + (" Letter style: log-likelihood of the option's letter (acc_norm = acc)." if "letter" in styles else ""))
+                 + (" Letter style: log-likelihood of the option's letter (acc_norm = acc)." if "letter" in styles else "")
+                 + (" Generate: greedy decoding in the chat template; GSM8K exact match of the final number, HumanEval and"
+                    " MBPP pass@1." if "generate" in styles else ""))
     return "\n".join(lines)
 
 
@@ -47,7 +49,7 @@ def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
            out: Path | None = typer.Option(None, "--out", help="Also write the table here."),
            force: bool = typer.Option(False, "--force")) -> None:
     from ..atomic import atomic_output
-    from ..data.benchmarks import MC
+    from ..data.benchmarks import BENCHMARKS
     from ..errors import T2LError
 
     results = []
@@ -58,7 +60,7 @@ def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
             results.append(r)
         except (OSError, ValueError) as exc:
             raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
-    text = render(results, list(MC))
+    text = render(results, list(BENCHMARKS))
     if out:
         with atomic_output(out, force=force) as tmp:
             tmp.write_text(text + "\n")
