@@ -25,6 +25,7 @@ def test_acc_and_length_normalisation():
     assert s.pred == 0 and s.pred_norm == 1  # per character the long option wins
     out = summarize([s, ItemScore("y", 0, [-1.0, -5.0], [5, 5])])
     assert out["acc"] == 0.5 and out["acc_norm"] == 1.0
+    assert out["gold"] == [1, 0] and out["pred_norm"] == [1, 0]
 
 
 def test_score_item_plain_and_chat():

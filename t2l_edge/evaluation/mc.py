@@ -120,8 +120,11 @@ def bootstrap_ci(correct: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[flo
 def summarize(scores: list[ItemScore]) -> dict:
     acc = np.array([s.pred == s.gold for s in scores], dtype=float)
     acc_n = np.array([s.pred_norm == s.gold for s in scores], dtype=float)
+    # Per-item gold and prediction: paired comparisons between rows and answer-bias checks
+    # (the letter style at this scale is mostly a model's preference for one letter).
     return {"n": len(scores), "acc": float(acc.mean()), "acc_ci95": bootstrap_ci(acc),
-            "acc_norm": float(acc_n.mean()), "acc_norm_ci95": bootstrap_ci(acc_n)}
+            "acc_norm": float(acc_n.mean()), "acc_norm_ci95": bootstrap_ci(acc_n),
+            "gold": [s.gold for s in scores], "pred_norm": [s.pred_norm for s in scores]}
 
 
 def summarize_correct(correct: list[bool]) -> dict:
