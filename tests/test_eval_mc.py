@@ -134,3 +134,28 @@ def test_unknown_prompt_style_is_refused_before_training():
     assert resolve(SFTConfig, None, ["prompt_style=plain"]).prompt_style == "plain"
     with pytest.raises(T2LError, match="prompt_style 'cloze'"):
         resolve(SFTConfig, None, ["prompt_style=cloze"])
+
+
+def _result(style, preds_by_bench, label):
+    golds = [0] * 40
+    return {"label": label, "row": label, "style": style, "limit": 40, "benchmarks": {
+        b: {"acc_norm": float(np.mean([p == 0 for p in preds])), "acc_norm_spread": [0, 0],
+            "per_description": [{"gold": golds, "pred_norm": preds}]} for b, preds in preds_by_bench.items()}}
+
+
+def test_paired_difference_and_its_report_column():
+    from t2l_edge.commands.report import render
+    from t2l_edge.evaluation.paired import paired_difference
+
+    ref = _result("letter", {"piqa": [0] * 20 + [1] * 20, "boolq": [1] * 40}, "base")  # 50% and 0%
+    same = _result("letter", {"piqa": [0] * 20 + [1] * 20, "boolq": [1] * 40}, "same")
+    better = _result("letter", {"piqa": [0] * 40, "boolq": [0] * 10 + [1] * 30}, "better")  # +50 and +25 points
+    assert paired_difference(same, ref) == {"diff": 0.0, "ci95": [0.0, 0.0], "benchmarks": 2}
+    d = paired_difference(better, ref)
+    assert abs(d["diff"] - 0.375) < 1e-9 and d["ci95"][0] < 0.375 < d["ci95"][1] and d["ci95"][0] > 0.2
+    other_items = _result("letter", {"piqa": [0] * 40}, "x")
+    other_items["benchmarks"]["piqa"]["per_description"][0]["gold"] = [1] * 40
+    assert paired_difference(other_items, ref) is None  # different items are never compared
+    text = render([ref, better], ["boolq", "piqa"], refs=[ref])
+    assert "AVG - base (paired 95% CI)" in text.splitlines()[0]
+    assert text.splitlines()[2].endswith("(reference) |") and "+37.5 (" in text.splitlines()[3]
