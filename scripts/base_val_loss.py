@@ -2,7 +2,8 @@
 """Held-out validation loss of the bare base model, the number every training run's val_loss
 is compared with: an untrained hypernetwork gives delta W = 0, so this is step 0 of any run.
 
-    .venv/bin/python scripts/base_val_loss.py [configs/sft_smollm2_M.yaml]
+    .venv/bin/python scripts/base_val_loss.py [configs/sft_smollm2_M.yaml] [key=value ...]
+    .venv/bin/python scripts/base_val_loss.py configs/sft_smollm2_M.yaml prompt_style=plain
 """
 import json
 import sys
@@ -14,15 +15,16 @@ from t2l_edge.basemodel import default_base_path, read_base_spec
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.batched_lora import wrap_model
-from t2l_edge.train.sft_data import ChatFormatter
+from t2l_edge.train.sft_data import FORMATTERS
 from t2l_edge.train.sft_setup import load_tasks
 from t2l_edge.train.loop import validate
 torch.set_num_threads(1)
-cfg = resolve(SFTConfig, sys.argv[1] if len(sys.argv) > 1 else "configs/sft_smollm2_M.yaml", [])
+cfg = resolve(SFTConfig, sys.argv[1] if len(sys.argv) > 1 else "configs/sft_smollm2_M.yaml", sys.argv[2:])
 model, tok, sha = load_base_torch(default_base_path())
 spec = read_base_spec(default_base_path())
 net = HyperNetwork(HyperConfig.from_dict(cfg.hypernet), spec)
 wrapped = wrap_model(model, net.cfg.targets, spec.n_layer)
 _, val, _ = load_tasks(cfg, log=lambda s: None)
 pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-print(json.dumps({"base_val_ce": validate(net, model, wrapped, val, ChatFormatter(tok, cfg.max_len), cfg, pad)}))
+formatter = FORMATTERS[cfg.prompt_style](tok, cfg.max_len)
+print(json.dumps({"prompt_style": cfg.prompt_style, "base_val_ce": validate(net, model, wrapped, val, formatter, cfg, pad)}))
