@@ -129,8 +129,10 @@ def test_unknown_prompt_style_is_refused_before_training():
     import pytest
 
     from t2l_edge.errors import T2LError
-    from t2l_edge.train.config import SFTConfig, resolve
+    from t2l_edge.train.config import PROMPT_STYLES, SFTConfig, resolve
+    from t2l_edge.train.sft_data import FORMATTERS
 
+    assert set(FORMATTERS) == set(PROMPT_STYLES)
     assert resolve(SFTConfig, None, ["prompt_style=plain"]).prompt_style == "plain"
     with pytest.raises(T2LError, match="prompt_style 'cloze'"):
         resolve(SFTConfig, None, ["prompt_style=cloze"])
