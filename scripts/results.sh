@@ -60,27 +60,59 @@ step_scaling() {  # same schedule as sft-M2, stopped at step 100, on 16, 64 and 
         have "results/scaling-$name.json" || $EVAL --row t2l --bundle "runs/bundle-$name" --descriptions 1 --out "results/scaling-$name.json"
     done
 }
+step_plain() {  # T2L trained in the plain (cloze) shape it is then scored in; the sft-M2 schedule, stopped at 150
+    have runs/sft-plain/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain \
+        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 150
+    have runs/bundle-sft-plain || $T export runs/sft-plain/best -o runs/bundle-sft-plain
+    have results/t2l-sft-plain-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain --style plain --limit 60 \
+        --threads 1 --descriptions 2 --out results/t2l-sft-plain-plain.json
+}
+step_letter() {  # the lettered format (OLMES MC): options listed, the answer letter scored
+    local L="$T eval --style letter --limit 60 --threads 1"
+    have results/base-letter.json || $L --row base --out results/base-letter.json
+    have results/t2l-sft-M-letter.json || $L --row t2l --bundle "$BUNDLE" --descriptions 1 --out results/t2l-sft-M-letter.json
+    have results/mt-lora-letter.json || $L --row adapter --adapter runs/mt-lora/best/adapter.gguf --out results/mt-lora-letter.json
+    have results/oracle-letter.json || $L --row oracle --adapter-dir runs/oracle --out results/oracle-letter.json
+}
+step_generative() {  # greedy generation: GSM8K exact match, HumanEval/MBPP pass@1 in the sandbox; 10 items each (a smoke-sized row: greedy decoding costs ~10 s per item here)
+    local G="$T eval --benchmarks gsm8k,humaneval,mbpp --limit 10 --threads 1"
+    have results/base-gen.json || $G --row base --out results/base-gen.json
+    have results/t2l-sft-M-gen.json || $G --row t2l --bundle "$BUNDLE" --descriptions 1 --out results/t2l-sft-M-gen.json
+}
+step_mtlora_plain() {  # the multi-task baseline trained and scored in the plain shape, same schedule as sft-plain
+    have runs/mt-lora-plain/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain \
+        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 150
+    have results/mt-lora-plain-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain/best/adapter.gguf --style plain \
+        --limit 60 --threads 1 --out results/mt-lora-plain-plain.json
+}
 step_agreement() {
     have results/torch-agreement.json || .venv/bin/python scripts/torch_agreement.py --limit 20 --out results/torch-agreement.json
 }
-step_report() {  # rows that have not been scored yet are left out
-    local rows=() bars=() scaling=()
+step_report() {  # rows that have not been scored yet are left out; one table per prompt style
+    local rows=() bars=() scaling=() refs=()
     for f in base-chat desc-in-prompt-chat icl-3shot-chat mt-lora-chat oracle-chat t2l-sft-M-chat t2l-sft-M2-chat \
-             t2l-recon-M-chat control-random-chat control-other-chat; do
-        [ -e "results/$f.json" ] && rows+=("results/$f.json") && bars+=(--results "results/$f.json")
+             t2l-recon-M-chat control-random-chat control-other-chat \
+             base-plain t2l-sft-M-plain mt-lora-plain-plain t2l-sft-plain-plain \
+             base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
+             base-gen t2l-sft-M-gen; do
+        [ -e "results/$f.json" ] && rows+=("results/$f.json")
+        [[ -e "results/$f.json" && $f == *-chat ]] && bars+=(--results "results/$f.json")
     done
+    for f in base-chat base-plain base-letter base-gen; do [ -e "results/$f.json" ] && refs+=(--vs "results/$f.json"); done
     for n in 16 64 0; do
         [ -e "results/scaling-sft-M2-tasks$n.json" ] && scaling+=(--scaling "results/scaling-sft-M2-tasks$n.json")
     done
-    $T report "${rows[@]}" --out docs/results.md --force
+    $T report "${rows[@]}" "${refs[@]}" --out docs/results.md --force
     [ ${#scaling[@]} -gt 0 ] && scaling+=(--scaling-ref results/base-chat.json)
     $T plot --bundle "$BUNDLE" "${bars[@]}" "${scaling[@]}"
 }
 
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling agreement report)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling plain mtlora_plain letter generative agreement report)
 for s in "${STEPS[@]}"; do
-    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling agreement report)" >&2; exit 2; }
+    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling plain mtlora_plain letter generative agreement report)" >&2; exit 2; }
     echo "[results] step $s"
     "step_$s"
 done
