@@ -14,6 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from t2l_edge.data.benchmarks import MC, load_benchmark  # noqa: E402
+from t2l_edge.evaluation.mc import LETTERS  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("files", nargs="*", type=Path)
@@ -37,6 +38,6 @@ for b in MC:
             continue
         preds = [p for d in per for p in d["pred_norm"]]
         top, n = Counter(preds).most_common(1)[0]
-        cells.append(f"{'ABCDEFGHIJ'[top]} on {100 * n / len(preds):.0f}%")
+        cells.append(f"{LETTERS[top]} on {100 * n / len(preds):.0f}%")
     print("| " + " | ".join([b, f"{100 * firsts[-1]:.1f}", f"{100 * bests[-1]:.1f}"] + cells) + " |")
 print("| " + " | ".join(["AVG", f"{100 * sum(firsts) / len(firsts):.1f}", f"{100 * sum(bests) / len(bests):.1f}"] + [""] * len(results)) + " |")

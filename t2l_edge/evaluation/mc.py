@@ -50,6 +50,10 @@ def _listed(ex: Example) -> str:
     return "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(ex.options))
 
 
+def _letter_prompt(ex: Example) -> str:
+    return f"Question: {ex.prompt}\n{_listed(ex)}\nAnswer:"
+
+
 def _winogrande_parts(ex: Example) -> tuple[str, str]:
     cut = ex.prompt.index("_")
     return ex.prompt[:cut], ex.prompt[cut + 1:].rstrip()
@@ -61,7 +65,7 @@ def _solved(bench: str, ex: Example, style: str) -> str:
         before, rest = _winogrande_parts(ex)
         return before + ex.answer + rest
     if style == "letter":
-        return f"Question: {ex.prompt}\n{_listed(ex)}\nAnswer: {LETTERS[ex.answer_index]}"
+        return f"{_letter_prompt(ex)} {LETTERS[ex.answer_index]}"
     if bench == "hellaswag":
         return f"{ex.prompt} {ex.answer}"
     return f"{cloze_prompt(ex)} {ex.answer}"
@@ -88,7 +92,7 @@ def score_item(engine, bench: str, ex: Example, style: str = "plain", descriptio
     else:
         prefix += "".join(_solved(bench, s, style) + "\n\n" for s in shots)
     if style == "letter":
-        ctx_ids = engine.tokenize(f"{prefix}Question: {ex.prompt}\n{_listed(ex)}\nAnswer:", add_bos=True, special=True)
+        ctx_ids = engine.tokenize(prefix + _letter_prompt(ex), add_bos=True, special=True)
         conts = [" " + LETTERS[i] for i in range(len(ex.options))]
         lps = engine.score_tokens(ctx_ids, [engine.tokenize(c, add_bos=False) for c in conts])
         return ItemScore(ex.id, ex.answer_index, lps, [1] * len(conts))  # one letter each: acc_norm == acc

@@ -1,7 +1,7 @@
 """Paired difference between two result files scored on the same items: the table's average
 (benchmarks weighted equally) of row minus reference, with a bootstrap 95% interval that
 resamples items within each benchmark. Pairing removes the item difficulty both rows share, so
-the interval is much narrower than the two rows' own intervals suggest."""
+the interval is narrower than the two rows' own intervals suggest."""
 
 from __future__ import annotations
 

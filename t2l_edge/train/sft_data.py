@@ -15,38 +15,42 @@ from ..data.schema import Example, cloze_prompt, user_turn
 from ..errors import T2LError
 
 
-class ChatFormatter:
-    """Prompt in the user turn, answer in the assistant turn, via the tokenizer's chat template.
-    Only the answer (and its end-of-turn token) is scored."""
+class _Formatter:
+    """Prompt text and answer text -> (token ids, number of prompt tokens); None when the pair is
+    longer than max_len. Only the answer tokens are scored."""
 
     def __init__(self, tokenizer, max_len: int):
         self.tok, self.max_len = tokenizer, max_len
-        self.end = tokenizer.eos_token or ""
+
+    def parts(self, ex: Example) -> tuple[str, str]:
+        raise NotImplementedError
 
     def __call__(self, ex: Example) -> tuple[list[int], int] | None:
-        prompt = self.tok.apply_chat_template([{"role": "user", "content": user_turn(ex)}], add_generation_prompt=True, tokenize=False)
+        prompt, answer = self.parts(ex)
         p_ids = self.tok(prompt, add_special_tokens=False)["input_ids"]
-        a_ids = self.tok(ex.answer + self.end, add_special_tokens=False)["input_ids"]
+        a_ids = self.tok(answer, add_special_tokens=False)["input_ids"]
         if len(p_ids) + len(a_ids) > self.max_len:
             return None
         return p_ids + a_ids, len(p_ids)
 
 
-class PlainFormatter:
+class ChatFormatter(_Formatter):
+    """Prompt in the user turn, answer in the assistant turn, via the tokenizer's chat template.
+    The answer's end-of-turn token is scored too."""
+
+    def parts(self, ex: Example) -> tuple[str, str]:
+        prompt = self.tok.apply_chat_template([{"role": "user", "content": user_turn(ex)}], add_generation_prompt=True, tokenize=False)
+        return prompt, ex.answer + (self.tok.eos_token or "")
+
+
+class PlainFormatter(_Formatter):
     """The plain (cloze) style of `t2l-edge eval --style plain`: "Question: ...\nAnswer:" with
     no chat template and no option list, then " answer". Training in this shape makes the
     adapter raise the likelihood of the right option exactly where the plain style scores it.
-    Only the answer is scored, and no end token: the cloze ends with the option."""
+    No end token: the cloze ends with the option."""
 
-    def __init__(self, tokenizer, max_len: int):
-        self.tok, self.max_len = tokenizer, max_len
-
-    def __call__(self, ex: Example) -> tuple[list[int], int] | None:
-        p_ids = self.tok(cloze_prompt(ex), add_special_tokens=False)["input_ids"]
-        a_ids = self.tok(" " + ex.answer, add_special_tokens=False)["input_ids"]
-        if len(p_ids) + len(a_ids) > self.max_len:
-            return None
-        return p_ids + a_ids, len(p_ids)
+    def parts(self, ex: Example) -> tuple[str, str]:
+        return cloze_prompt(ex), " " + ex.answer
 
 
 FORMATTERS = {"chat": ChatFormatter, "plain": PlainFormatter}
