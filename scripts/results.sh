@@ -87,6 +87,26 @@ step_mtlora_plain() {  # the multi-task baseline trained and scored in the plain
     have results/mt-lora-plain-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain/best/adapter.gguf --style plain \
         --limit 60 --threads 1 --out results/mt-lora-plain-plain.json
 }
+step_oracle_plain() {  # the oracle LoRAs trained in the plain shape they are scored in: the base->oracle gap in the primary format
+    $T train lora --config configs/oracle_lora_smollm2.yaml --out runs/oracle-plain --set prompt_style=plain
+    have results/oracle-plain-plain.json || $T eval --row oracle --adapter-dir runs/oracle-plain --style plain --limit 60 \
+        --threads 1 --out results/oracle-plain-plain.json
+}
+step_plain300() {  # the sft-plain schedule continued to step 300 (the cosine schedule is set by steps=600, so this is the same run, longer)
+    have runs/sft-plain-300/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain-300 \
+        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 300
+    have runs/bundle-sft-plain-300 || $T export runs/sft-plain-300/best -o runs/bundle-sft-plain-300
+    have results/t2l-sft-plain-300-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain-300 --style plain --limit 60 \
+        --threads 1 --descriptions 2 --out results/t2l-sft-plain-300-plain.json
+}
+step_plain_rows() {  # the remaining rows in the primary format: description in the prompt, 3-shot ICL, controls on the plain-trained T2L
+    local P="$T eval --style plain --limit 60 --threads 1"
+    have results/desc-in-prompt-plain.json || $P --row desc-in-prompt --descriptions 2 --out results/desc-in-prompt-plain.json
+    have results/icl-3shot-plain.json || $P --row icl --shots 3 --out results/icl-3shot-plain.json
+    have results/control-random-plain.json || $P --row control-random --bundle runs/bundle-sft-plain --descriptions 1 --out results/control-random-plain.json
+    have results/control-other-plain.json || $P --row control-other --bundle runs/bundle-sft-plain --descriptions 1 --out results/control-other-plain.json
+}
 step_agreement() {
     have results/torch-agreement.json || .venv/bin/python scripts/torch_agreement.py --limit 20 --out results/torch-agreement.json
 }
@@ -94,7 +114,8 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
     local rows=() bars=() scaling=() refs=()
     for f in base-chat desc-in-prompt-chat icl-3shot-chat mt-lora-chat oracle-chat t2l-sft-M-chat t2l-sft-M2-chat \
              t2l-recon-M-chat control-random-chat control-other-chat \
-             base-plain t2l-sft-M-plain mt-lora-plain-plain t2l-sft-plain-plain \
+             base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-plain oracle-plain-plain t2l-sft-M-plain \
+             t2l-sft-plain-plain t2l-sft-plain-300-plain control-random-plain control-other-plain \
              base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
              base-gen t2l-sft-M-gen; do
         [ -e "results/$f.json" ] && rows+=("results/$f.json")
@@ -110,9 +131,9 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
 }
 
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling plain mtlora_plain letter generative agreement report)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 plain_rows letter generative agreement report)
 for s in "${STEPS[@]}"; do
-    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling plain mtlora_plain letter generative agreement report)" >&2; exit 2; }
+    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 plain_rows letter generative agreement report)" >&2; exit 2; }
     echo "[results] step $s"
     "step_$s"
 done

@@ -161,3 +161,29 @@ def test_paired_difference_and_its_report_column():
     text = render([ref, better], ["boolq", "piqa"], refs=[ref])
     assert "AVG - base (paired 95% CI)" in text.splitlines()[0]
     assert text.splitlines()[2].endswith("(reference) |") and "+37.5 (" in text.splitlines()[3]
+
+
+def test_mixed_training_shape_is_one_of_the_two_and_fixed_per_example():
+    """`prompt_style=mixed` gives each example the chat or the plain shape, about half each, and
+    always the same one for the same example (resume replays identical batches)."""
+    from t2l_edge.train.sft_data import ChatFormatter, MixedFormatter, PlainFormatter
+
+    class CharTokenizer:
+        eos_token = "$"
+
+        def __call__(self, text, add_special_tokens=False):
+            return {"input_ids": [ord(c) for c in text]}
+
+        def apply_chat_template(self, messages, add_generation_prompt=True, tokenize=False):
+            return "<user>" + messages[0]["content"] + "<assistant>"
+
+    tok = CharTokenizer()
+    chat, plain, mixed = ChatFormatter(tok, 400), PlainFormatter(tok, 400), MixedFormatter(tok, 400)
+    shapes = []
+    for i in range(40):
+        ex = Example(f"Question {i}?", "yes", ["yes", "no"], 0, f"t-{i}")
+        got = mixed(ex)
+        assert got == mixed(ex)
+        assert got in (chat(ex), plain(ex))
+        shapes.append(got == chat(ex))
+    assert 10 <= sum(shapes) <= 30

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import T2LError
 
 
-PROMPT_STYLES = ("chat", "plain")  # the training shapes; keys of train.sft_data.FORMATTERS
+PROMPT_STYLES = ("chat", "plain", "mixed")  # the training shapes; keys of train.sft_data.FORMATTERS
 
 
 @dataclass
@@ -25,7 +25,7 @@ class SFTConfig:
     steps: int = 2000
     batch_tasks: int = 8  # examples per step, each from a different task (paper: 8 x 1)
     max_len: int = 128
-    prompt_style: str = "chat"  # chat (template, options listed) or plain (cloze), as in `eval --style`
+    prompt_style: str = "chat"  # chat (template, options listed), plain (cloze), as in `eval --style`; mixed = half each
     match_lengths: bool = False  # length bucketing: rows of a batch picked to have similar lengths
     lr: float = 2e-4  # the paper's 2.5e-5 is for 1.2M steps; we have thousands
     weight_decay: float = 0.01
@@ -130,5 +130,5 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
                 raise T2LError(f"--set {key}: cannot read {value!r} as {type(getattr(cfg, head)).__name__}", "fix the value") from None
     style = getattr(cfg, "prompt_style", "chat")
     if style not in PROMPT_STYLES:
-        raise T2LError(f"prompt_style {style!r} is not known", f"choose {' or '.join(PROMPT_STYLES)}")
+        raise T2LError(f"prompt_style {style!r} is not known", f"choose one of {', '.join(PROMPT_STYLES)}")
     return cfg

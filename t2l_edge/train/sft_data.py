@@ -6,6 +6,7 @@ exactly the batches an uninterrupted one would.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +54,20 @@ class PlainFormatter(_Formatter):
         return cloze_prompt(ex), " " + ex.answer
 
 
-FORMATTERS = {"chat": ChatFormatter, "plain": PlainFormatter}
+class MixedFormatter:
+    """Half the examples in each shape, so one adapter serves both uses: chat generation (the
+    product) and the plain cloze scoring (the primary benchmark format). The shape is a fixed
+    function of the example id (crc32 parity), not a random draw: batches stay a pure function
+    of the step, and a resumed run sees the same prompts."""
+
+    def __init__(self, tokenizer, max_len: int):
+        self.shapes = (ChatFormatter(tokenizer, max_len), PlainFormatter(tokenizer, max_len))
+
+    def __call__(self, ex: Example) -> tuple[list[int], int] | None:
+        return self.shapes[zlib.crc32(ex.id.encode()) & 1](ex)
+
+
+FORMATTERS = {"chat": ChatFormatter, "plain": PlainFormatter, "mixed": MixedFormatter}
 
 
 @dataclass
