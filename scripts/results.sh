@@ -100,6 +100,15 @@ step_plain300() {  # the sft-plain schedule continued to step 300 (the cosine sc
     have results/t2l-sft-plain-300-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain-300 --style plain --limit 60 \
         --threads 1 --descriptions 2 --out results/t2l-sft-plain-300-plain.json
 }
+step_mixed() {  # T2L trained half in the chat shape and half in the plain one: one bundle for chat use and cloze scoring
+    have runs/sft-mixed/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-mixed \
+        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=mixed --until 300
+    have runs/bundle-sft-mixed || $T export runs/sft-mixed/best -o runs/bundle-sft-mixed
+    have results/t2l-sft-mixed-plain.json || $T eval --row t2l --bundle runs/bundle-sft-mixed --style plain --limit 60 \
+        --threads 1 --descriptions 2 --out results/t2l-sft-mixed-plain.json
+    have results/t2l-sft-mixed-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-mixed --descriptions 1 --out results/t2l-sft-mixed-chat.json
+}
 step_plain_rows() {  # the remaining rows in the primary format: description in the prompt, 3-shot ICL, controls on the plain-trained T2L
     local P="$T eval --style plain --limit 60 --threads 1"
     have results/desc-in-prompt-plain.json || $P --row desc-in-prompt --descriptions 2 --out results/desc-in-prompt-plain.json
@@ -113,9 +122,9 @@ step_agreement() {
 step_report() {  # rows that have not been scored yet are left out; one table per prompt style
     local rows=() bars=() scaling=() refs=()
     for f in base-chat desc-in-prompt-chat icl-3shot-chat mt-lora-chat oracle-chat t2l-sft-M-chat t2l-sft-M2-chat \
-             t2l-recon-M-chat control-random-chat control-other-chat \
+             t2l-recon-M-chat t2l-sft-mixed-chat control-random-chat control-other-chat \
              base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-plain oracle-plain-plain t2l-sft-M-plain \
-             t2l-sft-plain-plain t2l-sft-plain-300-plain control-random-plain control-other-plain \
+             t2l-sft-plain-plain t2l-sft-plain-300-plain t2l-sft-mixed-plain control-random-plain control-other-plain \
              base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
              base-gen t2l-sft-M-gen; do
         [ -e "results/$f.json" ] && rows+=("results/$f.json")
@@ -131,9 +140,9 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
 }
 
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 plain_rows letter generative agreement report)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 mixed plain_rows letter generative agreement report)
 for s in "${STEPS[@]}"; do
-    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 plain_rows letter generative agreement report)" >&2; exit 2; }
+    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 mixed plain_rows letter generative agreement report)" >&2; exit 2; }
     echo "[results] step $s"
     "step_$s"
 done
