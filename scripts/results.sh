@@ -50,6 +50,12 @@ step_recon() {
     have runs/bundle-recon-M || $T export runs/recon-M/best -o runs/bundle-recon-M
     have results/t2l-recon-M-chat.json || $EVAL --row t2l --bundle runs/bundle-recon-M --descriptions 1 --out results/t2l-recon-M-chat.json
 }
+step_recon_ab() {  # T2L-recon with the paper's cheaper loss (L1 on z-scored A and B): ~0.35 s/step here against ~6 s for L1 on delta W
+    $T train lora --config configs/recon_library_smollm2.yaml
+    have runs/recon-M-ab/best || $T train recon --config configs/recon_smollm2_M.yaml --out runs/recon-M-ab --set loss=ab
+    have runs/bundle-recon-M-ab || $T export runs/recon-M-ab/best -o runs/bundle-recon-M-ab
+    have results/t2l-recon-M-ab-chat.json || $EVAL --row t2l --bundle runs/bundle-recon-M-ab --descriptions 1 --out results/t2l-recon-M-ab-chat.json
+}
 step_scaling() {  # same schedule as sft-M2, stopped at step 100, on 16, 64 and all 243 training tasks
     for n in 16 64 0; do
         name="sft-M2-tasks${n}"
@@ -122,7 +128,7 @@ step_agreement() {
 step_report() {  # rows that have not been scored yet are left out; one table per prompt style
     local rows=() bars=() scaling=() refs=()
     for f in base-chat desc-in-prompt-chat icl-3shot-chat mt-lora-chat oracle-chat t2l-sft-M-chat t2l-sft-M2-chat \
-             t2l-recon-M-chat t2l-sft-mixed-chat control-random-chat control-other-chat \
+             t2l-recon-M-chat t2l-recon-M-ab-chat t2l-sft-mixed-chat control-random-chat control-other-chat \
              base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-plain oracle-plain-plain t2l-sft-M-plain \
              t2l-sft-plain-plain t2l-sft-plain-300-plain t2l-sft-mixed-plain control-random-plain control-other-plain \
              base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
@@ -139,10 +145,11 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
     $T plot --bundle "$BUNDLE" "${bars[@]}" "${scaling[@]}"
 }
 
+ALL=(base icl mtlora oracle sft controls recon recon_ab scaling plain mtlora_plain oracle_plain plain300 mixed plain_rows letter generative agreement report)
 STEPS=("$@")
-[ ${#STEPS[@]} -eq 0 ] && STEPS=(base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 mixed plain_rows letter generative agreement report)
+[ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 for s in "${STEPS[@]}"; do
-    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: base icl mtlora oracle sft controls recon scaling plain mtlora_plain oracle_plain plain300 mixed plain_rows letter generative agreement report)" >&2; exit 2; }
+    declare -F "step_$s" >/dev/null || { echo "error: unknown step '$s' (steps: ${ALL[*]})" >&2; exit 2; }
     echo "[results] step $s"
     "step_$s"
 done
