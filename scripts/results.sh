@@ -134,7 +134,7 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
              base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
              base-gen t2l-sft-M-gen; do
         [ -e "results/$f.json" ] && rows+=("results/$f.json")
-        [[ -e "results/$f.json" && $f == *-chat ]] && bars+=(--results "results/$f.json")
+        [[ -e "results/$f.json" && $f == *-plain ]] && bars+=(--results "results/$f.json")
     done
     for f in base-chat base-plain base-letter base-gen; do [ -e "results/$f.json" ] && refs+=(--vs "results/$f.json"); done
     for n in 16 64 0; do

@@ -37,7 +37,8 @@ def results_bars(results: list[dict], out: Path) -> Path:
     ax.set_xticks(np.arange(len(labels)), labels, rotation=20)
     ax.set_ylabel("acc_norm (%)")
     ax.legend(fontsize=8)
-    ax.set_title("Held-out benchmarks, SmolLM2-135M-Instruct in llama.cpp")
+    styles = sorted({r.get("style", "?") for r in results})  # numbers from different styles do not compare
+    ax.set_title(f"Held-out benchmarks, SmolLM2-135M-Instruct in llama.cpp ({' + '.join(styles)} style)")
     return _save(plt, fig, out)
 
 
