@@ -106,6 +106,13 @@ step_plain300() {  # the sft-plain schedule continued to step 300 (the cosine sc
     have results/t2l-sft-plain-300-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain-300 --style plain --limit 60 \
         --threads 1 --descriptions 2 --out results/t2l-sft-plain-300-plain.json
 }
+step_mtlora_plain300() {  # the plain multi-task LoRA continued to step 300: the same schedule and length as sft-plain-300
+    have runs/mt-lora-plain-300/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain-300 \
+        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
+        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 300
+    have results/mt-lora-plain-300-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain-300/best/adapter.gguf --style plain \
+        --limit 60 --threads 1 --out results/mt-lora-plain-300-plain.json
+}
 step_mixed() {  # T2L trained half in the chat shape and half in the plain one: one bundle for chat use and cloze scoring
     have runs/sft-mixed/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-mixed \
         --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
@@ -115,12 +122,12 @@ step_mixed() {  # T2L trained half in the chat shape and half in the plain one: 
         --threads 1 --descriptions 2 --out results/t2l-sft-mixed-plain.json
     have results/t2l-sft-mixed-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-mixed --descriptions 1 --out results/t2l-sft-mixed-chat.json
 }
-step_plain_rows() {  # the remaining rows in the primary format: description in the prompt, 3-shot ICL, controls on the plain-trained T2L
-    local P="$T eval --style plain --limit 60 --threads 1"
-    have results/desc-in-prompt-plain.json || $P --row desc-in-prompt --descriptions 2 --out results/desc-in-prompt-plain.json
+step_plain_rows() {  # the remaining rows in the primary format: controls on the plain-trained T2L, description in the prompt, 3-shot ICL
+    local P="$T eval --style plain --limit 60 --threads 1" B=runs/bundle-sft-plain-300
+    have results/control-random-plain.json || $P --row control-random --bundle $B --descriptions 1 --out results/control-random-plain.json
+    have results/control-other-plain.json || $P --row control-other --bundle $B --descriptions 1 --out results/control-other-plain.json
+    have results/desc-in-prompt-plain.json || $P --row desc-in-prompt --descriptions 1 --out results/desc-in-prompt-plain.json
     have results/icl-3shot-plain.json || $P --row icl --shots 3 --out results/icl-3shot-plain.json
-    have results/control-random-plain.json || $P --row control-random --bundle runs/bundle-sft-plain --descriptions 1 --out results/control-random-plain.json
-    have results/control-other-plain.json || $P --row control-other --bundle runs/bundle-sft-plain --descriptions 1 --out results/control-other-plain.json
 }
 step_agreement() {
     have results/torch-agreement.json || .venv/bin/python scripts/torch_agreement.py --limit 20 --out results/torch-agreement.json
@@ -129,7 +136,7 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
     local rows=() bars=() scaling=() refs=()
     for f in base-chat desc-in-prompt-chat icl-3shot-chat mt-lora-chat oracle-chat t2l-sft-M-chat t2l-sft-M2-chat \
              t2l-recon-M-chat t2l-recon-M-ab-chat t2l-sft-mixed-chat control-random-chat control-other-chat \
-             base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-plain oracle-plain-plain t2l-sft-M-plain \
+             base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-plain mt-lora-plain-300-plain oracle-plain-plain t2l-sft-M-plain \
              t2l-sft-plain-plain t2l-sft-plain-300-plain t2l-sft-mixed-plain control-random-plain control-other-plain \
              base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
              base-gen t2l-sft-M-gen; do
@@ -145,7 +152,7 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
     $T plot --bundle "$BUNDLE" "${bars[@]}" "${scaling[@]}"
 }
 
-ALL=(base icl mtlora oracle sft controls recon recon_ab scaling plain mtlora_plain oracle_plain plain300 mixed plain_rows letter generative agreement report)
+ALL=(base icl mtlora oracle sft controls recon recon_ab scaling plain mtlora_plain oracle_plain plain300 mtlora_plain300 mixed plain_rows letter generative agreement report)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 for s in "${STEPS[@]}"; do
