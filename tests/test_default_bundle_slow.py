@@ -16,6 +16,10 @@ import pytest
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = REPO / "models" / "default"
+# The bare base's held-out validation loss in each training shape (delta W = 0), from
+# `scripts/base_val_loss.py configs/sft_smollm2_M.yaml prompt_style=STYLE` on the same 12 tasks.
+# A trained bundle must beat the number for the shape it was trained in.
+BASE_VAL_LOSS = {"chat": 1.868, "plain": 4.524}
 
 
 def test_default_bundle_is_trained_and_makes_valid_adapters(tmp_path):
@@ -26,7 +30,8 @@ def test_default_bundle_is_trained_and_makes_valid_adapters(tmp_path):
 
     gen = Generator.load(DEFAULT)
     man = gen.manifest.raw
-    assert man["training"]["step"] > 0 and man["training"]["val_loss"] < 1.8  # trained, better than the bare base
+    style = man["training"]["config"].get("prompt_style", "chat")
+    assert man["training"]["step"] > 0 and man["training"]["val_loss"] < BASE_VAL_LOSS[style]
     sci, yes = gen.make_batch(["Answer the science question with the correct option.", "Answer yes or no."])
     norms = sci.delta_norms()
     assert all(n.min() > 0 for n in norms.values())  # an untrained bundle would give exactly 0
