@@ -121,6 +121,9 @@ step_mixed() {  # T2L trained half in the chat shape and half in the plain one: 
     have results/t2l-sft-mixed-plain.json || $T eval --row t2l --bundle runs/bundle-sft-mixed --style plain --limit 60 \
         --threads 1 --descriptions 2 --out results/t2l-sft-mixed-plain.json
     have results/t2l-sft-mixed-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-mixed --descriptions 1 --out results/t2l-sft-mixed-chat.json
+    local P="$T eval --style plain --limit 60 --threads 1" B=runs/bundle-sft-mixed
+    have results/control-random-sft-mixed-plain.json || $P --row control-random --bundle $B --descriptions 1 --out results/control-random-sft-mixed-plain.json
+    have results/control-other-sft-mixed-plain.json || $P --row control-other --bundle $B --descriptions 1 --out results/control-other-sft-mixed-plain.json
 }
 step_plain_rows() {  # the remaining rows in the primary format: controls on the plain-trained T2L, description in the prompt, 3-shot ICL
     local P="$T eval --style plain --limit 60 --threads 1" B=runs/bundle-sft-plain-300
@@ -138,10 +141,15 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
              t2l-recon-M-chat t2l-recon-M-ab-chat t2l-sft-mixed-chat control-random-chat control-other-chat \
              base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-plain mt-lora-plain-300-plain oracle-plain-plain t2l-sft-M-plain \
              t2l-sft-plain-plain t2l-sft-plain-300-plain t2l-sft-mixed-plain control-random-plain control-other-plain \
+             control-random-sft-mixed-plain control-other-sft-mixed-plain \
              base-letter mt-lora-letter oracle-letter t2l-sft-M-letter \
              base-gen t2l-sft-M-gen; do
         [ -e "results/$f.json" ] && rows+=("results/$f.json")
-        [[ -e "results/$f.json" && $f == *-plain ]] && bars+=(--results "results/$f.json")
+    done
+    # the chart: the primary-format rows the README compares (all rows would be too many bars to read)
+    for f in base-plain desc-in-prompt-plain icl-3shot-plain mt-lora-plain-300-plain oracle-plain-plain \
+             t2l-sft-plain-300-plain t2l-sft-mixed-plain control-random-sft-mixed-plain; do
+        [ -e "results/$f.json" ] && bars+=(--results "results/$f.json")
     done
     for f in base-chat base-plain base-letter base-gen; do [ -e "results/$f.json" ] && refs+=(--vs "results/$f.json"); done
     for n in 16 64 0; do
