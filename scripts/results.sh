@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 T=".venv/bin/t2l-edge"
 EVAL="$T eval --style chat --limit 60 --threads 1"
-BUNDLE="${BUNDLE:-models/default}"
+SFT_M=runs/bundle-sft-M  # the first SFT run, the shipped default until the mixed-shape run replaced it
 
 have() { [ -e "$1" ] && echo "[results] $1 exists, skipped"; }
 
@@ -32,17 +32,25 @@ step_oracle() {
     $T train lora --config configs/oracle_lora_smollm2.yaml  # finished benchmarks are skipped
     have results/oracle-chat.json || $EVAL --row oracle --adapter-dir runs/oracle --out results/oracle-chat.json
 }
+step_sft_m() {  # the first SFT run (label smoothing 0.1, lr 2e-4), stopped at step 301 of 500; its best checkpoint is step 100
+    have runs/sft-M/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --set steps=500 --set eval_every=100 \
+        --set checkpoint_every=25 --set threads=1 --until 301
+    have $SFT_M || $T export runs/sft-M/best -o $SFT_M
+    have results/t2l-sft-M-chat.json || $EVAL --row t2l --bundle $SFT_M --descriptions 2 --out results/t2l-sft-M-chat.json
+    have results/t2l-sft-M-plain.json || $T eval --row t2l --bundle $SFT_M --style plain --limit 60 --threads 1 --descriptions 2 \
+        --out results/t2l-sft-M-plain.json
+}
 step_sft() {  # second SFT run (lower lr, no label smoothing), stopped at step 334 (best at 300); not the default
     have runs/sft-M2/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-M2 \
         --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
         --set threads=1 --set warmup=0.05 --set match_lengths=true --until 334
     have runs/bundle-sft-M2 || $T export runs/sft-M2/best -o runs/bundle-sft-M2
     have results/t2l-sft-M2-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-M2 --descriptions 2 --out results/t2l-sft-M2-chat.json
-    have results/t2l-sft-M-letter.json || $T eval --row t2l --bundle "$BUNDLE" --style letter --limit 60 --threads 1 --descriptions 1 --out results/t2l-sft-M-letter.json
+    have results/t2l-sft-M-letter.json || $T eval --row t2l --bundle $SFT_M --style letter --limit 60 --threads 1 --descriptions 1 --out results/t2l-sft-M-letter.json
 }
 step_controls() {
-    have results/control-random-chat.json || $EVAL --row control-random --bundle "$BUNDLE" --descriptions 1 --out results/control-random-chat.json
-    have results/control-other-chat.json || $EVAL --row control-other --bundle "$BUNDLE" --descriptions 1 --out results/control-other-chat.json
+    have results/control-random-chat.json || $EVAL --row control-random --bundle $SFT_M --descriptions 1 --out results/control-random-chat.json
+    have results/control-other-chat.json || $EVAL --row control-other --bundle $SFT_M --descriptions 1 --out results/control-other-chat.json
 }
 step_recon() {
     $T train lora --config configs/recon_library_smollm2.yaml
@@ -77,14 +85,14 @@ step_plain() {  # T2L trained in the plain (cloze) shape it is then scored in; t
 step_letter() {  # the lettered format (OLMES MC): options listed, the answer letter scored
     local L="$T eval --style letter --limit 60 --threads 1"
     have results/base-letter.json || $L --row base --out results/base-letter.json
-    have results/t2l-sft-M-letter.json || $L --row t2l --bundle "$BUNDLE" --descriptions 1 --out results/t2l-sft-M-letter.json
+    have results/t2l-sft-M-letter.json || $L --row t2l --bundle $SFT_M --descriptions 1 --out results/t2l-sft-M-letter.json
     have results/mt-lora-letter.json || $L --row adapter --adapter runs/mt-lora/best/adapter.gguf --out results/mt-lora-letter.json
     have results/oracle-letter.json || $L --row oracle --adapter-dir runs/oracle --out results/oracle-letter.json
 }
 step_generative() {  # greedy generation: GSM8K exact match, HumanEval/MBPP pass@1 in the sandbox; 10 items each (a smoke-sized row: greedy decoding costs ~10 s per item here)
     local G="$T eval --benchmarks gsm8k,humaneval,mbpp --limit 10 --threads 1"
     have results/base-gen.json || $G --row base --out results/base-gen.json
-    have results/t2l-sft-M-gen.json || $G --row t2l --bundle "$BUNDLE" --descriptions 1 --out results/t2l-sft-M-gen.json
+    have results/t2l-sft-M-gen.json || $G --row t2l --bundle $SFT_M --descriptions 1 --out results/t2l-sft-M-gen.json
 }
 step_mtlora_plain() {  # the multi-task baseline trained and scored in the plain shape, same schedule as sft-plain
     have runs/mt-lora-plain/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain \
@@ -157,10 +165,10 @@ step_report() {  # rows that have not been scored yet are left out; one table pe
     done
     $T report "${rows[@]}" "${refs[@]}" --out docs/results.md --force
     [ ${#scaling[@]} -gt 0 ] && scaling+=(--scaling-ref results/base-chat.json)
-    $T plot --bundle "$BUNDLE" "${bars[@]}" "${scaling[@]}"
+    $T plot --bundle models/default "${bars[@]}" "${scaling[@]}"
 }
 
-ALL=(base icl mtlora oracle sft controls recon recon_ab scaling plain mtlora_plain oracle_plain plain300 mtlora_plain300 mixed plain_rows letter generative agreement report)
+ALL=(base icl mtlora oracle sft_m sft controls recon recon_ab scaling plain mtlora_plain oracle_plain plain300 mtlora_plain300 mixed plain_rows letter generative agreement report)
 STEPS=("$@")
 [ ${#STEPS[@]} -eq 0 ] && STEPS=("${ALL[@]}")
 for s in "${STEPS[@]}"; do
