@@ -49,6 +49,19 @@ def peft_a_init(rank: int, fan_in: int, generator: torch.Generator) -> torch.Ten
 class HyperNetwork(nn.Module):
     def __init__(self, cfg: HyperConfig, base: BaseSpec, init_seed: int = 0):
         super().__init__()
+        # The trunk's layers take their default init from torch's global RNG, which nothing seeds:
+        # two runs of one config used to start from different trunks. Seed it here, in a forked
+        # state so the caller's RNG stream is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            self._build(cfg, base, init_seed)
+        # Fixed indices, kept as buffers so ONNX export bakes them in.
+        self.register_buffer("layer_ids", torch.arange(base.n_layer), persistent=False)
+        self.register_buffer("module_ids", torch.arange(len(cfg.targets)), persistent=False)
+        self.register_buffer("ab_ids", torch.arange(2), persistent=False)
+        self.register_buffer("rank_ids", torch.arange(cfg.rank), persistent=False)
+
+    def _build(self, cfg: HyperConfig, base: BaseSpec, init_seed: int) -> None:
         self.cfg, self.base = cfg, base
         r, q = cfg.rank, cfg.latent // 4
         self.shapes = {m: base.shape(m) for m in cfg.targets}  # module -> (in, out)
@@ -93,11 +106,6 @@ class HyperNetwork(nn.Module):
                 self.head_bias[m] = nn.Parameter(bias)
             nn.init.zeros_(head.weight)
             self.heads[m] = head
-        # Fixed indices, kept as buffers so ONNX export bakes them in.
-        self.register_buffer("layer_ids", torch.arange(base.n_layer), persistent=False)
-        self.register_buffer("module_ids", torch.arange(len(cfg.targets)), persistent=False)
-        self.register_buffer("ab_ids", torch.arange(2), persistent=False)
-        self.register_buffer("rank_ids", torch.arange(r), persistent=False)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

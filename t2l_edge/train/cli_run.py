@@ -28,7 +28,7 @@ def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> di
             from .sft_setup import load_tasks
 
             train_tasks, val_tasks, data_prov = load_tasks(cfg, log=log)
-            net = HyperNetwork(hcfg, spec)
+            net = HyperNetwork(hcfg, spec, init_seed=cfg.seed)
             log(f"hypernetwork {hcfg.variant}: {net.param_count():,} parameters; base {spec.name} (sha256 {sha[:12]}); "
                 f"{dist.world} process(es)")
             return run_sft(cfg, net, model, wrapped, formatter, train_tasks, val_tasks, pad, resume=resume,

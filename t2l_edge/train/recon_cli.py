@@ -56,7 +56,7 @@ def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> di
         raise T2LError(f"the library's LoRAs (targets {sorted(first.A)}, rank {first.A[next(iter(first.A))].shape[1]}) "
                        f"do not match the hypernetwork config (targets {list(hcfg.targets)}, rank {hcfg.rank})",
                        "set hypernet.targets and hypernet.rank to the library's")
-    net = HyperNetwork(hcfg, base)
+    net = HyperNetwork(hcfg, base, init_seed=cfg.seed)
     with progress_bar("recon", cfg.steps, enabled=dist.is_main) as progress:
         return run_recon(cfg, net, library, resume=resume, progress=progress, provenance={**prov, "base_sha256": base.sha256},
                          stop_at=until, dist=dist)
