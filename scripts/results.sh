@@ -2,7 +2,7 @@
 # Every training run and evaluation behind the README's results, in order. Each step is
 # skipped when its output exists, so the script resumes after an interruption; delete a
 # result file to score it again. On the 2-core CI-type machine the whole script takes about
-# 8 hours (one thread per job, one job at a time); run steps by name to do part of it:
+# 13 hours (one thread per job, one job at a time; two jobs at once use both cores); run steps by name to do part of it:
 #   scripts/results.sh                 everything
 #   scripts/results.sh oracle icl      only these steps
 # Needs the training extras: scripts/setup.sh train,data,plot,dev
