@@ -32,6 +32,12 @@ def check_output_path(path: str | os.PathLike, force: bool) -> Path:
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temp path to write; on success it becomes `path` in one step."""
@@ -43,6 +49,7 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         if force:
             os.replace(tmp, final)
         else:

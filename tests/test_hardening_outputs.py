@@ -102,3 +102,15 @@ def test_no_pickle_anywhere():
         if "torch.load(" in text and "weights_only=True" not in text:
             offenders.append(f"{path.name}: torch.load without weights_only=True")
     assert not offenders
+
+
+def test_outputs_get_the_umask_mode_not_the_temp_files_0600(tmp_path):
+    """A written adapter must be readable by whoever the umask allows (e.g. a llama.cpp server
+    running as another user), not left at mkstemp's owner-only 0600."""
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "a.bin") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.bin").stat().st_mode & 0o777 == 0o644
