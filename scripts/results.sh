@@ -106,7 +106,7 @@ step_oracle_plain() {  # the oracle LoRAs trained in the plain shape they are sc
     have results/oracle-plain-plain.json || $T eval --row oracle --adapter-dir runs/oracle-plain --style plain --limit 60 \
         --threads 1 --out results/oracle-plain-plain.json
 }
-step_plain300() {  # the sft-plain schedule continued to step 300 (the cosine schedule is set by steps=600, so this is the same run, longer)
+step_plain300() {  # the sft-plain schedule continued to step 300 (the lr schedule is set by steps=600, so this is the same run, longer)
     have runs/sft-plain-300/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain-300 \
         --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
         --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 300
