@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 T=".venv/bin/t2l-edge"
 EVAL="$T eval --style chat --limit 60 --threads 1"
+# The schedule of every run since sft-M2 (600-step warmup + linear decay, each stopped early with --until)
+SCHED="--set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 --set threads=1 --set warmup=0.05 --set match_lengths=true"
 SFT_M=runs/bundle-sft-M  # the first SFT run, the shipped default until the mixed-shape run replaced it
 
 have() { [ -e "$1" ] && echo "[results] $1 exists, skipped"; }
@@ -42,8 +44,7 @@ step_sft_m() {  # the first SFT run (label smoothing 0.1, lr 2e-4), stopped at s
 }
 step_sft() {  # second SFT run (lower lr, no label smoothing), stopped at step 334 (best at 300); not the default
     have runs/sft-M2/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-M2 \
-        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-        --set threads=1 --set warmup=0.05 --set match_lengths=true --until 334
+        $SCHED --until 334
     have runs/bundle-sft-M2 || $T export runs/sft-M2/best -o runs/bundle-sft-M2
     have results/t2l-sft-M2-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-M2 --descriptions 2 --out results/t2l-sft-M2-chat.json
     have results/t2l-sft-M-letter.json || $T eval --row t2l --bundle $SFT_M --style letter --limit 60 --threads 1 --descriptions 1 --out results/t2l-sft-M-letter.json
@@ -68,16 +69,14 @@ step_scaling() {  # same schedule as sft-M2, stopped at step 100, on 16, 64 and 
     for n in 16 64 0; do
         name="sft-M2-tasks${n}"
         have "runs/$name/best/hypernet.safetensors" || $T train sft --config configs/sft_smollm2_M.yaml --out "runs/$name" \
-            --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-            --set threads=1 --set warmup=0.05 --set match_lengths=true --set max_train_tasks=$n --until 100
+            $SCHED --set max_train_tasks=$n --until 100
         have "runs/bundle-$name" || $T export "runs/$name/best" -o "runs/bundle-$name"
         have "results/scaling-$name.json" || $EVAL --row t2l --bundle "runs/bundle-$name" --descriptions 1 --out "results/scaling-$name.json"
     done
 }
 step_plain() {  # T2L trained in the plain (cloze) shape it is then scored in; the sft-M2 schedule, stopped at 150
     have runs/sft-plain/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain \
-        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 150
+        $SCHED --set prompt_style=plain --until 150
     have runs/bundle-sft-plain || $T export runs/sft-plain/best -o runs/bundle-sft-plain
     have results/t2l-sft-plain-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain --style plain --limit 60 \
         --threads 1 --descriptions 2 --out results/t2l-sft-plain-plain.json
@@ -96,8 +95,7 @@ step_generative() {  # greedy generation: GSM8K exact match, HumanEval/MBPP pass
 }
 step_mtlora_plain() {  # the multi-task baseline trained and scored in the plain shape, same schedule as sft-plain
     have runs/mt-lora-plain/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain \
-        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 150
+        $SCHED --set prompt_style=plain --until 150
     have results/mt-lora-plain-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain/best/adapter.gguf --style plain \
         --limit 60 --threads 1 --out results/mt-lora-plain-plain.json
 }
@@ -108,23 +106,20 @@ step_oracle_plain() {  # the oracle LoRAs trained in the plain shape they are sc
 }
 step_plain300() {  # the sft-plain schedule continued to step 300 (the lr schedule is set by steps=600, so this is the same run, longer)
     have runs/sft-plain-300/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain-300 \
-        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 300
+        $SCHED --set prompt_style=plain --until 300
     have runs/bundle-sft-plain-300 || $T export runs/sft-plain-300/best -o runs/bundle-sft-plain-300
     have results/t2l-sft-plain-300-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain-300 --style plain --limit 60 \
         --threads 1 --descriptions 2 --out results/t2l-sft-plain-300-plain.json
 }
 step_mtlora_plain300() {  # the plain multi-task LoRA continued to step 300: the same schedule and length as sft-plain-300
     have runs/mt-lora-plain-300/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain-300 \
-        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=plain --until 300
+        $SCHED --set prompt_style=plain --until 300
     have results/mt-lora-plain-300-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain-300/best/adapter.gguf --style plain \
         --limit 60 --threads 1 --out results/mt-lora-plain-300-plain.json
 }
 step_mixed() {  # T2L trained half in the chat shape and half in the plain one: one bundle for chat use and cloze scoring
     have runs/sft-mixed/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-mixed \
-        --set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 \
-        --set threads=1 --set warmup=0.05 --set match_lengths=true --set prompt_style=mixed --until 300
+        $SCHED --set prompt_style=mixed --until 300
     have runs/bundle-sft-mixed || $T export runs/sft-mixed/best -o runs/bundle-sft-mixed
     have results/t2l-sft-mixed-plain.json || $T eval --row t2l --bundle runs/bundle-sft-mixed --style plain --limit 60 \
         --threads 1 --descriptions 2 --out results/t2l-sft-mixed-plain.json
