@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterator
 
@@ -32,24 +32,29 @@ def check_output_path(path: str | os.PathLike, force: bool) -> Path:
     return p
 
 
-def _umask() -> int:
-    mask = os.umask(0)  # the only portable way to read it is to set it
-    os.umask(mask)
-    return mask
+def _new_temp(final: Path) -> Path:
+    """An empty hidden file beside `final`. Created with mode 0666 so the kernel applies the
+    umask, as for any normal output (tempfile.mkstemp would fix it at 0600, unreadable to e.g.
+    a llama.cpp server running as another user); O_EXCL makes the name ours alone."""
+    for _ in range(100):
+        tmp = final.parent / f".{final.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+    raise T2LError(f"cannot create a temporary file beside {final}", "remove stale .*.tmp files there")
 
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temp path to write; on success it becomes `path` in one step."""
     final = check_output_path(path, force)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent or ".")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = _new_temp(final)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get the usual mode
         if force:
             os.replace(tmp, final)
         else:
