@@ -7,6 +7,7 @@ exactly the batches an uninterrupted one would.
 from __future__ import annotations
 
 import zlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,15 +17,16 @@ from ..data.schema import Example, cloze_prompt, user_turn
 from ..errors import T2LError
 
 
-class _Formatter:
+class _Formatter(ABC):
     """Prompt text and answer text -> (token ids, number of prompt tokens); None when the pair is
     longer than max_len. Only the answer tokens are scored."""
 
     def __init__(self, tokenizer, max_len: int):
         self.tok, self.max_len = tokenizer, max_len
 
+    @abstractmethod
     def parts(self, ex: Example) -> tuple[str, str]:
-        raise NotImplementedError
+        """(prompt text, answer text) of one example in this shape."""
 
     def __call__(self, ex: Example) -> tuple[list[int], int] | None:
         prompt, answer = self.parts(ex)
