@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 T=".venv/bin/t2l-edge"
 EVAL="$T eval --style chat --limit 60 --threads 1"
+PLAIN="$T eval --style plain --limit 60 --threads 1"  # the primary format
 # The schedule of every run since sft-M2 (600-step warmup + linear decay, each stopped early with --until)
 SCHED="--set steps=600 --set lr=1e-4 --set label_smoothing=0 --set eval_every=50 --set checkpoint_every=25 --set threads=1 --set warmup=0.05 --set match_lengths=true"
 SFT_M=runs/bundle-sft-M  # the first SFT run, the shipped default until the mixed-shape run replaced it
@@ -19,7 +20,7 @@ have() { [ -e "$1" ] && echo "[results] $1 exists, skipped"; }
 
 step_base() {
     have results/base-chat.json || $EVAL --row base --out results/base-chat.json
-    have results/base-plain.json || $T eval --row base --style plain --limit 60 --threads 1 --out results/base-plain.json
+    have results/base-plain.json || $PLAIN --row base --out results/base-plain.json
     have results/base-letter.json || $T eval --row base --style letter --limit 60 --threads 1 --out results/base-letter.json
     have results/desc-in-prompt-chat.json || $EVAL --row desc-in-prompt --descriptions 2 --out results/desc-in-prompt-chat.json
 }
@@ -39,8 +40,7 @@ step_sft_m() {  # the first SFT run (label smoothing 0.1, lr 2e-4), stopped at s
         --set checkpoint_every=25 --set threads=1 --until 301
     have $SFT_M || $T export runs/sft-M/best -o $SFT_M
     have results/t2l-sft-M-chat.json || $EVAL --row t2l --bundle $SFT_M --descriptions 2 --out results/t2l-sft-M-chat.json
-    have results/t2l-sft-M-plain.json || $T eval --row t2l --bundle $SFT_M --style plain --limit 60 --threads 1 --descriptions 2 \
-        --out results/t2l-sft-M-plain.json
+    have results/t2l-sft-M-plain.json || $PLAIN --row t2l --bundle $SFT_M --descriptions 2 --out results/t2l-sft-M-plain.json
 }
 step_sft() {  # second SFT run (lower lr, no label smoothing), stopped at step 334 (best at 300); not the default
     have runs/sft-M2/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-M2 \
@@ -78,8 +78,7 @@ step_plain() {  # T2L trained in the plain (cloze) shape it is then scored in; t
     have runs/sft-plain/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain \
         $SCHED --set prompt_style=plain --until 150
     have runs/bundle-sft-plain || $T export runs/sft-plain/best -o runs/bundle-sft-plain
-    have results/t2l-sft-plain-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain --style plain --limit 60 \
-        --threads 1 --descriptions 2 --out results/t2l-sft-plain-plain.json
+    have results/t2l-sft-plain-plain.json || $PLAIN --row t2l --bundle runs/bundle-sft-plain --descriptions 2 --out results/t2l-sft-plain-plain.json
 }
 step_letter() {  # the lettered format (OLMES MC): options listed, the answer letter scored
     local L="$T eval --style letter --limit 60 --threads 1"
@@ -96,44 +95,39 @@ step_generative() {  # greedy generation: GSM8K exact match, HumanEval/MBPP pass
 step_mtlora_plain() {  # the multi-task baseline trained and scored in the plain shape, same schedule as sft-plain
     have runs/mt-lora-plain/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain \
         $SCHED --set prompt_style=plain --until 150
-    have results/mt-lora-plain-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain/best/adapter.gguf --style plain \
-        --limit 60 --threads 1 --out results/mt-lora-plain-plain.json
+    have results/mt-lora-plain-plain.json || $PLAIN --row adapter --adapter runs/mt-lora-plain/best/adapter.gguf --out results/mt-lora-plain-plain.json
 }
 step_oracle_plain() {  # the oracle LoRAs trained in the plain shape they are scored in: the base->oracle gap in the primary format
     $T train lora --config configs/oracle_lora_smollm2.yaml --out runs/oracle-plain --set prompt_style=plain
-    have results/oracle-plain-plain.json || $T eval --row oracle --adapter-dir runs/oracle-plain --style plain --limit 60 \
-        --threads 1 --out results/oracle-plain-plain.json
+    have results/oracle-plain-plain.json || $PLAIN --row oracle --adapter-dir runs/oracle-plain --out results/oracle-plain-plain.json
 }
 step_plain300() {  # the sft-plain schedule continued to step 300 (the lr schedule is set by steps=600, so this is the same run, longer)
     have runs/sft-plain-300/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-plain-300 \
         $SCHED --set prompt_style=plain --until 300
     have runs/bundle-sft-plain-300 || $T export runs/sft-plain-300/best -o runs/bundle-sft-plain-300
-    have results/t2l-sft-plain-300-plain.json || $T eval --row t2l --bundle runs/bundle-sft-plain-300 --style plain --limit 60 \
-        --threads 1 --descriptions 2 --out results/t2l-sft-plain-300-plain.json
+    have results/t2l-sft-plain-300-plain.json || $PLAIN --row t2l --bundle runs/bundle-sft-plain-300 --descriptions 2 --out results/t2l-sft-plain-300-plain.json
 }
 step_mtlora_plain300() {  # the plain multi-task LoRA continued to step 300: the same schedule and length as sft-plain-300
     have runs/mt-lora-plain-300/best/adapter.gguf || $T train mt-lora --config configs/mt_lora_smollm2.yaml --out runs/mt-lora-plain-300 \
         $SCHED --set prompt_style=plain --until 300
-    have results/mt-lora-plain-300-plain.json || $T eval --row adapter --adapter runs/mt-lora-plain-300/best/adapter.gguf --style plain \
-        --limit 60 --threads 1 --out results/mt-lora-plain-300-plain.json
+    have results/mt-lora-plain-300-plain.json || $PLAIN --row adapter --adapter runs/mt-lora-plain-300/best/adapter.gguf --out results/mt-lora-plain-300-plain.json
 }
 step_mixed() {  # T2L trained half in the chat shape and half in the plain one: one bundle for chat use and cloze scoring
     have runs/sft-mixed/best/hypernet.safetensors || $T train sft --config configs/sft_smollm2_M.yaml --out runs/sft-mixed \
         $SCHED --set prompt_style=mixed --until 300
     have runs/bundle-sft-mixed || $T export runs/sft-mixed/best -o runs/bundle-sft-mixed
-    have results/t2l-sft-mixed-plain.json || $T eval --row t2l --bundle runs/bundle-sft-mixed --style plain --limit 60 \
-        --threads 1 --descriptions 2 --out results/t2l-sft-mixed-plain.json
+    have results/t2l-sft-mixed-plain.json || $PLAIN --row t2l --bundle runs/bundle-sft-mixed --descriptions 2 --out results/t2l-sft-mixed-plain.json
     have results/t2l-sft-mixed-chat.json || $EVAL --row t2l --bundle runs/bundle-sft-mixed --descriptions 1 --out results/t2l-sft-mixed-chat.json
-    local P="$T eval --style plain --limit 60 --threads 1" B=runs/bundle-sft-mixed
-    have results/control-random-sft-mixed-plain.json || $P --row control-random --bundle $B --descriptions 1 --out results/control-random-sft-mixed-plain.json
-    have results/control-other-sft-mixed-plain.json || $P --row control-other --bundle $B --descriptions 1 --out results/control-other-sft-mixed-plain.json
+    local B=runs/bundle-sft-mixed
+    have results/control-random-sft-mixed-plain.json || $PLAIN --row control-random --bundle $B --descriptions 1 --out results/control-random-sft-mixed-plain.json
+    have results/control-other-sft-mixed-plain.json || $PLAIN --row control-other --bundle $B --descriptions 1 --out results/control-other-sft-mixed-plain.json
 }
 step_plain_rows() {  # the remaining rows in the primary format: controls on the plain-trained T2L, description in the prompt, 3-shot ICL
-    local P="$T eval --style plain --limit 60 --threads 1" B=runs/bundle-sft-plain-300
-    have results/control-random-plain.json || $P --row control-random --bundle $B --descriptions 1 --out results/control-random-plain.json
-    have results/control-other-plain.json || $P --row control-other --bundle $B --descriptions 1 --out results/control-other-plain.json
-    have results/desc-in-prompt-plain.json || $P --row desc-in-prompt --descriptions 1 --out results/desc-in-prompt-plain.json
-    have results/icl-3shot-plain.json || $P --row icl --shots 3 --out results/icl-3shot-plain.json
+    local B=runs/bundle-sft-plain-300
+    have results/control-random-plain.json || $PLAIN --row control-random --bundle $B --descriptions 1 --out results/control-random-plain.json
+    have results/control-other-plain.json || $PLAIN --row control-other --bundle $B --descriptions 1 --out results/control-other-plain.json
+    have results/desc-in-prompt-plain.json || $PLAIN --row desc-in-prompt --descriptions 1 --out results/desc-in-prompt-plain.json
+    have results/icl-3shot-plain.json || $PLAIN --row icl --shots 3 --out results/icl-3shot-plain.json
 }
 step_confirm() {  # the chosen default against the base on fresh items (seed 1, 120 per benchmark): the default was picked
     # among several T2L runs by its seed-0 score, so this is the unbiased check of that choice
