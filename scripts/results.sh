@@ -59,7 +59,7 @@ step_recon() {
     have runs/bundle-recon-M || $T export runs/recon-M/best -o runs/bundle-recon-M
     have results/t2l-recon-M-chat.json || $EVAL --row t2l --bundle runs/bundle-recon-M --descriptions 1 --out results/t2l-recon-M-chat.json
 }
-step_recon_ab() {  # T2L-recon with the paper's cheaper loss (L1 on z-scored A and B): ~0.35 s/step here against ~6 s for L1 on delta W
+step_recon_ab() {  # T2L-recon with the paper's cheaper loss (L1 on z-scored A and B): 14x cheaper per step than L1 on delta W (bench/bench_recon.py)
     $T train lora --config configs/recon_library_smollm2.yaml
     have runs/recon-M-ab/best || $T train recon --config configs/recon_smollm2_M.yaml --out runs/recon-M-ab --set loss=ab
     have runs/bundle-recon-M-ab || $T export runs/recon-M-ab/best -o runs/bundle-recon-M-ab
