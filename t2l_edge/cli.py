@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("data", "Build the task store and benchmark suite from registry packages."),
     "train": ("train", "Train T2L (sft, recon) or a LoRA baseline (lora, mt-lora); torchrun for several processes."),
     "eval": ("eval", "Score the base, an adapter or T2L on the held-out multiple-choice benchmarks."),
+    "specificity": ("specificity", "Swap controls: score each task under adapters from its own, other tasks' and random descriptions."),
     "report": ("report", "Render result JSON files as a markdown table."),
     "plot": ("plot", "Regenerate the analysis plots under docs/."),
 }

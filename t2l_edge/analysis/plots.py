@@ -93,3 +93,43 @@ def scaling_curve(points: list[tuple[int, float, str]], baselines: dict[str, flo
     ax.legend(fontsize=8)
     ax.set_title("T2L vs number of training tasks")
     return _save(plt, fig, out)
+
+
+def swap_heatmap(result: dict, out: Path) -> Path:
+    """The swap matrix of `t2l-edge specificity`: rows are scored tasks, columns the text each
+    adapter was made from (then the description-in-prompt rows). Colour is the cell minus its
+    row's mean, so acc_norm rows and log-likelihood rows share one scale of "better or worse than
+    this task's average"; each cell is annotated with its own value, the diagonal outlined."""
+    from ..evaluation.swap_report import short
+
+    plt = _plt()
+    tasks, cols = list(result["matrix"]), list(result["columns"])
+    extra = [r for r in ("prompt-base", "prompt-own") if all(r in result["per_task"][t] for t in tasks)]
+    vals = np.array([[result["matrix"][t][c] for c in cols] + [result["per_task"][t][r] for r in extra] for t in tasks])
+    acc = np.array([result["per_task"][t]["metric"] == "acc_norm" for t in tasks])
+    shown = np.where(acc[:, None], 100 * vals, vals)
+    centred = shown - shown[:, : len(cols)].mean(1, keepdims=True)
+    scale = np.where(acc[:, None], 1.0, 10.0)  # 0.1 nat/token reads like 1 accuracy point
+    c = centred * scale
+    lim = max(1e-9, float(np.abs(c).max()))
+    labels = [short(x[5:]) if x.startswith("task:") else x for x in cols] + extra
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(labels) + 2), max(3, 0.45 * len(tasks) + 1.8)))
+    im = ax.imshow(c, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
+    for i in range(len(tasks)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{shown[i, j]:.0f}" if acc[i] else f"{shown[i, j]:.2f}", ha="center", va="center", fontsize=6)
+        if f"task:{tasks[i]}" in cols:
+            j = cols.index(f"task:{tasks[i]}")
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=1.8, ec="black"))
+    if extra:
+        ax.axvline(len(cols) - 0.5, color="black", lw=0.8)
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(np.arange(len(tasks)), [f"{short(t)} ({'acc' if a else 'll'})" for t, a in zip(tasks, acc)], fontsize=7)
+    ax.set_xlabel("adapter made from")
+    fig.colorbar(im, ax=ax, label="cell - row mean (acc points; ll x10)")
+    s = result["summary"]
+    adv = [f"{m} {100 * d:+.1f}" if m == "acc_norm" else f"{m} {d:+.3f}"
+           for m in ("acc_norm", "loglik") if "diagonal_advantage" in s.get(m, {}) for d in [s[m]["diagonal_advantage"]["diff"]]]
+    ax.set_title(f"Swap controls, set {result['set']}: diagonal advantage {', '.join(adv) or 'n/a'}; "
+                 f"top-1 {100 * s['top1_task']['share']:.0f}% (chance {100 * s['top1_task']['chance']:.0f}%)", fontsize=8)
+    return _save(plt, fig, out)

@@ -1,0 +1,121 @@
+"""Swap controls: does an adapter follow its description?
+
+Every task is scored under the adapter made from each column's text:
+  task:<id>  that task's held-out descriptions (the diagonal is the task's own; the rest are swaps)
+  random:k   fixed nonsense strings (`rows.random_description`), the same for every task
+  empty      a lone full stop (the generator refuses an empty string)
+  neutral    a description that names no task
+  base       no adapter at all
+and, on the diagonal only, with the description as a prompt: `prompt-base` (the bare base with
+the task's description in front of the prompt) and `prompt-own` (the own adapter and the
+description in the prompt too). Each own description is one adapter, made once and scored on
+every task, so the matrix costs (tasks x descriptions + random + 3) passes over the items.
+
+Per item: multiple choice scores 1/0 by acc_norm (`mc.score_item`, plain style, the primary
+format); generation scores the mean per-token log-likelihood of the gold answer after the same
+cloze prompt. `swap_stats.analyse` turns the per-item scores into the matrix and its contrasts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..data.schema import Example, cloze_prompt
+from .mc import score_item
+from .rows import random_description
+
+NEUTRAL = "Respond to the input."
+EMPTY = "."
+# lengths of the fixed random strings: short, typical and long descriptions
+_RANDOM_LIKE = ("Answer the question briefly.", "Read the passage and answer the question with the right option.",
+                "You will get a short text followed by a question about it; give the answer that the text supports best.")
+
+
+@dataclass
+class SwapTask:
+    id: str
+    items: list[Example]
+    descriptions: list[str]  # held-out only
+    bench: str = ""  # mc.score_item's benchmark name: its special prompts (winogrande, hellaswag); "" = cloze
+
+    @property
+    def metric(self) -> str:
+        return "acc_norm" if self.items and self.items[0].is_mc else "loglik"
+
+
+@dataclass
+class Column:
+    name: str
+    texts: list[str] = field(default_factory=list)  # one adapter per text; none = the bare base
+
+
+def random_strings(n: int) -> list[str]:
+    return [random_description(_RANDOM_LIKE[k % len(_RANDOM_LIKE)], seed=k) for k in range(n)]
+
+
+def columns(tasks: list[SwapTask], n_descriptions: int, n_random: int = 3) -> list[Column]:
+    cols = [Column(f"task:{t.id}", t.descriptions[:n_descriptions]) for t in tasks]
+    cols += [Column(f"random:{k}", [s]) for k, s in enumerate(random_strings(n_random))]
+    return cols + [Column("empty", [EMPTY]), Column("neutral", [NEUTRAL]), Column("base", [])]
+
+
+def gold_loglik(engine, ex: Example, in_prompt: str | None = None) -> float:
+    """Mean log-probability per token of the gold answer after the cloze prompt."""
+    prefix = f"{in_prompt}\n\n" if in_prompt else ""
+    ctx = engine.tokenize(prefix + cloze_prompt(ex), add_bos=True, special=True)
+    cont = engine.tokenize(" " + ex.answer, add_bos=False)
+    return float(engine.score_tokens(ctx, [cont])[0]) / max(1, len(cont))
+
+
+def score_task(engine, task: SwapTask, in_prompt: str | None = None) -> list[float]:
+    """One number per item under whatever adapter is active."""
+    if task.metric == "loglik":
+        return [gold_loglik(engine, ex, in_prompt) for ex in task.items]
+    out = []
+    for ex in task.items:
+        s = score_item(engine, task.bench, ex, "plain", in_prompt)
+        out.append(float(s.pred_norm == s.gold))
+    return out
+
+
+def _mean_rows(rows: list[list[float]]) -> list[float]:
+    return [sum(v) / len(v) for v in zip(*rows)]
+
+
+def run_swap(engine, gen, tasks: list[SwapTask], n_descriptions: int = 1, n_random: int = 3,
+             prompt_rows: bool = True, log: Callable[[str], None] = lambda s: None) -> dict:
+    """Per-item scores of every task under every column, plus the two prompt rows.
+
+    `gen` makes adapters (`Generator.make`); `engine` scores (`Engine`: use / clear / tokenize /
+    score_tokens). Returns {"columns", "column_texts", "tasks": {id: {...}}}."""
+    cols = columns(tasks, n_descriptions, n_random)
+    per: dict[str, dict] = {t.id: {"metric": t.metric, "ids": [ex.id for ex in t.items], "scores": {},
+                                   "prompt-base": [], "prompt-own": []} for t in tasks}
+    by_id = {t.id: t for t in tasks}
+    for col in cols:
+        t0 = time.perf_counter()
+        runs: dict[str, list[list[float]]] = {t.id: [] for t in tasks}
+        for text in col.texts or [None]:
+            if text is None:
+                engine.clear()
+            else:
+                engine.use(gen.make(text))
+            for t in tasks:
+                runs[t.id].append(score_task(engine, t))
+            own = col.name.removeprefix("task:")
+            if prompt_rows and text is not None and own in by_id:  # the own adapter, description in the prompt too
+                per[own]["prompt-own"].append(score_task(engine, by_id[own], text))
+        for t in tasks:
+            per[t.id]["scores"][col.name] = _mean_rows(runs[t.id])
+        log(f"{col.name:28s} {len(col.texts) or 1} adapter(s) x {len(tasks)} tasks, {time.perf_counter() - t0:.0f} s")
+    if prompt_rows:
+        engine.clear()
+        for t in tasks:
+            per[t.id]["prompt-base"] = [score_task(engine, t, d) for d in t.descriptions[:n_descriptions]]
+        log(f"{'prompt-base':28s} {len(tasks)} tasks")
+    for t in tasks:
+        for row in ("prompt-base", "prompt-own"):
+            per[t.id][row] = _mean_rows(per[t.id][row]) if per[t.id][row] else []
+    return {"columns": [c.name for c in cols], "column_texts": {c.name: c.texts for c in cols}, "tasks": per}

@@ -1,0 +1,80 @@
+"""Markdown for a swap result file (`t2l-edge specificity`): the contrasts, then the matrix."""
+
+from __future__ import annotations
+
+from .swap_stats import CONTRASTS
+
+_UNIT = {"acc_norm": ("acc_norm points", 100.0, "{:+.1f}"), "loglik": ("nats/token", 1.0, "{:+.3f}")}
+_LABEL = {"diagonal_advantage": "own - mean of other tasks' descriptions (diagonal advantage)",
+          "own_minus_random": "own - random strings", "own_minus_base": "own - bare base",
+          "own_minus_neutral": "own - neutral description", "own_minus_empty": "own - empty description",
+          "prompt_base_minus_base": "base + description in prompt - bare base",
+          "prompt_own_minus_own": "own adapter + description in prompt - own adapter",
+          "prompt_own_minus_base": "own adapter + description in prompt - bare base"}
+
+
+def is_swap(result: dict) -> bool:
+    return isinstance(result, dict) and result.get("kind") == "swap"
+
+
+def short(tid: str) -> str:
+    return tid.split(".", 1)[-1][:18]
+
+
+def _fmt(value: float, metric: str, signed: bool = False) -> str:
+    _, scale, pattern = _UNIT[metric]
+    if signed:
+        return pattern.format(scale * value)
+    return f"{scale * value:.1f}" if metric == "acc_norm" else f"{value:.3f}"
+
+
+def summary_table(result: dict) -> list[str]:
+    s = result["summary"]
+    lines = ["| contrast | " + " | ".join(f"{m} ({_UNIT[m][0]}, {s[m]['tasks']} tasks)" for m in _UNIT if m in s) + " |",
+             "|---|" + "---|" * sum(m in s for m in _UNIT)]
+    for name in CONTRASTS:
+        cells = []
+        for m in (m for m in _UNIT if m in s):
+            c = s[m].get(name)
+            cells.append("-" if c is None else
+                         f"{_fmt(c['diff'], m, True)} ({_fmt(c['ci95'][0], m, True)} to {_fmt(c['ci95'][1], m, True)})")
+        if any(c != "-" for c in cells):
+            lines.append(f"| {_LABEL[name]} | " + " | ".join(cells) + " |")
+    for kind, what in (("task", "among the tasks' descriptions"), ("all", "among all columns")):
+        t = s[f"top1_{kind}"]
+        chance = f"; chance {100 * t['chance']:.0f}%" if "chance" in t else ""
+        lines.append(f"| top-1 retrieval {what} (share of tasks{chance}) | "
+                     f"{100 * t['share']:.0f}% ({100 * t['ci95'][0]:.0f}% to {100 * t['ci95'][1]:.0f}%) |"
+                     + " |" * (sum(m in s for m in _UNIT) - 1))
+    return lines
+
+
+def matrix_table(result: dict) -> list[str]:
+    tasks, cols = list(result["matrix"]), result["columns"]
+    task_cols = [c for c in cols if c.startswith("task:")]
+    rest = [c for c in cols if not c.startswith("task:")]
+    head = [short(c[5:]) for c in task_cols] + rest + ["prompt-base", "prompt-own"]
+    lines = ["| task (metric) \\ adapter from | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for tid in tasks:
+        row, p, m = result["matrix"][tid], result["per_task"][tid], result["per_task"][tid]["metric"]
+        cells = []
+        for c in task_cols + rest:
+            v = _fmt(row[c], m)
+            cells.append(f"**{v}**" if c == f"task:{tid}" else v)
+        cells += [_fmt(p[r], m) if r in p else "-" for r in ("prompt-base", "prompt-own")]
+        lines.append(f"| {short(tid)} ({'acc' if m == 'acc_norm' else 'll'}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_swap(result: dict) -> str:
+    label = result.get("label") or f"swap-{result['set']}"
+    cfg = result.get("config", {})
+    head = (f"**{label}**: set `{result['set']}`, {len(result['matrix'])} tasks x {cfg.get('limit')} items (seed "
+            f"{cfg.get('seed')}), {cfg.get('descriptions')} held-out description(s) per task, bundle "
+            f"`{cfg.get('bundle')}`; paired bootstrap 95% CIs over items.")
+    foot = ("Matrix: rows are the scored tasks, columns the text each adapter was made from; the diagonal (bold) is "
+            "the task's own description. acc = acc_norm in % (multiple choice, plain cloze); ll = mean per-token "
+            "log-likelihood of the gold answer (generation). random = fixed nonsense strings; empty = a lone full "
+            "stop; neutral = \"Respond to the input.\"; prompt-base / prompt-own = the description in the prompt, "
+            "on the bare base / with the own adapter.")
+    return "\n".join([head, "", *summary_table(result), "", *matrix_table(result), "", foot])

@@ -1,0 +1,95 @@
+"""Descriptions of the unseen-task set (`unseen.py`), written for it and all held out: no trainer
+reads this module. Varied on purpose: full sentences, terse ones as users type them, questions.
+A Python module rather than JSON so that it ships in any install (package data lists only
+data/descriptions/*.json, which the trainers read)."""
+
+UNSEEN_DESCRIPTIONS: dict[str, list[str]] = {
+    "unseen.squad": [
+        "Answer the question with a phrase copied word for word from the passage.",
+        "Read the background text and pull out the exact span that answers the question.",
+        "extract the answer span from the text",
+        "Find where the passage answers the question and quote just those words, nothing else.",
+        "Reading comprehension: the answer is always a short piece of the given paragraph; write that piece.",
+        "Quote the few words of the paragraph that answer what is asked.",
+    ],
+    "unseen.coqa": [
+        "Read the story and answer the question about it in a few words.",
+        "Answer a question about a short story; keep the answer brief, like a spoken reply.",
+        "story question, short answer",
+        "After reading the narrative, reply to the question that follows with a short phrase taken from or based on it.",
+        "Give a brief answer to the question using what the story says.",
+        "You get a children's story or news text and one question about it. Answer it in as few words as you can.",
+    ],
+    "unseen.lambada": [
+        "Predict the single word that should come next at the end of the passage.",
+        "Finish the text with its missing final word.",
+        "last word of the passage?",
+        "The passage stops just before its last word. Write that word, which the earlier sentences make clear.",
+        "Guess the word that completes the final sentence of this story excerpt.",
+        "Continue the paragraph by exactly one word: the one the author wrote next.",
+    ],
+    "unseen.jeopardy": [
+        "Each clue describes something; answer with the person, place or thing it refers to.",
+        "Quiz show: read the category and clue, then name what the clue is about.",
+        "trivia clue -> name the answer",
+        "Identify the entity described by this trivia clue and reply with its name only.",
+        "Solve the quiz clue. The category hints at the topic; respond with a short name or term.",
+        "Name the thing the clue is describing.",
+    ],
+    "unseen.medmcqa": [
+        "Answer the medical entrance exam question by choosing the correct option.",
+        "Pick the right answer to this question on medicine, anatomy, pharmacology or physiology.",
+        "medical exam mcq",
+        "A question from a medical school admission test; select the one correct choice.",
+        "Use clinical and biomedical knowledge to choose the best of the four answers.",
+        "Which option is correct? These are questions doctors study for.",
+    ],
+    "unseen.sciriff_yesno": [
+        "Read the scientific abstract and answer the question with Yes or No.",
+        "Based only on the research excerpt, is the answer to the biomedical question yes or no?",
+        "yes/no question about a paper abstract",
+        "Decide whether the evidence in the scientific text supports answering Yes or No.",
+        "Answer Yes or No to a question about the findings described in the passage from a study.",
+        "Using the quoted research context, reply Yes if the claim in the question holds and No if it does not.",
+    ],
+    "unseen.pattern": [
+        "Continue the sequence: choose the element that comes next.",
+        "Find the rule behind the list of numbers or letters and give the next item.",
+        "next in the series",
+        "What follows in this pattern? Pick the option that extends the sequence correctly.",
+        "Work out how each element relates to the one before it and predict the following element.",
+        "Sequence completion: choose the value that keeps the pattern going.",
+    ],
+    "unseen.string_ops": [
+        "Carry out the string operation described and give the resulting text or number.",
+        "Compute what happens to the word: reversing it, counting its letters, replacing characters and so on.",
+        "string manipulation result",
+        "Apply the described text transformation to the quoted string and choose the output.",
+        "Answer questions about strings, such as their length, reverse, or the result of a replacement.",
+        "Do the character-level edit on the given word and say what you get.",
+    ],
+    "unseen.colors": [
+        "The sentence states an object's colour; answer with that colour.",
+        "Say what colour the thing is, as the first sentence tells you.",
+        "what color is it",
+        "Copy the colour mentioned in the statement to answer the question about the object.",
+        "Name the colour of the object, choosing from common colour words.",
+        "Read the fact about the item's colour and repeat that colour as the answer.",
+    ],
+    "unseen.parity": [
+        "Say whether the number is even or odd.",
+        "Classify the integer: answer even if it is divisible by two, odd otherwise.",
+        "even or odd",
+        "Look at the last digit of the number and label it even or odd.",
+        "Parity check. Reply with one word, even or odd.",
+        "Is this whole number an even number or an odd one?",
+    ],
+    "unseen.next_letter": [
+        "Give the letter that comes right after the given letter in the English alphabet.",
+        "Answer with the next letter of the alphabet.",
+        "next letter",
+        "Which letter follows this one from a to z? Reply with a single lowercase letter.",
+        "Move one step forward in the alphabet from the letter shown and write that letter.",
+        "Alphabet order: name the letter after the one given.",
+    ],
+}
