@@ -17,14 +17,17 @@ SOURCES = {"bb": "BIG-bench", "ni": "Natural-Instructions", "mmlu": "MMLU", "olm
     help=(
         "Regenerate the figures: a bar chart of result files, a t-SNE of adapters the bundle makes "
         "for every training task and benchmark description, and the FLOPs of one adapter vs 3-shot "
-        "in-context learning. Needs the `plot` extra (matplotlib, scikit-learn).\n\n"
-        "Example:\n\n"
-        "  t2l-edge plot --bundle models/default --results results/*.json"
+        "in-context learning, and the heat-map of each swap file from `t2l-edge specificity` "
+        "(OUT/<file name>.png). Needs the `plot` extra (matplotlib, scikit-learn).\n\n"
+        "Examples:\n\n"
+        "  t2l-edge plot --bundle models/default --results results/*.json\n\n"
+        "  t2l-edge plot --swap results/swap-bench.json --skip-bundle"
     )
 )
 def plot(
     results: list[Path] = typer.Option([], "--results", help="Result JSON files from `t2l-edge eval` (repeatable)."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Bundle for the t-SNE and FLOPs (default models/default)."),
+    swap: list[Path] = typer.Option([], "--swap", help="Swap result files from `t2l-edge specificity` (repeatable): one heat-map each; swap files given to --results go here too."),
     scaling: list[Path] = typer.Option([], "--scaling", help="T2L result files whose bundles were trained on different numbers of tasks (repeatable): held-out average vs training tasks."),
     scaling_ref: list[Path] = typer.Option([], "--scaling-ref", help="Rows drawn as reference lines on the scaling plot, e.g. the base (repeatable)."),
     skip_bundle: bool = typer.Option(False, "--skip-bundle", help="Only the figures made from result files (no t-SNE or FLOPs)."),
@@ -37,9 +40,16 @@ def plot(
     except ImportError as exc:
         raise T2LError(f"plotting needs matplotlib and scikit-learn ({exc.name} is missing)", "pip install -e '.[plot]'") from None
     out.mkdir(parents=True, exist_ok=True)
+    from ..evaluation.swap_report import is_swap
+
     made = []
-    if results:
-        rows = [{"label": f.stem, **_read(f)} for f in results]
+    read = {f: _read(f) for f in [*results, *swap]}
+    for f in dict.fromkeys([*swap, *(f for f in results if is_swap(read[f]))]):
+        if not is_swap(read[f]):
+            raise T2LError(f"{f} is not a swap result file", "pass files written by `t2l-edge specificity`")
+        made.append(plots.swap_heatmap(read[f], out / f"{f.stem}.png"))
+    rows = [{"label": f.stem, **read[f]} for f in results if not is_swap(read[f])]
+    if rows:
         made.append(plots.results_bars(rows, out / "results.png"))
     if scaling:
         points = []

@@ -60,7 +60,10 @@ def render(results: list[dict], names: list[str], refs: list[dict] = ()) -> str:
     return "\n".join(lines)
 
 
-@app.command(help="Render result JSON files from `t2l-edge eval` as markdown tables, one per prompt style.\n\nExample:\n\n  t2l-edge report results/*-letter.json --vs results/base-letter.json --out docs/results.md")
+@app.command(help="Render result JSON files from `t2l-edge eval` as markdown tables, one per prompt style; files from "
+                  "`t2l-edge specificity` render as their swap matrix and contrasts.\n\nExamples:\n\n"
+                  "  t2l-edge report results/*-letter.json --vs results/base-letter.json --out docs/results.md\n\n"
+                  "  t2l-edge report results/swap-bench.json")
 def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
            out: Path | None = typer.Option(None, "--out", help="Also write the table here."),
            vs: list[Path] = typer.Option([], "--vs", help="Reference result file (repeat: one per style). Adds each row's "
@@ -70,20 +73,30 @@ def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
     from ..data.benchmarks import BENCHMARKS
     from ..errors import T2LError
 
+    from ..evaluation.swap_report import is_swap, render_swap
+
     def load(f: Path) -> dict:
         try:
             r = json.loads(f.read_text())
         except (OSError, ValueError) as exc:
             raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
+        if is_swap(r):
+            return r
         if not isinstance(r, dict) or "benchmarks" not in r or "style" not in r:
-            raise T2LError(f"{f} is not a `t2l-edge eval` result file", "pass files written by `t2l-edge eval`")
+            raise T2LError(f"{f} is not a `t2l-edge eval` or `t2l-edge specificity` result file",
+                           "pass files written by `t2l-edge eval` or `t2l-edge specificity`")
         r.setdefault("label", f.stem)
         return r
 
-    results = [load(f) for f in files]
-    by_path = {f.resolve(): r for f, r in zip(files, results)}
+    loaded = [load(f) for f in files]
+    results = [r for r in loaded if not is_swap(r)]
+    by_path = {f.resolve(): r for f, r in zip(files, loaded)}
     refs = [by_path.get(f.resolve()) or load(f) for f in vs]  # a listed file is its own reference row
-    text = render(results, list(BENCHMARKS), refs)
+    if any(is_swap(r) for r in refs):
+        raise T2LError("--vs takes a `t2l-edge eval` result file, not a swap file", "a swap file carries its own contrasts")
+    # swap files (`t2l-edge specificity`) are matrices, not rows: each renders as its own section
+    parts = ([render(results, list(BENCHMARKS), refs)] if results else []) + [render_swap(r) for r in loaded if is_swap(r)]
+    text = "\n\n".join(parts)
     if out:
         with atomic_output(out, force=force) as tmp:
             tmp.write_text(text + "\n")
