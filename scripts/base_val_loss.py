@@ -27,4 +27,4 @@ wrapped = wrap_model(model, net.cfg.targets, spec.n_layer)
 _, val, _ = load_tasks(cfg, log=lambda s: None)
 pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 formatter = FORMATTERS[cfg.prompt_style](tok, cfg.max_len)
-print(json.dumps({"prompt_style": cfg.prompt_style, "base_val_ce": validate(net, model, wrapped, val, formatter, cfg, pad)}))
+print(json.dumps({"prompt_style": cfg.prompt_style, **validate(net, model, wrapped, val, formatter, cfg, pad)}))

@@ -50,6 +50,6 @@ def load_state(folder: Path, module: torch.nn.Module, opt: torch.optim.Optimizer
     params = [p for g in opt.param_groups for p in g["params"]]
     for i, p in enumerate(params):
         state = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.split(".", 1)[0] == str(i)}
-        if state:
-            opt.state[p] = state
+        if state:  # moments onto the parameter's device (cuda runs); the scalar step stays put
+            opt.state[p] = {k: (v.to(p.device) if v.dim() else v) for k, v in state.items()}
     return json.loads((folder / "state.json").read_text())

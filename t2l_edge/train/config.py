@@ -10,6 +10,7 @@ from ..errors import T2LError
 
 
 PROMPT_STYLES = ("chat", "plain", "mixed")  # the training shapes; keys of train.sft_data.FORMATTERS
+SAMPLE_BY = {"task": 0.0, "sqrt_family": 0.5, "family": 1.0}  # name -> power of train.sft_data.family_weights
 
 
 @dataclass
@@ -34,7 +35,10 @@ class SFTConfig:
     l2: float = 1e-3
     label_smoothing: float = 0.1
     neftune_alpha: float = 5.0
-    bf16: bool = True  # autocast; weights stay fp32
+    bf16: bool | str = "auto"  # autocast, weights stay fp32; auto = only with hardware bf16 (train/device.py)
+    device: str = "auto"  # auto = cuda when available, else cpu
+    synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
+    sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between
     seed: int = 0
     log_every: int = 10
     eval_every: int = 200
@@ -123,6 +127,8 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
             if not isinstance(target, dict):
                 raise T2LError(f"--set: '{head}' has no sub-keys", "drop the dotted part")
             target[sub] = _coerce(value, target.get(sub, ""))
+        elif head == "bf16":  # true / false / auto, read by train/device.use_bf16
+            setattr(cfg, head, value)
         else:
             try:
                 setattr(cfg, head, _coerce(value, getattr(cfg, head)))
@@ -131,4 +137,9 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
     style = getattr(cfg, "prompt_style", "chat")
     if style not in PROMPT_STYLES:
         raise T2LError(f"prompt_style {style!r} is not known", f"choose one of {', '.join(PROMPT_STYLES)}")
+    if getattr(cfg, "sample_by", "task") not in SAMPLE_BY:
+        raise T2LError(f"sample_by {cfg.sample_by!r} is not known", f"choose one of {', '.join(SAMPLE_BY)}")
+    if getattr(cfg, "synthetic_pairs", 0) < 0 or 2 * getattr(cfg, "synthetic_pairs", 0) > getattr(cfg, "batch_tasks", 0):
+        raise T2LError(f"synthetic_pairs={cfg.synthetic_pairs} needs 2 rows each out of batch_tasks={cfg.batch_tasks}",
+                       "use at most batch_tasks / 2")
     return cfg

@@ -36,7 +36,9 @@ class Dist:
         """True on every rank if it is true on any (a Ctrl-C seen by one rank stops all at the same step)."""
         if not self.enabled:
             return flag
-        t = torch.tensor([1.0 if flag else 0.0])
+        # nccl reduces only CUDA tensors; gloo only CPU ones
+        on = "cuda" if torch.distributed.get_backend() == "nccl" else "cpu"
+        t = torch.tensor([1.0 if flag else 0.0], device=on)
         torch.distributed.all_reduce(t)
         return bool(t.item() > 0)
 

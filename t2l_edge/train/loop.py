@@ -13,6 +13,7 @@ import json
 import math
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from .checkpoint_state import load_state, save_state
+from .device import use_bf16
 from .distributed import Dist, wrap_ddp
 from .sft_data import TaskData, make_batch
 from .sft_step import sft_loss
@@ -33,20 +35,69 @@ def lr_lambda(warmup_steps: int, total: int):
     return f
 
 
-def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad_id: int) -> float:
-    """Mean completion loss on fixed batches (stream 1) of held-out tasks/descriptions."""
+@dataclass
+class ExtraData:
+    """What SFT adds to the pool's tasks: conflict families (train/conflict.py) for training and
+    validation, and sampling weights over the training tasks (family balance)."""
+    train_families: list = field(default_factory=list)
+    val_families: list = field(default_factory=list)
+    weights: np.ndarray | None = None
+    n_pairs: int = 0
+
+
+def swap_partners(n: int, paired: bool) -> list[int]:
+    """Which row lends its description to each row in the description-gap measurement.
+    Rows of a validation batch are different tasks, so a shift by one gives every row another
+    task's description. Conflict pairs (paired) swap within the pair: the same input under the
+    other variant's description, the sharpest test of whether the description is read."""
+    if paired:
+        return [i ^ 1 if (i ^ 1) < n else (i + 1) % n for i in range(n)]
+    return [(i - 1) % n for i in range(n)]
+
+
+def description_gap(ce_own: float, ce_swapped: float) -> float:
+    """Validation CE with descriptions swapped across tasks minus CE with each task's own: how
+    much the description is worth. About 0 means the generator ignores it."""
+    return ce_swapped - ce_own
+
+
+def _own_and_swapped(gen, model, wrapped, batches, paired: bool, bf16: bool, device) -> tuple[float, float]:
+    own, swapped = [], []
+    for batch in batches:
+        batch = batch.to(device)
+        order = swap_partners(len(batch.input_ids), paired)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            own.append(sft_loss(gen, model, wrapped, batch, l2=0.0)[1]["ce"])
+            swapped.append(sft_loss(gen, model, wrapped, batch.with_embeddings(batch.embeddings[order]), l2=0.0)[1]["ce"])
+    return float(np.mean(own)), float(np.mean(swapped))
+
+
+def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad_id: int, val_families=()) -> dict:
+    """Mean completion loss on fixed batches (stream 1) of held-out tasks/descriptions, and the
+    description gap: the same batches with descriptions swapped across tasks. With conflict
+    families, the same two figures on their held-out inputs and wording (syn_*)."""
     if not val_tasks:
-        return float("nan")
+        return {"val_loss": float("nan")}
+    device = _device_of(gen)
+    bf16 = use_bf16(cfg.bf16, device)
+    n_batches = max(1, cfg.eval_examples // cfg.batch_tasks)
     gen.eval()
-    losses = []
     with torch.no_grad():
-        for i in range(max(1, cfg.eval_examples // cfg.batch_tasks)):
-            batch = make_batch(val_tasks, formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=1)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
-                _, info = sft_loss(gen, model, wrapped, batch, l2=0.0)
-            losses.append(info["ce"])
+        pool = [make_batch(val_tasks, formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=1) for i in range(n_batches)]
+        own, swapped = _own_and_swapped(gen, model, wrapped, pool, False, bf16, device)
+        out = {"val_loss": own, "val_gap": description_gap(own, swapped)}
+        if val_families:
+            n_syn = max(1, n_batches // 2)
+            syn = [make_batch([], formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=2, families=list(val_families),
+                              n_pairs=cfg.batch_tasks // 2) for i in range(n_syn)]
+            own, swapped = _own_and_swapped(gen, model, wrapped, syn, True, bf16, device)
+            out.update(syn_val_loss=own, syn_gap=description_gap(own, swapped))
     gen.train()
-    return float(np.mean(losses))
+    return out
+
+
+def _device_of(module: torch.nn.Module) -> torch.device:
+    return next(module.parameters()).device
 
 
 def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Callable[[torch.nn.Module], float],
@@ -94,7 +145,8 @@ def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Cal
                 record["tokens_per_s"] = record.pop("tokens_computed") / dt
             record["s"] = dt
             if dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
-                record["val_loss"] = validate_fn(module)
+                measured = validate_fn(module)
+                record.update(measured if isinstance(measured, dict) else {"val_loss": measured})
                 if record["val_loss"] < best:
                     best = record["val_loss"]
                     save_best(module, out / "best", {**prov, "step": step, "val_loss": best})
@@ -117,24 +169,31 @@ def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Cal
 
 def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData], val_tasks: list[TaskData], pad_id: int,
                  save_best: Callable[[torch.nn.Module, Path, dict], None], resume: bool = False, progress=None,
-                 provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist()) -> dict:
+                 provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist(),
+                 extra: ExtraData | None = None) -> dict:
     """Through the frozen base (sft, lora, mt-lora): one example per row, each row with its
-    own LoRA from `gen`."""
+    own LoRA from `gen`. The device is the one `gen` and the model were moved to."""
+    extra = extra or ExtraData()
+    device = _device_of(gen)
+    bf16 = use_bf16(cfg.bf16, device)
 
     def step_fn(trained, step):
-        batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths)
+        batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths,
+                           families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights)
         norm = None
         if dist.enabled:  # this rank's rows; loss normalised by the global token count
             norm = batch.n_scored / dist.world
             batch = batch.rows(dist.shard(len(batch.input_ids)))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+        batch = batch.to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm)
         fields = {**info, "tokens_computed": int(batch.attention_mask.sum()) * dist.world}
         if dist.enabled:  # log the global batch's loss, not this rank's share
-            parts = torch.tensor([float(loss.detach()), info["ce"]])
+            parts = torch.tensor([float(loss.detach()), info["ce"]], device=device)
             torch.distributed.all_reduce(parts)
             fields["loss"], fields["ce"] = float(parts[0]) / dist.world, float(parts[1]) / dist.world
         return loss, fields
 
-    return train_loop(cfg, gen, step_fn, lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id),
+    return train_loop(cfg, gen, step_fn,
+                      lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families),
                       save_best, provenance or {}, resume=resume, progress=progress, stop_at=stop_at, dist=dist)

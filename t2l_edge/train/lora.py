@@ -41,7 +41,7 @@ def run_lora(cfg, hcfg, spec, model, wrapped, formatter, pad_id: int, resume: bo
         sub = copy.deepcopy(cfg)
         sub.out, sub.tasks, sub.heldout_tasks = str(folder), [tid], []
         train, val, prov = load_plain_tasks(sub, hcfg.emb_dim, pool_split=False, log=log)
-        lora = FixedLoRA(hcfg, spec, init_seed=cfg.seed)
+        lora = FixedLoRA(hcfg, spec, init_seed=cfg.seed).to(next(model.parameters()).device)
 
         def save_best(module, best_dir, info, tid=tid):
             save_lora_gguf(module, best_dir, {**info, "task": tid}, description=f"task-specific LoRA for {tid}")

@@ -16,7 +16,7 @@ from .sft_setup import load_plain_tasks
 def run_mt_lora(cfg, hcfg, spec, model, wrapped, formatter, pad_id: int, resume: bool = False, progress=None,
                 provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist(), log=print) -> dict:
     train, val, prov = load_plain_tasks(cfg, hcfg.emb_dim, pool_split=True, log=log)
-    lora = FixedLoRA(hcfg, spec, init_seed=cfg.seed)
+    lora = FixedLoRA(hcfg, spec, init_seed=cfg.seed).to(next(model.parameters()).device)
     n = len(train)
 
     def save_best(module, best_dir, info):

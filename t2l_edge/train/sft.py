@@ -18,6 +18,6 @@ def save_best_hypernet(net, folder: Path, info: dict) -> None:
 
 def run_sft(cfg, net, model, wrapped, formatter, train_tasks: list[TaskData], val_tasks: list[TaskData], pad_id: int,
             resume: bool = False, progress=None, provenance: dict | None = None, stop_at: int | None = None,
-            dist: Dist = Dist()) -> dict:
+            dist: Dist = Dist(), extra=None) -> dict:
     return run_training(cfg, net, model, wrapped, formatter, train_tasks, val_tasks, pad_id, save_best_hypernet,
-                        resume=resume, progress=progress, provenance=provenance, stop_at=stop_at, dist=dist)
+                        resume=resume, progress=progress, provenance=provenance, stop_at=stop_at, dist=dist, extra=extra)

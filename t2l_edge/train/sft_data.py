@@ -80,21 +80,35 @@ class TaskData:
 
 
 def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0,
-               match_lengths: bool = False):
+               match_lengths: bool = False, families: list | None = None, n_pairs: int = 0,
+               weights: np.ndarray | None = None):
     """The batch of `step`: n tasks (different ones when there are enough), one example and one
     description each.
     `stream` separates independent sequences (0 training, 1 validation) under one seed.
     match_lengths (length bucketing): the first row's length is the step's bucket; every other
     row takes, of up to 8 examples of its task, the one closest to it. Rows are right-padded to
     the longest, so similar lengths mean less padding computed for nothing. The first row
-    keeps the data's own length distribution."""
-    from .sft_step import Batch
-
+    keeps the data's own length distribution.
+    families, n_pairs: the first 2 * n_pairs rows are conflict pairs (train/conflict.py), the
+    rest come from `tasks`. weights: sampling probabilities over `tasks` (family balance)."""
     rng = np.random.default_rng([seed, step, stream])
+    rows: list[tuple] = []
+    if families and n_pairs:
+        from .conflict import conflict_rows
+
+        rows = conflict_rows(families, formatter, rng, min(n_pairs, n // 2))
+    if tasks and len(rows) < n:
+        rows += _task_rows(tasks, formatter, rng, n - len(rows), match_lengths, weights)
+    if not rows:
+        raise T2LError(f"no example fits max_len at step {step}", "raise max_len")
+    return collate(rows, pad_id)
+
+
+def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights) -> list[tuple]:
     # Different tasks per batch (the paper's setting); a task-specific LoRA has one task, so
     # with fewer tasks than rows they repeat.
-    picks = rng.choice(len(tasks), size=n, replace=len(tasks) < n)
-    rows, embs = [], []
+    picks = rng.choice(len(tasks), size=n, replace=len(tasks) < n, p=weights)
+    rows = []
     pivot = None
     for ti in picks:
         t = tasks[ti]
@@ -112,16 +126,32 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
             continue
         enc = best[1]
         pivot = len(enc[0]) if pivot is None else pivot
-        rows.append(enc)
-        embs.append(t.desc_emb[int(rng.integers(len(t.desc_emb)))])
-    if not rows:
-        raise T2LError(f"no example fits max_len at step {step}", "raise max_len")
-    width = max(len(ids) for ids, _ in rows)
+        rows.append((enc, t.desc_emb[int(rng.integers(len(t.desc_emb)))]))
+    return rows
+
+
+def collate(rows: list[tuple], pad_id: int):
+    """[((token ids, n prompt tokens), description embedding)] -> a right-padded Batch whose
+    labels cover each row's answer tokens only."""
+    from .sft_step import Batch
+
+    width = max(len(ids) for (ids, _), _ in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(input_ids)
     labels = torch.full_like(input_ids, -100)
-    for i, (ids, n_prompt) in enumerate(rows):  # right padding; scored positions picked per row
+    for i, ((ids, n_prompt), _) in enumerate(rows):
         input_ids[i, : len(ids)] = torch.tensor(ids)
         mask[i, : len(ids)] = 1
         labels[i, n_prompt: len(ids)] = torch.tensor(ids[n_prompt:])
-    return Batch(torch.from_numpy(np.stack(embs)).float(), input_ids, mask, labels)
+    embs = np.stack([e for _, e in rows])
+    return Batch(torch.from_numpy(embs).float(), input_ids, mask, labels)
+
+
+def family_weights(tasks: list[TaskData], family_of: dict[str, str], power: float = 1.0) -> np.ndarray:
+    """Sampling probabilities over tasks: each task weighs 1 / (its family's size) ** power.
+    power 1 gives every family the same share, so 57 MMLU subjects in one format count as one
+    family; power 0.5 (sqrt_family) is halfway between that and every task alike."""
+    fams = [family_of.get(t.task_id, t.task_id) for t in tasks]
+    size = {f: fams.count(f) for f in set(fams)}
+    w = np.array([1.0 / size[f] ** power for f in fams])
+    return w / w.sum()

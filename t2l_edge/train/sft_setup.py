@@ -101,11 +101,11 @@ def load_plain_tasks(cfg, emb_dim: int, pool_split: bool, log=print):
     return train, val, prov
 
 
-def load_tasks(cfg, log=print):
+def load_tasks(cfg, log=print, store: TaskStore | None = None, embed=None):
     """(train TaskData list, validation TaskData list, provenance dict)."""
-    store = TaskStore(cfg.store)
+    store = store or TaskStore(cfg.store)
     ids, heldout = split_ids(cfg, store)
-    embed = DescriptionEmbedder()
+    embed = embed or DescriptionEmbedder()
     train, val, skipped = [], [], []
     for tid in ids:
         which = "heldout" if tid in heldout else "train"
@@ -125,6 +125,31 @@ def load_tasks(cfg, log=print):
     prov = {"data_hash": data_hash, "store_sha256": store.manifest["content_sha256"], "n_train_tasks": len(train),
             "n_val_tasks": len(val), "encoder": embed.name}
     return train, val, prov
+
+
+def load_sft_data(cfg, log=print):
+    """(train, val, ExtraData, provenance) for `train sft`: the pool's tasks, plus the conflict
+    families and family-balanced sampling weights when the config asks for them."""
+    from .config import SAMPLE_BY
+    from .conflict import load_families
+    from .loop import ExtraData
+    from .sft_data import family_weights
+
+    store, embed = TaskStore(cfg.store), DescriptionEmbedder()
+    train, val, prov = load_tasks(cfg, log=log, store=store, embed=embed)
+    extra = ExtraData(n_pairs=cfg.synthetic_pairs)
+    if cfg.sample_by != "task":
+        family_of = {t: store.task(t)["family"] for t in store.task_ids()}
+        extra.weights = family_weights(train, family_of, SAMPLE_BY[cfg.sample_by])
+    if cfg.synthetic_pairs:
+        heldout = set(split_ids(cfg, store)[1])
+        extra.train_families = load_families(store, embed, "train", exclude=heldout)
+        extra.val_families = load_families(store, embed, "val", exclude=heldout)
+        sizes = {f.name: (f.n_inputs, len(f.variants)) for f in extra.train_families}
+        log(f"conflict families (inputs, variants): {sizes}; {cfg.synthetic_pairs} pairs per batch")
+        prov["conflict_families"] = {f.name: [v.task_id for v in f.variants] for f in extra.train_families}
+    prov["sample_by"] = cfg.sample_by
+    return train, val, extra, prov
 
 
 def mean_description_count(tasks: list[TaskData]) -> float:

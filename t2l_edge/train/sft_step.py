@@ -27,6 +27,13 @@ class Batch:
     def rows(self, part: slice) -> "Batch":
         return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part])
 
+    def to(self, device) -> "Batch":
+        return Batch(self.embeddings.to(device), self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device))
+
+    def with_embeddings(self, embeddings: torch.Tensor) -> "Batch":
+        """The same rows under other descriptions (the description-gap measurement)."""
+        return Batch(embeddings, self.input_ids, self.attention_mask, self.labels)
+
     @property
     def n_scored(self) -> int:
         """Completion tokens the loss averages over (labels shifted by one, as in the loss)."""

@@ -1,0 +1,397 @@
+"""Conflict tasks built in code: one input, several tasks, a different right answer for each.
+
+Plain SFT on the pool lets a generator ignore the description: one generic "answer briefly in
+the option format" adapter fits most of it. Here a family holds several variants whose examples
+are built from the SAME inputs (example j of every variant comes from input j), and only the
+description says which variant is asked for. An adapter that ignores the description cannot fit
+two variants of one input at once, so the loss pays for reading it. The trainer puts pairs of
+one family's variants on one input into a batch (train/conflict.py).
+
+Families and their inputs (all from the training pool's own train/val splits, never from a
+benchmark or the unseen-task reserve):
+  mc_format  MC questions of sciq, commonsense_qa, social_i_qa: letter / number / text / a wrong letter
+  rte_labels RTE pairs with label words the description names (yes/no, true/false, ...)
+  mrpc_labels MRPC pairs likewise (same/different, yes/no, ...)
+  sentence_ops news sentences (MRPC's first, RTE's second): copy, first word, last word, second word, first three words
+  topic      MMLU questions: "is this about TOPIC? yes or no", one variant per topic
+
+Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
+so no held-out task's inputs are seen in training under any answer. The product's steering check
+(scripts/steer_check.py) uses other tasks on purpose.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .schema import Example
+
+LETTERS = "ABCDE"
+MAX_INPUTS = 600  # per family and split: enough for thousands of steps, cheap to build
+
+
+@dataclass
+class Variant:
+    name: str
+    descriptions: list[str]  # the last HELDOUT_PER_TASK are validation wording, as for pool tasks
+    answer: object  # (source Example, input index) -> answer text, or None to skip the input
+
+
+@dataclass
+class Family:
+    name: str
+    source_tasks: tuple[str, ...]
+    prompt: object  # source Example -> prompt text
+    variants: list[Variant]
+    keep: object = None  # source Example -> bool (inputs the family can use)
+    text: object = None  # source Example -> the input text, when it is not the source's prompt
+
+
+def _listed(ex: Example) -> str:
+    lines = [f"{LETTERS[i]}. {o}" for i, o in enumerate(ex.options)]
+    return ex.prompt + "\n" + "\n".join(lines)
+
+
+def _first_wrong(ex: Example) -> str:
+    return LETTERS[1 if ex.answer_index == 0 else 0]
+
+
+MC_FORMAT = Family(
+    "mc_format", ("olmo.sciq", "olmo.commonsense_qa", "olmo.social_i_qa"), _listed, [
+        Variant("letter", [
+            "Answer with the letter of the correct option.",
+            "Reply with just the letter: A, B, C, D or E.",
+            "letter only",
+            "Pick the right choice and give only its letter, nothing else.",
+            "You are taking a multiple-choice test on a bubble sheet. Output the single capital letter of the best answer.",
+            "Which option is right? Answer A, B, C, D or E.",
+            "multiple choice, respond with the option letter",
+            "Read the question and the lettered choices, then write the letter that marks the correct one.",
+            "Give the letter of the answer.",
+            "Just the letter of the correct choice, please.",
+        ], lambda ex, i: LETTERS[ex.answer_index]),
+        Variant("number", [
+            "Answer with the number of the correct option: 1 for the first, 2 for the second, and so on.",
+            "Reply with the option's position as a digit (1, 2, 3, ...), not its letter.",
+            "number of the right choice",
+            "Count the options from 1 and output the number of the correct one.",
+            "You fill in a form that only accepts digits. Write the index of the correct option, starting at 1.",
+            "Which option is right? Answer 1, 2, 3, 4 or 5.",
+            "give the correct option's number",
+            "Do not write letters or words: give the ordinal position of the best answer as a number.",
+            "Option number only.",
+            "Tell me the position of the right answer as a number from 1 to 5.",
+        ], lambda ex, i: str(ex.answer_index + 1)),
+        Variant("text", [
+            "Answer with the full text of the correct option, not its letter.",
+            "Write out the right answer word for word.",
+            "copy the correct answer text",
+            "Ignore the letters and reply with the words of the best option.",
+            "You are a quiz host reading the answer aloud. Say the correct option's text exactly as written.",
+            "What is the right answer? Give the answer itself, without the letter.",
+            "say the right choice in words",
+            "Repeat the text of whichever option is correct, exactly as it appears in the list.",
+            "Give the answer, not the letter.",
+            "Respond with the correct option's wording.",
+        ], lambda ex, i: ex.answer),
+        Variant("wrong_letter", [
+            "Give the letter of the first option that is wrong.",
+            "Reply with the letter of an incorrect choice: the earliest one in the list that is not the answer.",
+            "first wrong option letter",
+            "Find a distractor. Output the letter of the first option that is not correct.",
+            "You are building a test key of wrong answers. Write the letter of the first incorrect option.",
+            "Which is the first option that is NOT right? Answer with its letter.",
+            "letter of the first incorrect choice",
+            "Skip the correct option: name, by its letter, the first choice in the list that is false.",
+            "First wrong letter.",
+            "Point out the first incorrect option by its letter.",
+        ], lambda ex, i: _first_wrong(ex)),
+    ], keep=lambda ex: 2 <= len(ex.options) <= 5 and all(len(o) <= 60 for o in ex.options))
+
+
+def _label_variant(name: str, yes: str, no: str, descriptions: list[str], positive_index: int) -> Variant:
+    """positive_index: the source's answer_index that means 'follows' / 'same meaning'."""
+    return Variant(name, descriptions, lambda ex, i: yes if ex.answer_index == positive_index else no)
+
+
+RTE_LABELS = Family("rte_labels", ("olmo.rte",), lambda ex: ex.prompt, [
+    _label_variant("yes_no", "yes", "no", [
+        "Does the second sentence follow from the first? Answer yes or no.",
+        "Answer yes if the hypothesis is implied by the text, otherwise no.",
+        "entailment, answer yes/no",
+        "Read both sentences. If the first one makes the second true, say yes; if not, say no.",
+        "You are a careful reader checking claims against a passage. Reply yes when the passage supports the claim and no when it does not.",
+        "Is the second statement implied by the first? yes or no",
+        "yes or no: does it follow?",
+        "Decide whether the conclusion can be drawn from the premise, and answer with the single word yes or no.",
+        "Say yes if it follows, no if it doesn't.",
+        "Given a text and a statement, answer yes when the statement must be true, else no.",
+    ], 0),
+    _label_variant("true_false", "true", "false", [
+        "Judge whether the second sentence is true given the first. Answer true or false.",
+        "Reply true if the passage implies the statement, and false otherwise.",
+        "true/false entailment",
+        "Treat the first sentence as fact. Is the second sentence then true? Write true or false.",
+        "You grade true-or-false items: mark the statement true only if the given text guarantees it, otherwise false.",
+        "Based only on the first sentence, is the second one true or false?",
+        "answer true or false",
+        "Output the word true when the hypothesis follows from the premise and the word false when it does not.",
+        "True or false: the text implies the claim.",
+        "Label the claim true or false using only the passage.",
+    ], 0),
+    _label_variant("entailment", "entailment", "not entailment", [
+        "Classify the sentence pair as entailment or not entailment.",
+        "Label the relation between premise and hypothesis: entailment, or not entailment.",
+        "rte: entailment / not entailment",
+        "Decide if the first sentence entails the second. Use the labels entailment and not entailment.",
+        "You are annotating a natural language inference corpus with two labels, entailment and not entailment.",
+        "Does the premise entail the hypothesis? Answer entailment or not entailment.",
+        "nli label (entailment or not entailment)",
+        "Write entailment when the second sentence is a consequence of the first; write not entailment in every other case.",
+        "Entailment or not entailment?",
+        "Tag each pair with entailment or not entailment.",
+    ], 0),
+    _label_variant("one_zero", "1", "0", [
+        "Output 1 if the second sentence follows from the first, else 0.",
+        "Answer with a digit: 1 for entailed, 0 for not entailed.",
+        "1 = follows, 0 = does not",
+        "Binary entailment: print 1 when the hypothesis is implied by the premise and 0 when it is not.",
+        "You produce labels for a machine learning dataset, where 1 marks an entailed hypothesis and 0 marks the rest.",
+        "Is the claim supported by the text? Reply 1 for yes and 0 for no.",
+        "0 or 1 entailment label",
+        "Read the premise, then the hypothesis, and answer with the number 1 if the first implies the second, otherwise the number 0.",
+        "1 if implied, 0 if not.",
+        "Give 1 or 0: does the first sentence imply the second?",
+    ], 0),
+    _label_variant("no_yes", "no", "yes", [
+        "Answer yes if the second sentence does NOT follow from the first, and no if it does.",
+        "Is the hypothesis unsupported by the text? Reply yes or no.",
+        "yes = not implied, no = implied",
+        "Flip the usual question: say yes when the premise fails to imply the claim, and no when it implies it.",
+        "You look for unsupported claims. For each pair, answer yes if the claim goes beyond the text, no if the text backs it up.",
+        "Does the second sentence fail to follow from the first? yes or no",
+        "is the claim unsupported? yes/no",
+        "Reply with yes when the conclusion cannot be drawn from the premise, and with no when it can.",
+        "Yes if it does not follow, no if it does.",
+        "Answer yes for a non-entailed hypothesis and no for an entailed one.",
+    ], 0),
+])
+
+MRPC_LABELS = Family("mrpc_labels", ("olmo.mrpc",), lambda ex: ex.prompt, [
+    _label_variant("yes_no", "yes", "no", [
+        "Do the two sentences mean the same thing? Answer yes or no.",
+        "Say yes if the second sentence paraphrases the first, otherwise no.",
+        "paraphrase? yes/no",
+        "Compare the sentences. If they express the same meaning, reply yes; if they differ, reply no.",
+        "You check rewrites for an editor: answer yes when the rewrite keeps the meaning and no when it changes it.",
+        "Same meaning? yes or no",
+        "yes or no: are these paraphrases",
+        "Decide whether both sentences report the same content and answer with the single word yes or no.",
+        "Yes if equivalent, no if not.",
+        "Are the two sentences equivalent in meaning? Answer yes or no.",
+    ], 1),
+    _label_variant("same_different", "same", "different", [
+        "Label the sentence pair same if they mean the same thing, different if not.",
+        "Answer same or different: do the two sentences say the same thing?",
+        "same / different meaning",
+        "Read both sentences and write same when they are paraphrases of each other, different otherwise.",
+        "You sort sentence pairs into two bins named same and different by their meaning.",
+        "Do these sentences have the same meaning or a different one? Answer same or different.",
+        "same or different?",
+        "Output the word same for pairs that convey identical information and the word different for pairs that do not.",
+        "Same or different meaning?",
+        "Tag the pair same or different.",
+    ], 1),
+    _label_variant("equivalent", "equivalent", "not equivalent", [
+        "Classify the pair as equivalent or not equivalent.",
+        "Are the sentences semantically equivalent? Use the labels equivalent and not equivalent.",
+        "mrpc: equivalent / not equivalent",
+        "Decide whether the second sentence is a faithful paraphrase of the first: answer equivalent or not equivalent.",
+        "You annotate a paraphrase corpus with two labels, equivalent and not equivalent.",
+        "Equivalent or not equivalent?",
+        "paraphrase label (equivalent or not equivalent)",
+        "Write equivalent when both sentences state the same facts; write not equivalent when they differ in any way that matters.",
+        "Is it equivalent or not equivalent?",
+        "Label each sentence pair equivalent or not equivalent.",
+    ], 1),
+    _label_variant("one_zero", "1", "0", [
+        "Output 1 if the two sentences are paraphrases, else 0.",
+        "Answer with a digit: 1 for the same meaning, 0 for a different meaning.",
+        "1 = paraphrase, 0 = not",
+        "Binary paraphrase detection: print 1 when the sentences mean the same and 0 when they do not.",
+        "You produce labels for a dataset where 1 marks a paraphrase pair and 0 marks any other pair.",
+        "Same meaning? Reply 1 for yes and 0 for no.",
+        "0 or 1 paraphrase label",
+        "Compare the two sentences and answer with the number 1 if they are equivalent, otherwise the number 0.",
+        "1 if same meaning, 0 if not.",
+        "Give 1 or 0: are these sentences paraphrases?",
+    ], 1),
+])
+
+
+def _words(text: str) -> list[str]:
+    """Words without surrounding punctuation (SST-2 puts spaces around its punctuation)."""
+    out = [w.strip(".,;:!?\"'()-`") for w in text.split()]
+    return [w for w in out if w]
+
+
+def _word_at(k: int):
+    def answer(ex: Example, i: int):
+        ws = _words(ex.prompt)
+        return ws[k] if len(ws) >= 4 else None
+    return answer
+
+
+def _one_sentence(ex: Example) -> str:
+    """MRPC's first sentence, RTE's hypothesis: one news-style sentence of the pair."""
+    lines = ex.prompt.split("\n")
+    return lines[0] if ex.id.startswith("olmo.mrpc") else lines[-1]
+
+
+SENTENCE_OPS = Family("sentence_ops", ("olmo.mrpc", "olmo.rte"), lambda ex: ex.prompt, [
+    Variant("copy", [
+        "Repeat the sentence exactly.",
+        "Copy the input text word for word.",
+        "echo the sentence",
+        "Write the same sentence back without changing anything.",
+        "You are a transcription checker: reproduce the given sentence exactly as it is.",
+        "Say the sentence again, unchanged.",
+        "repeat it",
+        "Output the input sentence verbatim, keeping every word in order.",
+        "Just repeat what I wrote.",
+        "Return the text unchanged.",
+    ], lambda ex, i: ex.prompt),
+    Variant("first_word", [
+        "Answer with the first word of the sentence.",
+        "What is the sentence's first word? Reply with that word only.",
+        "first word",
+        "Ignore the meaning and output only the opening word of the text.",
+        "You index sentences by how they start. Give the very first word of each.",
+        "Which word comes first in this sentence?",
+        "give me the first word",
+        "Write the word that begins the sentence, without punctuation.",
+        "First word only.",
+        "Return the initial word of the input.",
+    ], _word_at(0)),
+    Variant("last_word", [
+        "Answer with the last word of the sentence.",
+        "What is the final word of the text? Reply with that word only.",
+        "last word",
+        "Ignore the meaning and output only the closing word of the sentence, without punctuation.",
+        "You index sentences by how they end. Give the very last word of each.",
+        "Which word comes last in this sentence?",
+        "give me the last word",
+        "Write the word that ends the sentence, leaving out any punctuation.",
+        "Last word only.",
+        "Return the final word of the input.",
+    ], _word_at(-1)),
+    Variant("second_word", [
+        "Answer with the second word of the sentence.",
+        "What is the sentence's second word? Reply with that word only.",
+        "second word",
+        "Skip the first word and output only the word right after it.",
+        "You check word order. Give the word in position two of each sentence.",
+        "Which word comes second in this sentence?",
+        "give me the 2nd word",
+        "Write the word that follows the sentence's first word, without punctuation.",
+        "Second word only.",
+        "Return word number two of the input.",
+    ], _word_at(1)),
+    Variant("first_three", [
+        "Answer with the first three words of the sentence.",
+        "Copy only the opening three words of the text.",
+        "first three words",
+        "Truncate the sentence after its third word and output what remains, without punctuation.",
+        "You write very short previews: give the first three words of each sentence.",
+        "What are the first 3 words here?",
+        "give me the first 3 words",
+        "Write the sentence's first three words, in order, separated by spaces.",
+        "First three words only.",
+        "Return the beginning of the sentence: three words.",
+    ], lambda ex, i: " ".join(_words(ex.prompt)[:3]) if len(_words(ex.prompt)) >= 4 else None),
+], keep=lambda ex: 4 <= len(_one_sentence(ex).split()) <= 30, text=_one_sentence)
+
+# topic name -> MMLU subjects that count as that topic
+TOPICS = {
+    "mathematics": ("abstract_algebra", "college_mathematics", "elementary_mathematics", "high_school_mathematics",
+                    "high_school_statistics"),
+    "biology": ("college_biology", "high_school_biology", "anatomy", "virology", "medical_genetics"),
+    "physics": ("college_physics", "high_school_physics", "conceptual_physics", "astronomy"),
+    "history": ("high_school_european_history", "high_school_us_history", "high_school_world_history", "prehistory"),
+    "law": ("professional_law", "international_law", "jurisprudence"),
+    "economics": ("high_school_macroeconomics", "high_school_microeconomics", "econometrics"),
+    "computer science": ("college_computer_science", "high_school_computer_science", "computer_security", "machine_learning"),
+    "chemistry": ("college_chemistry", "high_school_chemistry"),
+}
+
+
+def _topic_descriptions(topic: str) -> list[str]:
+    return [
+        f"Is this question about {topic}? Answer yes or no.",
+        f"Reply yes if the question belongs to {topic}, otherwise no.",
+        f"{topic} question? yes/no",
+        f"Decide whether a student would need to study {topic} to answer this. Say yes or no.",
+        f"You sort exam questions by subject. Answer yes when the question is a {topic} question and no when it is from another subject.",
+        f"Does this question concern {topic}? yes or no",
+        f"yes if {topic}, no if not",
+        f"Read the question, ignore its answer, and tell me with one word, yes or no, whether its subject is {topic}.",
+        f"Is the subject {topic}? Yes or no.",
+        f"Answer yes for {topic} questions and no for all others.",
+    ]
+
+
+def _topic_of(task_id: str) -> str | None:
+    subject = task_id.split(".", 1)[1]
+    return next((t for t, subs in TOPICS.items() if subject in subs), None)
+
+
+TOPIC = Family("topic", tuple(f"mmlu.{s}" for subs in TOPICS.values() for s in subs), lambda ex: ex.prompt, [
+    Variant(f"is_{t.replace(' ', '_')}", _topic_descriptions(t), (lambda t: lambda ex, i: "yes" if ex.extra.get("topic") == t else "no")(t))
+    for t in TOPICS
+])
+
+FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC)
+
+
+def task_id(family: Family, variant: Variant) -> str:
+    return f"syn.{family.name}.{variant.name}"
+
+
+def family_inputs(family: Family, load, split: str, limit: int = MAX_INPUTS, exclude=frozenset()) -> list[Example]:
+    """The family's shared inputs: source examples of one split, shuffled by a fixed seed.
+    load(task_id, split) -> [Example]; sources in `exclude` are skipped. MMLU inputs remember
+    their topic in `extra`."""
+    pool: list[Example] = []
+    for tid in family.source_tasks:
+        if tid in exclude:
+            continue
+        for ex in load(tid, split):
+            if family.keep is not None and not family.keep(ex):
+                continue
+            text = family.text(ex) if family.text else ex.prompt
+            extra = {"topic": _topic_of(tid)} if family is TOPIC else {}
+            pool.append(Example(text, ex.answer, ex.options, ex.answer_index, ex.id, extra))
+    random.Random(f"synthetic:{family.name}:{split}").shuffle(pool)
+    return pool[:limit]
+
+
+def build_family(family: Family, load, split: str, limit: int = MAX_INPUTS, exclude=frozenset()) -> dict[str, list[Example]]:
+    """{task id: examples}, aligned: position j of every variant comes from the same input,
+    so a batch can ask two variants of one input. Inputs some variant cannot answer are
+    dropped for all, which keeps the alignment."""
+    inputs = family_inputs(family, load, split, limit, exclude)
+    rows = []
+    for i, src in enumerate(inputs):
+        answers = [v.answer(src, i) for v in family.variants]
+        if all(a for a in answers):
+            rows.append((src, answers))
+    out: dict[str, list[Example]] = {}
+    for k, v in enumerate(family.variants):
+        out[task_id(family, v)] = [Example(family.prompt(src), answers[k], id=f"{task_id(family, v)}-{src.id}")
+                                   for src, answers in rows]
+    return out
+
+
+def all_descriptions() -> dict[str, list[str]]:
+    return {task_id(f, v): v.descriptions for f in FAMILIES for v in f.variants}

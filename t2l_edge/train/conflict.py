@@ -1,0 +1,78 @@
+"""Conflict pairs: two tasks of one synthetic family on the same input, with different answers.
+
+A generator that ignores its description gives both rows the same adapter, so at least one of
+them keeps a high loss; only reading the description fits both. The pair is drawn with the
+step's own rng, so batches stay a pure function of (seed, step) and resume stays exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .sft_data import TaskData
+
+
+@dataclass
+class ConflictFamily:
+    name: str
+    variants: list[TaskData]  # aligned: examples[j] of every variant share one input
+
+    @property
+    def n_inputs(self) -> int:
+        return min(len(v.examples) for v in self.variants)
+
+
+def conflict_rows(families: list[ConflictFamily], formatter, rng: np.random.Generator, n_pairs: int) -> list[tuple]:
+    """Up to 2 * n_pairs rows ((token ids, n prompt), embedding), consecutive pairs sharing an
+    input. The two variants are chosen among those whose answers differ on that input (for the
+    topic family that always includes the one "yes"), so every pair is a real conflict."""
+    rows: list[tuple] = []
+    usable = [f for f in families if f.n_inputs and len(f.variants) >= 2]
+    if not usable:
+        return rows
+    for _ in range(n_pairs):
+        fam = usable[int(rng.integers(len(usable)))]
+        for _try in range(8):  # an input whose two answers both fit max_len
+            j = int(rng.integers(fam.n_inputs))
+            pair = _pick_pair(fam, j, rng)
+            if pair is None:
+                continue
+            encs = [formatter(v.examples[j]) for v in pair]
+            if all(e is not None for e in encs):
+                rows += [(e, v.desc_emb[int(rng.integers(len(v.desc_emb)))]) for e, v in zip(encs, pair)]
+                break
+    return rows
+
+
+def _pick_pair(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[TaskData, TaskData] | None:
+    answers = [v.examples[j].answer for v in fam.variants]
+    distinct = sorted(set(answers))
+    if len(distinct) < 2:
+        return None
+    # Two different answers first, then one variant giving each: rare answers (the topic
+    # family's single "yes") are picked as often as common ones.
+    a, b = rng.choice(len(distinct), size=2, replace=False)
+    side_a = [v for v, ans in zip(fam.variants, answers) if ans == distinct[a]]
+    side_b = [v for v, ans in zip(fam.variants, answers) if ans == distinct[b]]
+    return side_a[int(rng.integers(len(side_a)))], side_b[int(rng.integers(len(side_b)))]
+
+
+def load_families(store, embed, split: str, exclude=frozenset()) -> list[ConflictFamily]:
+    """The code-built families (data/synthetic.py) from the store's own inputs. split "train"
+    uses the training descriptions and inputs; "val" the held-out ones of both. `exclude`: the
+    pool's held-out tasks, whose inputs no family may use."""
+    from ..data import synthetic
+    from ..data.descriptions import HELDOUT_PER_TASK
+
+    out = []
+    for fam in synthetic.FAMILIES:
+        tasks = synthetic.build_family(fam, store.examples, split, exclude=exclude)
+        variants = []
+        for v in fam.variants:
+            descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
+            tid = synthetic.task_id(fam, v)
+            variants.append(TaskData(tid, tasks[tid], embed(descs)))
+        out.append(ConflictFamily(fam.name, variants))
+    return out
