@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Set up .venv (with training, data, plot and test extras) and run the whole test suite.
+# Set up .venv (with training, data, plot, serve and test extras) and run the whole test suite.
 # Extra arguments go to pytest, e.g.  scripts/test.sh -m "not slow"
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh train,data,plot,dev
+scripts/setup.sh train,data,plot,serve,dev
 export OMP_WAIT_POLICY=PASSIVE HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 set +e
 .venv/bin/python -m pytest "$@"

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "specificity": ("specificity", "Swap controls: score each task under adapters from its own, other tasks' and random descriptions."),
     "report": ("report", "Render result JSON files as a markdown table."),
     "plot": ("plot", "Regenerate the analysis plots under docs/."),
+    "serve": ("serve", "Serve an OpenAI-compatible API and a web page that make adapters on the fly."),
 }
 
 

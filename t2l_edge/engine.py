@@ -235,6 +235,23 @@ class Engine:
         self._require_open()
         self._apply([])
 
+    def unload(self, adapter: LoadedAdapter) -> None:
+        """Free one resident adapter's llama.cpp memory; it is deactivated first if active.
+        Long-running hosts (the server's adapter cache) need this: close() frees everything."""
+        self._require_open()
+        if self._loaded.get(adapter.key) is not adapter:
+            raise T2LError("that adapter is not loaded in this Engine", "load it again with this Engine")
+        if any(p is adapter for p, _ in self._active):
+            self._apply([(p, s) for p, s in self._active if p is not adapter])
+        del self._loaded[adapter.key]
+        self._lib.llama_adapter_lora_free(adapter.ptr)
+        adapter.ptr = None
+
+    @property
+    def n_loaded(self) -> int:
+        """Adapters resident in llama.cpp (active or not)."""
+        return len(self._loaded)
+
     @property
     def active(self) -> list[tuple[LoadedAdapter, float]]:
         return list(self._active)
@@ -363,23 +380,35 @@ class Engine:
         (user, assistant) turns in `history` (e.g. in-context examples)."""
         if not self.chat_template:
             return "".join(f"{u}\n{a}\n\n" for u, a in history) + prompt
-        from .chat_template import render_chat
-
         messages = [{"role": "system", "content": system}] if system else []
         for user, assistant in history:
             messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
         messages.append({"role": "user", "content": prompt})
+        return self.format_messages(messages)
+
+    def format_messages(self, messages: Sequence[dict]) -> str:
+        """A whole conversation ({"role", "content"} dicts, OpenAI style) in the base model's
+        chat template, ending with the assistant turn opener."""
+        if not self.chat_template:
+            return "".join(f"{m['content']}\n\n" for m in messages)
+        from .chat_template import render_chat
+
         bos = self.token_bytes(self._lib.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "replace")
         eos = self.token_bytes(self._lib.llama_vocab_eos(self._vocab), special=True).decode("utf-8", "replace")
-        return render_chat(self.chat_template, messages, bos, eos)
+        return render_chat(self.chat_template, list(messages), bos, eos)
+
+    def prompt_tokens(self, text: str, chat: bool) -> list[int]:
+        """Token ids for generation: `text` already in the chat template (chat=True, special
+        markers parsed) or a raw prompt."""
+        bos_text = self.token_bytes(self._lib.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "replace")
+        # A template that writes BOS itself must not get a second one from the tokenizer.
+        add_bos = not (chat and bos_text and text.startswith(bos_text))
+        return self.tokenize(text, add_bos=add_bos, special=chat)
 
     def generate(self, prompt: str, max_tokens: int = 128, chat: bool = True, temperature: float = 0.0,
                  on_token: Callable[[str], None] | None = None, system: str | None = None) -> GenerationResult:
         """Complete `prompt` (wrapped in the chat template if `chat`) with the active adapters.
         temperature 0 is greedy; otherwise sampling is seeded by the Engine's seed."""
         text = self.format_chat(prompt, system) if chat else prompt
-        bos_text = self.token_bytes(self._lib.llama_vocab_bos(self._vocab), special=True).decode("utf-8", "replace")
-        # A template that writes BOS itself must not get a second one from the tokenizer.
-        add_bos = not (chat and bos_text and text.startswith(bos_text))
-        tokens = self.tokenize(text, add_bos=add_bos, special=chat)
+        tokens = self.prompt_tokens(text, chat)
         return decode_loop(self, tokens, max_tokens, temperature, on_token, self.seed)

@@ -28,12 +28,15 @@ class GenerationResult:
     n_gen_tokens: int
     prompt_tokens_per_s: float
     tokens_per_s: float  # generation speed, excluding the prompt
-    stop_reason: str  # "eos", "max_tokens" or "context"
+    stop_reason: str  # "eos", "max_tokens", "context" or "stopped" (should_stop said so)
 
 
 def decode_loop(engine, tokens: list[int], max_tokens: int, temperature: float,
-                on_token: Callable[[str], None] | None, seed: int) -> GenerationResult:
-    """Generate after prompt `tokens` until an end-of-generation token, max_tokens or a full context."""
+                on_token: Callable[[str], None] | None, seed: int,
+                should_stop: Callable[[], bool] | None = None) -> GenerationResult:
+    """Generate after prompt `tokens` until an end-of-generation token, max_tokens, a full
+    context, or `should_stop()` returning True after a token (a stop string was seen, or the
+    client went away: the server's reasons)."""
     tokens = list(tokens)
     n_prompt = len(tokens)
     rng = np.random.default_rng(seed)
@@ -56,6 +59,9 @@ def decode_loop(engine, tokens: list[int], max_tokens: int, temperature: float,
             pieces.append(piece)
             if on_token is not None:
                 on_token(piece)
+        if should_stop is not None and should_stop():
+            stop = "stopped"
+            break
         if n_gen >= max_tokens:
             break
         if len(tokens) >= engine.n_ctx:
