@@ -111,7 +111,7 @@ def swap_heatmap(result: dict, out: Path) -> Path:
     centred = shown - shown[:, : len(cols)].mean(1, keepdims=True)
     scale = np.where(acc[:, None], 1.0, 10.0)  # 0.1 nat/token reads like 1 accuracy point
     c = centred * scale
-    lim = max(1e-9, float(np.abs(c).max()))
+    lim = max(1.0, float(np.abs(c).max()))  # at least one point: an all-equal matrix stays white
     labels = [short(x[5:]) if x.startswith("task:") else x for x in cols] + extra
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(labels) + 2), max(3, 0.45 * len(tasks) + 1.8)))
     im = ax.imshow(c, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")

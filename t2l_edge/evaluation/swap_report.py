@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .swap_stats import CONTRASTS
 
-_UNIT = {"acc_norm": ("acc_norm points", 100.0, "{:+.1f}"), "loglik": ("nats/token", 1.0, "{:+.3f}")}
+_UNIT = {"acc_norm": ("acc_norm points", 100.0, 1), "loglik": ("nats/token", 1.0, 3)}  # unit, scale, decimals
 _LABEL = {"diagonal_advantage": "own - mean of other tasks' descriptions (diagonal advantage)",
           "own_minus_random": "own - random strings", "own_minus_base": "own - bare base",
           "own_minus_neutral": "own - neutral description", "own_minus_empty": "own - empty description",
@@ -22,10 +22,9 @@ def short(tid: str) -> str:
 
 
 def _fmt(value: float, metric: str, signed: bool = False) -> str:
-    _, scale, pattern = _UNIT[metric]
-    if signed:
-        return pattern.format(scale * value)
-    return f"{scale * value:.1f}" if metric == "acc_norm" else f"{value:.3f}"
+    _, scale, digits = _UNIT[metric]
+    v = round(scale * value, digits) + 0.0  # + 0.0: a rounded -0 prints as 0
+    return f"{v:+.{digits}f}" if signed else f"{v:.{digits}f}"
 
 
 def summary_table(result: dict) -> list[str]:
