@@ -1,0 +1,184 @@
+"""The training side of description specificity: conflict families built in code, conflict
+pairs in batches, family-balanced sampling, the description gap, and device/precision choice."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from t2l_edge.data import synthetic
+from t2l_edge.data.descriptions import MIN_TRAINING
+from t2l_edge.data.schema import Example
+from t2l_edge.errors import T2LError
+from t2l_edge.hypernet.config import HyperConfig
+from t2l_edge.hypernet.model import HyperNetwork
+from t2l_edge.train.conflict import ConflictFamily, conflict_rows
+from t2l_edge.train.device import cpu_has_bf16, resolve_device, use_bf16
+from t2l_edge.train.loop import description_gap, swap_partners, validate
+from t2l_edge.train.sft_data import TaskData, family_weights, make_batch
+from t2l_edge.train.sft_step import sft_loss
+from tiny_models import tiny_spec
+from train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
+
+torch.set_num_threads(1)
+
+
+def _fake_source(tid: str, split: str) -> list[Example]:
+    """Stand-in for TaskStore.examples: a few inputs per source task of every family."""
+    if tid.startswith("mmlu."):
+        return [Example(f"{tid} question {i}?", "x", ["x", "y"], 0, f"{tid}-{i}") for i in range(3)]
+    if tid in ("olmo.rte", "olmo.mrpc"):
+        return [Example(f"The cat number {i} sat on the mat.\nA cat sat down, again.", "l", ["l0", "l1"], i % 2, f"{tid}-{i}")
+                for i in range(6)]
+    return [Example(f"Which one is {i}?", "two", ["one", "two", "three"], 1, f"{tid}-{i}") for i in range(4)]
+
+
+def test_every_variant_has_enough_unique_descriptions():
+    for tid, descs in synthetic.all_descriptions().items():
+        assert len(descs) >= MIN_TRAINING + 2, tid  # training wording plus two held out
+        assert len({d.lower() for d in descs}) == len(descs), tid
+        assert all(d == d.strip() and d for d in descs), tid
+
+
+def test_families_are_aligned_on_shared_inputs():
+    for fam in synthetic.FAMILIES:
+        tasks = synthetic.build_family(fam, _fake_source, "train")
+        prompts = [[ex.prompt for ex in exs] for exs in tasks.values()]
+        assert prompts[0] and all(p == prompts[0] for p in prompts), fam.name
+        # on every input at least two variants disagree, or the family teaches nothing
+        for j in range(len(prompts[0])):
+            assert len({exs[j].answer for exs in tasks.values()}) >= 2, (fam.name, j)
+
+
+def test_answers_follow_the_variant():
+    mc = synthetic.build_family(synthetic.MC_FORMAT, _fake_source, "train")
+    first = {tid.rsplit(".", 1)[1]: exs[0].answer for tid, exs in mc.items()}
+    assert first == {"letter": "B", "number": "2", "text": "two", "wrong_letter": "A"}
+    assert "A. one\nB. two\nC. three" in mc["syn.mc_format.letter"][0].prompt
+    ops = synthetic.build_family(synthetic.SENTENCE_OPS, _fake_source, "train")
+    ex = {tid.rsplit(".", 1)[1]: exs[0] for tid, exs in ops.items() if exs[0].id.split("-", 1)[1].startswith("olmo.mrpc")}
+    assert ex["first_word"].answer == "The" and ex["last_word"].answer == "mat"  # punctuation stripped
+    assert ex["second_word"].answer == "cat" and ex["first_three"].answer == "The cat number"
+    assert ex["copy"].answer == ex["copy"].prompt and ex["copy"].prompt.startswith("The cat number ")
+    rte = synthetic.build_family(synthetic.RTE_LABELS, _fake_source, "train")
+    pairs = {tid.rsplit(".", 1)[1]: (exs[0].answer, exs[0].id) for tid, exs in rte.items()}
+    src = int(pairs["yes_no"][1].rsplit("-", 1)[1])  # answer_index 0 (entailment) for even inputs
+    assert (pairs["yes_no"][0] == "yes") == (src % 2 == 0)
+    assert pairs["no_yes"][0] != pairs["yes_no"][0]
+
+
+def test_excluded_sources_never_feed_a_family():
+    held = {"olmo.mrpc", "mmlu.anatomy"}
+    for fam in synthetic.FAMILIES:
+        for exs in synthetic.build_family(fam, _fake_source, "train", exclude=held).values():
+            assert not any(("olmo.mrpc" in e.id) or ("mmlu.anatomy" in e.id) for e in exs)
+
+
+def _family(answers_per_variant: list[list[str]]) -> ConflictFamily:
+    emb = np.eye(len(answers_per_variant), 8, dtype=np.float32)
+    return ConflictFamily("toy", [TaskData(f"v{k}", [Example(f"in{j}", a) for j, a in enumerate(ans)], emb[k:k + 1])
+                                  for k, ans in enumerate(answers_per_variant)])
+
+
+def test_conflict_pairs_share_an_input_and_disagree():
+    fam = _family([["a", "b", "c"], ["d", "b", "f"], ["g", "h", "i"]])
+    rows = conflict_rows([fam], char_formatter, np.random.default_rng(0), 6)
+    assert len(rows) == 12
+    for k in range(0, 12, 2):
+        (ids_a, na), emb_a = rows[k]
+        (ids_b, nb), emb_b = rows[k + 1]
+        assert ids_a[:na] == ids_b[:nb]  # same prompt
+        assert ids_a[na:] != ids_b[nb:]  # different answer
+        assert not np.array_equal(emb_a, emb_b)  # different task, different description
+    again = conflict_rows([fam], char_formatter, np.random.default_rng(0), 6)
+    assert [r[0] for r in again] == [r[0] for r in rows]  # a pure function of the rng
+
+
+def test_the_rare_answer_is_in_every_pair():
+    # topic-style family: on each input exactly one variant says yes
+    fam = _family([["yes", "no", "no", "no"], ["no", "yes", "no", "no"], ["no", "no", "yes", "no"], ["no", "no", "no", "yes"]])
+    rows = conflict_rows([fam], char_formatter, np.random.default_rng(1), 20)
+    yes = [3 + (ord(c) % 120) for c in "yes"] + [2]
+    for k in range(0, len(rows), 2):
+        answers = [rows[k + i][0][0][rows[k + i][0][1]:] for i in (0, 1)]
+        assert yes in answers
+
+
+def test_make_batch_puts_pairs_first_and_fills_with_tasks():
+    fam = _family([["aa", "bb"], ["cc", "dd"]])
+    batch = make_batch(toy_tasks(4, emb_dim=8), char_formatter, 0, 0, 8, 0, families=[fam], n_pairs=2)
+    assert batch.input_ids.shape[0] == 8
+    assert torch.equal(batch.embeddings[0], torch.from_numpy(fam.variants[0].desc_emb[0])) or \
+        torch.equal(batch.embeddings[0], torch.from_numpy(fam.variants[1].desc_emb[0]))
+
+
+def test_family_weights_balance_families():
+    tasks = [TaskData(t, [], np.zeros((1, 2))) for t in ("m1", "m2", "m3", "solo")]
+    family_of = {"m1": "mmlu", "m2": "mmlu", "m3": "mmlu"}
+    assert np.allclose(family_weights(tasks, family_of, 0.0), 0.25)
+    w = family_weights(tasks, family_of, 1.0)
+    assert np.isclose(w[:3].sum(), 0.5) and np.isclose(w[3], 0.5)
+    w = family_weights(tasks, family_of, 0.5)
+    assert 0.5 < w[:3].sum() < 0.75
+
+
+def test_swap_partners_never_keep_a_row_own_description():
+    for n in (2, 3, 7, 8):
+        for paired in (False, True):
+            order = swap_partners(n, paired)
+            assert all(order[i] != i and 0 <= order[i] < n for i in range(n))
+            if not paired:
+                assert sorted(order) == list(range(n))  # every description lent exactly once
+    assert swap_partners(6, True) == [1, 0, 3, 2, 5, 4]
+    assert description_gap(1.0, 1.5) == 0.5
+
+
+def _cfg(**kw):
+    base = dict(eval_examples=16, batch_tasks=4, seed=0, bf16=False)
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_description_gap_is_zero_when_the_generator_ignores_descriptions_and_grows_when_it_reads_them():
+    model, wrapped = tiny_causal_lm()
+    net = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0), tiny_spec())
+    tasks = toy_tasks(4, emb_dim=32)  # task k answers 'xx' or 'yy' to every prompt: only the description says which
+    # untrained: bias hyper-init makes every adapter zero, whatever the description
+    blind = validate(net, model, wrapped, tasks, char_formatter, _cfg(), pad_id=0)
+    assert blind["val_gap"] == pytest.approx(0.0, abs=1e-6)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    for step in range(60):
+        loss, _ = sft_loss(net, model, wrapped, make_batch(tasks, char_formatter, step, 0, 4, 0))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    reading = validate(net, model, wrapped, tasks, char_formatter, _cfg(), pad_id=0)
+    assert reading["val_gap"] > 0.5, reading
+
+
+def test_device_and_precision_are_chosen_from_the_machine():
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        with pytest.raises(T2LError):
+            resolve_device("cuda")
+    with pytest.raises(T2LError):
+        resolve_device("tpu")
+    cpu = torch.device("cpu")
+    assert use_bf16("auto", cpu, flags={"avx2", "fma"}) is False  # AVX2 only: bf16 would be emulated
+    assert use_bf16("auto", cpu, flags={"avx2", "amx_bf16"}) is True
+    assert use_bf16(True, cpu, flags=set()) is True and use_bf16("false", cpu) is False
+    assert cpu_has_bf16({"avx512_bf16"}) and not cpu_has_bf16(set())
+    with pytest.raises(T2LError):
+        use_bf16("maybe", cpu)
+
+
+def test_config_checks_the_new_keys(tmp_path):
+    from t2l_edge.train.config import SFTConfig, resolve
+
+    assert resolve(SFTConfig, None, ["bf16=auto"]).bf16 == "auto"
+    assert resolve(SFTConfig, None, ["synthetic_pairs=2", "sample_by=sqrt_family"]).synthetic_pairs == 2
+    with pytest.raises(T2LError):
+        resolve(SFTConfig, None, ["synthetic_pairs=5"])  # 10 rows do not fit 8
+    with pytest.raises(T2LError):
+        resolve(SFTConfig, None, ["sample_by=subject"])
