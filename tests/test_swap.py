@@ -91,6 +91,9 @@ def test_a_description_following_generator_shows_a_positive_diagonal_advantage()
     assert s["acc_norm"]["own_minus_random"]["diff"] == pytest.approx(1.0)
     assert s["top1_task"]["share"] == 1.0 and s["top1_all"]["share"] == 1.0 and s["top1_task"]["chance"] == pytest.approx(1 / 3)
     assert res["matrix"]["toy.alpha"]["task:toy.alpha"] == 1.0 and res["matrix"]["toy.alpha"]["task:toy.beta"] == 0.0
+    opt = analyse({"columns": run["columns"], "tasks": run["tasks_option_logp"]}, n_boot=300)["summary"]
+    assert list(run["tasks_option_logp"]) == ["toy.alpha", "toy.beta"] and opt["option_logp"]["tasks"] == 2
+    assert opt["option_logp"]["diagonal_advantage"]["diff"] > 0 and "acc_norm" not in opt
     # the prompt rows: the fake ignores the prompt text, so they equal the adapter alone / the base
     assert s["acc_norm"]["prompt_own_minus_own"]["diff"] == 0.0
     assert res["per_task"]["toy.alpha"]["prompt-base"] == res["per_task"]["toy.alpha"]["base"]
@@ -104,6 +107,8 @@ def test_a_generator_that_ignores_the_description_shows_none():
         assert s[metric]["own_minus_random"]["diff"] == 0.0
         assert s[metric]["own_minus_base"]["diff"] > 0  # it helps, just not because of the description
     assert s["top1_task"]["share"] == pytest.approx(1 / 3)  # a three-way tie in every row: chance
+    opt = analyse({"columns": run["columns"], "tasks": run["tasks_option_logp"]}, n_boot=300)["summary"]["option_logp"]
+    assert opt["diagonal_advantage"]["diff"] == 0.0 and opt["own_minus_base"]["diff"] > 0
 
 
 def test_paired_interval_is_tighter_than_the_cells_and_brackets_the_difference():

@@ -57,10 +57,12 @@ def test_specificity_report_and_plot(world, tmp_path, capsys, monkeypatch):
     say = res["matrix"]["toy.say"]
     assert any(abs(say[c] - say["base"]) > 1e-6 for c in res["columns"] if c != "base")
     assert png.read_bytes()[:8] == PNG
+    assert set(res["option_logp"]["per_task"]) == {"toy.yes_no", "toy.pick"}  # the continuous view: multiple choice only
+    assert all(v <= 0 for v in res["option_logp"]["matrix"]["toy.pick"].values())  # log-probabilities
 
     assert main(["report", str(out)]) == 0
     md = capsys.readouterr().out
-    assert "swap-toy" in md and "| yes_no (acc) |" in md and "| say (ll) |" in md
+    assert "swap-toy" in md and "| yes_no (acc) |" in md and "| say (ll) |" in md and "log P(gold | options)" in md
     assert main(["plot", "--swap", str(out), "--skip-bundle", "--out", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "swap-toy.png").read_bytes()[:8] == PNG
     assert main(["report", str(out), "--vs", str(out)]) == 2  # a swap file is no reference row

@@ -71,6 +71,7 @@ def specificity(
                          "random": n_random, "prompt_rows": prompt_rows, "bundle": str(bundle or "models/default"),
                          "threads": threads, "style": "plain"},
               "bundle_id": gen.manifest.bundle_id, "base_sha256": base_sha, **run, **analyse(run),
+              "option_logp": analyse({"columns": run["columns"], "tasks": run["tasks_option_logp"]}) if run["tasks_option_logp"] else None,
               "seconds": time.perf_counter() - t0, "git_commit": _git_commit()}
     if out:
         with atomic_output(out, force=force) as tmp:

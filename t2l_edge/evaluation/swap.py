@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from ..data.schema import Example, cloze_prompt
 from .mc import score_item
 from .rows import random_description
@@ -69,15 +71,24 @@ def gold_loglik(engine, ex: Example, in_prompt: str | None = None) -> float:
     return float(engine.score_tokens(ctx, [cont])[0]) / max(1, len(cont))
 
 
-def score_task(engine, task: SwapTask, in_prompt: str | None = None) -> list[float]:
-    """One number per item under whatever adapter is active."""
+def _option_logp(logprobs: list[float], gold: int) -> float:
+    """log P(gold | the options): the options' summed log-likelihoods, renormalised."""
+    lp = np.array(logprobs, dtype=float)
+    return float(lp[gold] - (lp.max() + np.log(np.exp(lp - lp.max()).sum())))
+
+
+def score_task(engine, task: SwapTask, in_prompt: str | None = None) -> tuple[list[float], list[float]]:
+    """Per item under whatever adapter is active: (the task's metric, and for multiple choice
+    the continuous log P(gold | options), which separates adapters with fewer items than 0/1
+    accuracy does; empty for generation tasks)."""
     if task.metric == "loglik":
-        return [gold_loglik(engine, ex, in_prompt) for ex in task.items]
-    out = []
+        return [gold_loglik(engine, ex, in_prompt) for ex in task.items], []
+    acc, logp = [], []
     for ex in task.items:
         s = score_item(engine, task.bench, ex, "plain", in_prompt)
-        out.append(float(s.pred_norm == s.gold))
-    return out
+        acc.append(float(s.pred_norm == s.gold))
+        logp.append(_option_logp(s.logprobs, s.gold))
+    return acc, logp
 
 
 def _mean_rows(rows: list[list[float]]) -> list[float]:
@@ -89,33 +100,45 @@ def run_swap(engine, gen, tasks: list[SwapTask], n_descriptions: int = 1, n_rand
     """Per-item scores of every task under every column, plus the two prompt rows.
 
     `gen` makes adapters (`Generator.make`); `engine` scores (`Engine`: use / clear / tokenize /
-    score_tokens). Returns {"columns", "column_texts", "tasks": {id: {...}}}."""
+    score_tokens). Returns {"columns", "column_texts", "tasks": {id: view}, "tasks_option_logp":
+    {id: view} for the multiple-choice ones}, a view being {"metric", "ids", "scores": {column:
+    per-item}, "prompt-base", "prompt-own"}: what `swap_stats.analyse` reads."""
     cols = columns(tasks, n_descriptions, n_random)
-    per: dict[str, dict] = {t.id: {"metric": t.metric, "ids": [ex.id for ex in t.items], "scores": {},
-                                   "prompt-base": [], "prompt-own": []} for t in tasks}
     by_id = {t.id: t for t in tasks}
+    # runs[view][task][row] = per-item lists, one per adapter text, averaged at the end
+    runs: list[dict[str, dict[str, list]]] = [{t.id: {} for t in tasks}, {t.id: {} for t in tasks}]
+
+    def add(tid: str, row: str, scored: tuple[list[float], list[float]]) -> None:
+        for view, values in zip(runs, scored):
+            view[tid].setdefault(row, []).append(values)
+
     for col in cols:
         t0 = time.perf_counter()
-        runs: dict[str, list[list[float]]] = {t.id: [] for t in tasks}
         for text in col.texts or [None]:
             if text is None:
                 engine.clear()
             else:
                 engine.use(gen.make(text))
             for t in tasks:
-                runs[t.id].append(score_task(engine, t))
+                add(t.id, col.name, score_task(engine, t))
             own = col.name.removeprefix("task:")
             if prompt_rows and text is not None and own in by_id:  # the own adapter, description in the prompt too
-                per[own]["prompt-own"].append(score_task(engine, by_id[own], text))
-        for t in tasks:
-            per[t.id]["scores"][col.name] = _mean_rows(runs[t.id])
+                add(own, "prompt-own", score_task(engine, by_id[own], text))
         log(f"{col.name:28s} {len(col.texts) or 1} adapter(s) x {len(tasks)} tasks, {time.perf_counter() - t0:.0f} s")
     if prompt_rows:
         engine.clear()
         for t in tasks:
-            per[t.id]["prompt-base"] = [score_task(engine, t, d) for d in t.descriptions[:n_descriptions]]
+            for d in t.descriptions[:n_descriptions]:
+                add(t.id, "prompt-base", score_task(engine, t, d))
         log(f"{'prompt-base':28s} {len(tasks)} tasks")
-    for t in tasks:
-        for row in ("prompt-base", "prompt-own"):
-            per[t.id][row] = _mean_rows(per[t.id][row]) if per[t.id][row] else []
-    return {"columns": [c.name for c in cols], "column_texts": {c.name: c.texts for c in cols}, "tasks": per}
+    mc = [t for t in tasks if t.metric == "acc_norm"]
+    return {"columns": [c.name for c in cols], "column_texts": {c.name: c.texts for c in cols},
+            "tasks": _views(runs[0], tasks, cols, None), "tasks_option_logp": _views(runs[1], mc, cols, "option_logp")}
+
+
+def _views(run: dict, tasks: list[SwapTask], cols: list[Column], metric: str | None) -> dict:
+    """Average each row over its adapter texts; `metric` None = each task's own."""
+    return {t.id: {"metric": metric or t.metric, "ids": [ex.id for ex in t.items],
+                   "scores": {c.name: _mean_rows(run[t.id][c.name]) for c in cols},
+                   **{r: _mean_rows(run[t.id][r]) for r in ("prompt-base", "prompt-own") if r in run[t.id]}}
+            for t in tasks}

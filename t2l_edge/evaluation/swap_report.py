@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .swap_stats import CONTRASTS
 
-_UNIT = {"acc_norm": ("acc_norm points", 100.0, 1), "loglik": ("nats/token", 1.0, 3)}  # unit, scale, decimals
+# unit, scale, decimals
+_UNIT = {"acc_norm": ("acc_norm points", 100.0, 1), "loglik": ("nats/token", 1.0, 3), "option_logp": ("nats", 1.0, 3)}
 _LABEL = {"diagonal_advantage": "own - mean of other tasks' descriptions (diagonal advantage)",
           "own_minus_random": "own - random strings", "own_minus_base": "own - bare base",
           "own_minus_neutral": "own - neutral description", "own_minus_empty": "own - empty description",
@@ -76,4 +77,9 @@ def render_swap(result: dict) -> str:
             "log-likelihood of the gold answer (generation). random = fixed nonsense strings; empty = a lone full "
             "stop; neutral = \"Respond to the input.\"; prompt-base / prompt-own = the description in the prompt, "
             "on the bare base / with the own adapter.")
-    return "\n".join([head, "", *summary_table(result), "", *matrix_table(result), "", foot])
+    parts = [head, "", *summary_table(result), "", *matrix_table(result), "", foot]
+    if result.get("option_logp"):
+        parts += ["", "The multiple-choice tasks again, by the continuous log P(gold | options) (summed option "
+                  "log-likelihoods renormalised over the options; nats, higher is better):", "",
+                  *summary_table(result["option_logp"])]
+    return "\n".join(parts)

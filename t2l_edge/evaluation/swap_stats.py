@@ -4,7 +4,9 @@ Contrasts are per item, then averaged: all columns of a task are scored on the s
 resampling items (within each task, as `paired.py` does) keeps the pairing and the interval
 only carries what differs between adapters. Tasks are weighted equally. Multiple-choice tasks
 (acc_norm, 0/1 per item) and generation tasks (mean per-token log-likelihood of the gold
-answer, in nats) are averaged separately: their units do not mix. Top-1 retrieval is unitless
+answer, in nats) are averaged separately: their units do not mix. The multiple-choice tasks
+also have a continuous view, option_logp = log P(gold | options), analysed the same way: it
+moves with every item, so it separates adapters on fewer items than accuracy. Top-1 retrieval is unitless
 and pools all tasks: a task counts 1 when its own adapter scores highest in its row, 1/k when
 it ties with k-1 others (the chance of winning a random tie-break), else 0.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+METRICS = ("acc_norm", "loglik", "option_logp")
 # contrast name -> (minuend, subtrahend); names of row means computed in _row_means
 CONTRASTS = {
     "diagonal_advantage": ("own", "others"),  # own minus the mean of every other task's description
@@ -57,7 +60,8 @@ def _ci(x: np.ndarray) -> list[float]:
 
 
 def analyse(run: dict, n_boot: int = 2000, seed: int = 0) -> dict:
-    """run: `swap.run_swap`'s output -> {"matrix", "per_task", "summary"}."""
+    """run: {"columns", "tasks": {id: view}} (`swap.run_swap`'s output, or the same with its
+    "tasks_option_logp" as "tasks") -> {"matrix", "per_task", "summary"}."""
     cols, rng = run["columns"], np.random.default_rng(seed)
     matrix, per_task, boots = {}, {}, {}
     for tid, t in run["tasks"].items():
@@ -84,7 +88,7 @@ def analyse(run: dict, n_boot: int = 2000, seed: int = 0) -> dict:
 
 def _summary(per_task: dict, boots: dict) -> dict:
     out: dict = {}
-    for metric in ("acc_norm", "loglik"):
+    for metric in METRICS:
         tids = [t for t, p in per_task.items() if p["metric"] == metric]
         if not tids:
             continue
