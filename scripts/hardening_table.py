@@ -17,6 +17,29 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 
+def serve_rows(d: Path) -> list[str]:
+    """The server's cases (tests/serve_hardening_cases.py), sent to one `t2l-edge serve`
+    process; after each, the server must still give its reference answer unchanged."""
+    import httpx
+    from serve_fixtures import serve_process, tiny_world
+    from serve_hardening_cases import KEY, reference_answer, run_case, server_cases
+
+    rows = []
+    with serve_process(tiny_world(d / "serve"), "--api-key", KEY) as (url, proc):
+        with httpx.Client(base_url=url, timeout=120) as http:
+            ref = reference_answer(http)
+            for c in server_cases():
+                status, message = run_case(http, c)
+                ok = status == c.status and c.expect in message and "internal error" not in message
+                still = http.get("/health").status_code == 200 and reference_answer(http) == ref
+                verdict = "as designed" if ok and still else "**UNEXPECTED**"
+                shown = message[:150].replace("|", "/").replace(d.as_posix(), "…")
+                rows.append(f"| {c.category} | {c.name} | {c.method} {c.path} | {status} | `{shown}` | {verdict} |")
+    if proc.returncode != 0:
+        rows.append(f"| shutdown | Ctrl-C | | exit {proc.returncode} | | **UNEXPECTED** |")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(REPO / "docs" / "hardening.md"))
@@ -37,6 +60,7 @@ def main() -> None:
             absent = all(not p.exists() for p in c.must_not_exist)
             verdict = "as designed" if ok and not leftover and kept and absent else "**UNEXPECTED**"
             rows.append(f"| {c.category} | {c.name} | {r.returncode} | `{message[:150].replace('|', '/')}` | {verdict} |")
+        srows = serve_rows(Path(d))
     text = "\n".join([
         "# Bad inputs and what happens",
         "",
@@ -47,6 +71,17 @@ def main() -> None:
         "| area | input | exit | first line on stderr / stdout | outcome |",
         "|---|---|---|---|---|",
         *rows,
+        "",
+        "## `t2l-edge serve`",
+        "",
+        "Each request goes to one `t2l-edge serve --api-key KEY --ctx 256` process on the same tiny models",
+        "(`tests/serve_hardening_cases.py`, also run as `tests/test_serve_hardening.py`). Errors are OpenAI-style",
+        "objects (`{\"error\": {\"message\", \"type\", \"param\", \"code\"}}`). \"as designed\" also means that after",
+        "the case the server still answered a reference request with the same text as before it.",
+        "",
+        "| area | request | endpoint | status | error message | outcome |",
+        "|---|---|---|---|---|---|",
+        *srows,
         "",
         "Also covered by tests, not by this table:",
         "- a disk that fills mid-write (ENOSPC simulated in the GGUF writer): one-line error, no file left;",
@@ -60,7 +95,7 @@ def main() -> None:
         "",
     ])
     Path(args.out).write_text(text)
-    print(f"wrote {args.out}: {len(rows)} cases, {sum('UNEXPECTED' in r for r in rows)} unexpected")
+    print(f"wrote {args.out}: {len(rows) + len(srows)} cases, {sum('UNEXPECTED' in r for r in rows + srows)} unexpected")
 
 
 if __name__ == "__main__":

@@ -76,3 +76,35 @@ def tiny_server(world: dict, **kw):
         app = build_app(engine, gen, kw.pop("adapters_dir", world["adapters"]), **kw)
         with live_server(app) as url:
             yield url, app
+
+
+@contextlib.contextmanager
+def serve_process(world: dict, *extra: str, timeout: float = 120.0):
+    """`t2l-edge serve` in a fresh process on the tiny world (port 0: the OS picks one).
+    Yields (url, proc); on exit sends Ctrl-C (SIGINT) and waits for a clean stop."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "t2l_edge.cli", "serve", "--base", str(world["base"]), "--bundle", str(world["bundle"]),
+            "--adapters-dir", str(world["adapters"]), "--port", "0", "--threads", "1", "--ctx", "256", *extra]
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    url = None
+    try:
+        line = proc.stdout.readline()  # the first line names the URL once the port is bound
+        if "http://" not in line:
+            proc.kill()
+            raise RuntimeError(f"serve did not start: {line!r} {proc.stderr.read()[-2000:]}")
+        url = line.split("http://", 1)[1].split("/", 1)[0]
+        url = "http://" + url
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

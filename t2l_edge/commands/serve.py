@@ -21,6 +21,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # connections made while the models load wait instead of being refused
     except OSError as exc:
         sock.close()
         raise T2LError(f"cannot listen on {host}:{port} ({exc.strerror})", "pick another --port, or stop what uses it") from None

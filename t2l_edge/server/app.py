@@ -138,7 +138,7 @@ async def _stream(channel: Channel, shape: Shape, t2l: dict):
 async def _complete(request: Request, req, chat: bool):
     ctx = _ctx(request)
     channel = Channel(asyncio.get_running_loop())
-    ctx.worker.submit(completion_job(ctx.store, req, ctx.worker.stopping), channel)
+    ctx.worker.submit(completion_job(ctx.store, req, ctx.worker), channel)
     t2l = await _first_event(channel)
     include_usage = bool(req.stream_options and req.stream_options.include_usage)
     shape = Shape(chat, req.model, ctx.fingerprint, include_usage)
@@ -175,7 +175,7 @@ def _routes(app: FastAPI, state: ServerState) -> None:
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "queued": worker.queued}
+        return {"status": "ok", "queued": worker.queued, **worker.stats}
 
     @app.get("/v1/models")
     async def models():

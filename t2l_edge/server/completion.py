@@ -93,9 +93,10 @@ def _max_tokens(req) -> int:
     return req.max_tokens or DEFAULT_COMPLETION_MAX_TOKENS
 
 
-def completion_job(store: AdapterStore, req: ChatRequest | CompletionRequest, stopping):
+def completion_job(store: AdapterStore, req: ChatRequest | CompletionRequest, worker):
     """The job for EngineWorker.submit. Events: ("ready", t2l info), ("text", piece)...,
     then the worker's ("done", result)."""
+    stopping = worker.stopping
 
     def job(channel):
         engine = store.engine
@@ -117,6 +118,9 @@ def completion_job(store: AdapterStore, req: ChatRequest | CompletionRequest, st
         res = decode_loop(engine, tokens, _max_tokens(req), req.temperature, stop.feed, seed, should_stop)
         wall_ms = (time.perf_counter() - t0) * 1000.0
         stop.flush()
+        if res.stop_reason == "stopped" and not stop.hit:  # the client left (or the server is stopping)
+            worker.stats["cancelled"] += 1
+            worker.stats["cancelled_tokens"] += res.n_gen_tokens
         prefill_ms = res.n_prompt_tokens / res.prompt_tokens_per_s * 1000.0 if res.prompt_tokens_per_s else 0.0
         t2l["timings"].update(prefill_ms=prefill_ms, decode_ms=wall_ms - prefill_ms, tokens_per_s=res.tokens_per_s,
                               prompt_tokens_per_s=res.prompt_tokens_per_s)
@@ -124,6 +128,6 @@ def completion_job(store: AdapterStore, req: ChatRequest | CompletionRequest, st
         # (max_tokens, or a context that filled up).
         finish = "stop" if res.stop_reason == "eos" or stop.hit else "length"
         return {"text": stop.text, "finish_reason": finish, "prompt_tokens": res.n_prompt_tokens,
-                "completion_tokens": res.n_gen_tokens, "t2l": t2l, "cancelled": channel.cancelled.is_set()}
+                "completion_tokens": res.n_gen_tokens, "t2l": t2l}
 
     return job

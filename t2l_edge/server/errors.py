@@ -49,9 +49,14 @@ def as_error(exc: BaseException) -> tuple[int, dict]:
     return 500, error_body(500, f"internal error: {type(exc).__name__} (see the server log)")
 
 
+def _union_tag(part) -> bool:
+    return isinstance(part, str) and ("[" in part or part[:1].isupper() or part in ("str", "int", "float", "bool"))
+
+
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     err = exc.errors()[0]
-    loc = [str(x) for x in err.get("loc", ()) if x != "body"]
+    # pydantic names the union member it tried ("T2LRef", "list[T2LRef]", "str"): not a field
+    loc = [str(x) for x in err.get("loc", ()) if x != "body" and not _union_tag(x)]
     where = ".".join(loc)
     kind = err.get("type", "")
     if kind == "json_invalid":

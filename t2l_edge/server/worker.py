@@ -51,6 +51,8 @@ class EngineWorker:
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # written by jobs in the engine thread only; read by /health
+        self.stats = {"jobs": 0, "cancelled": 0, "cancelled_tokens": 0}
 
     def start(self) -> None:
         self.stopping.clear()
@@ -101,6 +103,7 @@ class EngineWorker:
             if self.stopping.is_set() or channel.cancelled.is_set():
                 channel.put("error", ApiError(503, "the request was cancelled before it ran", code="cancelled"))
                 continue
+            self.stats["jobs"] += 1
             try:
                 channel.put("done", job(channel))
             except BaseException as exc:  # noqa: BLE001 - every failure goes back to its request
