@@ -10,4 +10,4 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 echo "[install_browser] installing chromium and chromium-driver with apt"
 $SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends chromium chromium-driver
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
