@@ -69,8 +69,9 @@ def build_cases(spec, base_path: Path, other_adapter, d: Path) -> dict[str, tupl
     del bad[q + ".lora_b"]
     case("missing_half", "missing one component (lora_b)", tensors=bad)
     case("unknown_suffix", "unexpected tensor", tensors={**g, q + ".lora_c": np.zeros((4, 4), np.float32)})
+    ghost = f"blk.{spec.n_layer + 7}.attn_q.weight"  # a layer the base does not have (blk.9 on the tiny base)
     case("unknown_base_tensor", "does not exist in the base model",
-         tensors={**g, "blk.9.attn_q.weight.lora_a": g[q + ".lora_a"], "blk.9.attn_q.weight.lora_b": g[q + ".lora_b"]})
+         tensors={**g, ghost + ".lora_a": g[q + ".lora_a"], ghost + ".lora_b": g[q + ".lora_b"]})
     bad = dict(g)
     bad[q + ".lora_b"] = g[q + ".lora_b"].copy()
     bad[q + ".lora_b"][0, 0] = np.nan
