@@ -92,7 +92,7 @@ def server_cases() -> list[HttpCase]:
         C("names", "register a name with a path", "POST", "/v1/adapters", {"name": "../x", "description": "y"}, expect="name must be"),
         C("names", "register with an empty description", "POST", "/v1/adapters", {"name": "e", "description": ""},
           expect="the description is empty"),
-        C("names", "register a taken name (a file)", "POST", "/v1/adapters", {"name": "tiny", "description": "y"}, status=409,
+        C("names", "register the base model's name", "POST", "/v1/adapters", {"name": "tiny", "description": "y"}, status=409,
           expect="the name 'tiny' is taken"),
         C("names", "delete an unknown name", "DELETE", "/v1/adapters/nope", status=404, expect="no adapter named 'nope'"),
         C("names", "delete a file adapter", "DELETE", "/v1/adapters/greet.gguf", expect="delete the file to remove it"),

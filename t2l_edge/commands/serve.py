@@ -66,7 +66,7 @@ def serve(
     base: Optional[Path] = typer.Option(None, "--base", help="Base model GGUF (default: SmolLM2-135M-Instruct Q4_1)."),
     adapters_dir: Optional[Path] = typer.Option(None, "--adapters-dir", help="Folder of pre-made GGUF adapters to serve by file name."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (default: all available)."),
-    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="T2L_EDGE_API_KEY",
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="T2L_EDGE_API_KEY", show_default=False,
                                           help="Require 'Authorization: Bearer KEY' on the API (env T2L_EDGE_API_KEY)."),
     ctx: int = typer.Option(2048, "--ctx", min=64, help="Context length in tokens (prompt plus reply)."),
     cache_mb: float = typer.Option(256.0, "--cache-mb", min=0.0, help="Memory cap for generated adapters kept loaded."),
