@@ -7,6 +7,7 @@ the transformers model of the same base.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -33,16 +34,21 @@ def write_peft(adapter: Adapter, folder: str | os.PathLike, force: bool = False,
             prefix = f"base_model.model.{hf_module_path(m, layer)}"
             tensors[f"{prefix}.lora_A.weight"] = np.ascontiguousarray(adapter.A[m][layer], dtype=np.float32)
             tensors[f"{prefix}.lora_B.weight"] = np.ascontiguousarray(adapter.B[m][layer], dtype=np.float32)
+    # rsLoRA is written as plain LoRA with alpha * sqrt(r): PEFT's scale alpha' / r is then the
+    # rsLoRA scale alpha / sqrt(r), exactly, and tools that ignore use_rslora (llama.cpp's
+    # convert_lora_to_gguf.py) get the right strength too instead of 1/sqrt(r) of it.
+    alpha = adapter.alpha * math.sqrt(adapter.rank) if adapter.use_rslora else adapter.alpha
     config = {
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": adapter.rank, "lora_alpha": adapter.alpha,
-        "use_rslora": adapter.use_rslora, "target_modules": sorted(adapter.targets), "lora_dropout": 0.0,
+        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": adapter.rank, "lora_alpha": alpha,
+        "use_rslora": False, "target_modules": sorted(adapter.targets), "lora_dropout": 0.0,
         "bias": "none", "fan_in_fan_out": False, "inference_mode": True,
         "base_model_name_or_path": base_model_name or adapter.base.name,
     }
     # Provenance goes into the safetensors header, not adapter_config.json: PEFT warns about
     # (and tells users to upgrade for) any key it does not know in the config.
     provenance = {"description": adapter.description, "generator": adapter.generator,
-                  "base_sha256": adapter.base.sha256, **adapter.extra}
+                  "base_sha256": adapter.base.sha256, "trained_alpha": adapter.alpha,
+                  "trained_use_rslora": adapter.use_rslora, **adapter.extra}
     with atomic_dir(out) as tmp:
         save_file(tensors, str(tmp / "adapter_model.safetensors"),
                   metadata={"format": "pt", "t2l_edge": json.dumps(provenance, sort_keys=True)})
