@@ -1,0 +1,76 @@
+#!/usr/bin/env python
+"""The description gap of an exported bundle, on exactly the validation batches a training run
+logs: held-out pool tasks (val_loss, val_gap) and the held-out conflict families (syn_val_loss,
+syn_gap). The gap is the CE with descriptions swapped across tasks minus the CE with each
+task's own; about 0 means the generator ignores its description.
+
+This puts a bundle whose training run is gone (such as the shipped default) on the same scale
+as a run's log. The bundle's ONNX hypernetwork makes the adapters; PyTorch runs the base.
+
+    .venv/bin/python scripts/description_gap.py --bundle models/default [--config configs/sft_specific_M.yaml] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class BundleLoRAs(torch.nn.Module):
+    """Description embeddings -> {module: (A, B)} through a bundle's hypernet.onnx, shaped as
+    the PyTorch HyperNetwork returns them, so the trainers' validation can score it."""
+
+    def __init__(self, bundle: Path):
+        super().__init__()
+        from types import SimpleNamespace
+
+        from t2l_edge.bundle import load_manifest
+        from t2l_edge.encoder_runtime import ort_session
+
+        self.manifest = load_manifest(bundle)
+        self.session = ort_session(bundle / "hypernet.onnx", threads=1)
+        lora = self.manifest.lora
+        self.cfg = SimpleNamespace(alpha=float(lora["alpha"]), rank=int(lora["rank"]), use_rslora=bool(lora["use_rslora"]))
+        self._device_anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # validate() asks for a device
+
+    def forward(self, emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        outs = self.session.run(None, {"task_embedding": emb.detach().float().cpu().numpy()})
+        named = dict(zip([o.name for o in self.session.get_outputs()], outs))
+        return {m: (torch.from_numpy(named[f"A.{m}"]), torch.from_numpy(named[f"B.{m}"])) for m in self.manifest.targets}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bundle", type=Path, default=Path("models/default"))
+    ap.add_argument("--config", default="configs/sft_specific_M.yaml", help="the run whose validation batches to use")
+    ap.add_argument("--set", action="append", default=[], help="config override key=value")
+    ap.add_argument("--json", action="store_true", help="print one JSON object only")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+
+    from t2l_edge.basemodel import resolve_base
+    from t2l_edge.train.base_torch import load_base_torch
+    from t2l_edge.train.batched_lora import wrap_model
+    from t2l_edge.train.config import SFTConfig, resolve
+    from t2l_edge.train.loop import validate
+    from t2l_edge.train.sft_data import FORMATTERS
+    from t2l_edge.train.sft_setup import load_sft_data
+
+    cfg = resolve(SFTConfig, args.config, args.set)
+    gen = BundleLoRAs(args.bundle)
+    model, tok, _ = load_base_torch(resolve_base(cfg.base))
+    wrapped = wrap_model(model, gen.manifest.targets, gen.manifest.base.n_layer)
+    _, val, extra, _ = load_sft_data(cfg, log=(lambda s: None) if args.json else print)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    fields = validate(gen, model, wrapped, val, FORMATTERS[cfg.prompt_style](tok, cfg.max_len), cfg, pad, extra.val_families)
+    out = {"bundle": str(args.bundle), "bundle_id": gen.manifest.bundle_id, "config": args.config,
+           "prompt_style": cfg.prompt_style, **{k: float(np.round(v, 4)) for k, v in fields.items()}}
+    print(json.dumps(out, indent=None if args.json else 1))
+
+
+if __name__ == "__main__":
+    main()
