@@ -57,12 +57,14 @@ def test_specificity_report_and_plot(world, tmp_path, capsys, monkeypatch):
     say = res["matrix"]["toy.say"]
     assert any(abs(say[c] - say["base"]) > 1e-6 for c in res["columns"] if c != "base")
     assert png.read_bytes()[:8] == PNG
+    cost = res["prompt_cost"]["toy.say"]  # the description as a prompt: tokens and FLOPs per query
+    assert cost["description_tokens"] >= 3 and cost["extra_flops_per_query"] > 0
     assert set(res["option_logp"]["per_task"]) == {"toy.yes_no", "toy.pick"}  # the continuous view: multiple choice only
     assert all(v <= 0 for v in res["option_logp"]["matrix"]["toy.pick"].values())  # log-probabilities
 
     assert main(["report", str(out)]) == 0
     md = capsys.readouterr().out
-    assert "swap-toy" in md and "| yes_no (acc) |" in md and "| say (ll) |" in md and "log P(gold | options)" in md
+    assert "swap-toy" in md and "| yes_no (acc) |" in md and "| say (ll) |" in md and "log P(gold | options)" in md and "GFLOP per query" in md
     assert main(["plot", "--swap", str(out), "--skip-bundle", "--out", str(tmp_path / "plots")]) == 0
     assert (tmp_path / "plots" / "swap-toy.png").read_bytes()[:8] == PNG
     assert main(["report", str(out), "--vs", str(out)]) == 2  # a swap file is no reference row

@@ -51,7 +51,7 @@ def specificity(
 ) -> None:
     from ..atomic import atomic_output, check_output_path
     from ..engine import Engine
-    from ..evaluation.swap import run_swap
+    from ..evaluation.swap import prompt_cost, run_swap
     from ..evaluation.swap_report import render_swap
     from ..evaluation.swap_sets import load_set
     from ..evaluation.swap_stats import analyse
@@ -65,12 +65,13 @@ def specificity(
     t0 = time.perf_counter()
     with Engine(base, n_threads=threads) as engine:
         run = run_swap(engine, gen, swap_tasks, descriptions, n_random, prompt_rows, log=lambda s: typer.echo(s, err=True))
-        base_sha = engine.spec.sha256
+        base_sha, cost = engine.spec.sha256, prompt_cost(engine, swap_tasks, descriptions)
     result = {"kind": "swap", "set": task_set, "label": label or (out.stem if out else f"swap-{task_set}"),
               "config": {"tasks": [t.id for t in swap_tasks], "limit": limit, "seed": seed, "descriptions": descriptions,
                          "random": n_random, "prompt_rows": prompt_rows, "bundle": str(bundle or "models/default"),
                          "threads": threads, "style": "plain"},
               "bundle_id": gen.manifest.bundle_id, "base_sha256": base_sha, **run, **analyse(run),
+              "prompt_cost": cost,
               "option_logp": analyse({"columns": run["columns"], "tasks": run["tasks_option_logp"]}) if run["tasks_option_logp"] else None,
               "seconds": time.perf_counter() - t0, "git_commit": _git_commit()}
     if out:

@@ -142,3 +142,20 @@ def _views(run: dict, tasks: list[SwapTask], cols: list[Column], metric: str | N
                    "scores": {c.name: _mean_rows(run[t.id][c.name]) for c in cols},
                    **{r: _mean_rows(run[t.id][r]) for r in ("prompt-base", "prompt-own") if r in run[t.id]}}
             for t in tasks}
+
+
+def prompt_cost(engine, tasks: list[SwapTask], n_descriptions: int) -> dict:
+    """What the description costs as a prompt, per query: its tokens (with the blank line after
+    it) and the extra forward FLOPs, counted as `analysis/flops.py` counts 3-shot ICL (the
+    prefix itself, plus the query attending to it)."""
+    from ..analysis.flops import transformer_flops
+
+    spec, out = engine.spec, {}
+    for t in tasks:
+        n = float(np.mean([len(engine.tokenize(f"{d}\n\n", add_bos=False)) for d in t.descriptions[:n_descriptions]]))
+        q = float(np.mean([len(engine.tokenize(cloze_prompt(ex), add_bos=False)) for ex in t.items]))
+        prefix = transformer_flops(int(round(n)), spec.n_layer, spec.hidden, spec.ffn, kv_width=spec.head_dim * spec.n_head_kv,
+                                   gated=True, context=int(round(n)) // 2)
+        out[t.id] = {"description_tokens": n, "query_tokens": q,
+                     "extra_flops_per_query": prefix + 2 * 2 * spec.n_layer * spec.hidden * n * q}
+    return out

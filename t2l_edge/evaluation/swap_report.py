@@ -78,6 +78,11 @@ def render_swap(result: dict) -> str:
             "stop; neutral = \"Respond to the input.\"; prompt-base / prompt-own = the description in the prompt, "
             "on the bare base / with the own adapter.")
     parts = [head, "", *summary_table(result), "", *matrix_table(result), "", foot]
+    if result.get("prompt_cost"):
+        c = list(result["prompt_cost"].values())
+        parts += ["", f"The description as a prompt costs {sum(x['description_tokens'] for x in c) / len(c):.0f} tokens "
+                  f"and {sum(x['extra_flops_per_query'] for x in c) / len(c) / 1e9:.2f} GFLOP per query on average "
+                  f"(queries average {sum(x['query_tokens'] for x in c) / len(c):.0f} tokens); an adapter is made once per task."]
     if result.get("option_logp"):
         parts += ["", "The multiple-choice tasks again, by the continuous log P(gold | options) (summed option "
                   "log-likelihoods renormalised over the options; nats, higher is better):", "",
