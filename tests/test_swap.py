@@ -144,3 +144,19 @@ def test_heldout_pool_split_matches_the_trainers(tmp_path):
     store = TaskStore(write_store(tmp_path / "s", tasks, {"inputs_key": "toy"}, {}))
     assert HELDOUT_EVERY == TRAIN_EVERY
     assert set(heldout_pool_ids(store.task_ids())) == split_ids(SFTConfig(), store)[1]
+
+
+def test_heatmap_renders_a_mixed_metric_matrix(tmp_path):
+    pytest.importorskip("matplotlib")
+    from t2l_edge.analysis.plots import swap_heatmap
+
+    run = run_swap(FakeEngine(), FollowingGen(), _tasks(4), n_descriptions=1)
+    result = {"kind": "swap", "set": "toy", **run, **analyse(run, n_boot=50)}
+    assert swap_heatmap(result, tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_short_names_drop_source_prefixes():
+    from t2l_edge.evaluation.swap_report import short
+
+    assert short("ni.subtask046_miscellaenous_question_typing") == "miscellaenous_questio~"
+    assert short("bench.arc_easy") == "arc_easy" and short("mmlu.anatomy") == "anatomy"

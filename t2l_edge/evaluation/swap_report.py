@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from .swap_stats import CONTRASTS
 
 # unit, scale, decimals
@@ -19,7 +21,9 @@ def is_swap(result: dict) -> bool:
 
 
 def short(tid: str) -> str:
-    return tid.split(".", 1)[-1][:18]
+    """A table header: no source prefix ("bb.", "ni.subtask014_"), at most 22 characters."""
+    name = re.sub(r"^subtask\d+_", "", tid.split(".", 1)[-1])
+    return name if len(name) <= 22 else name[:21] + "~"
 
 
 def _fmt(value: float, metric: str, signed: bool = False) -> str:
