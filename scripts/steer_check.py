@@ -51,7 +51,10 @@ def run(engine, gen, pairs, limit: int | None, conditions=CONDITIONS, log=print)
         res = {"description": task.description, "other_from": lender.name, "n": len(items), "conditions": {}}
         for cond in conditions:
             adapter, in_prompt = plan[cond]
-            engine.use(adapter) if adapter is not None else engine.clear()
+            if adapter is None:
+                engine.clear()
+            else:
+                engine.use(adapter)
             t0, answers = time.perf_counter(), []
             for inp, gold in items:
                 prompt = f"{task.description}\n\n{inp}" if in_prompt else inp
@@ -129,7 +132,7 @@ def _main(args) -> int:
     gen, t0 = Generator.load(args.bundle), time.perf_counter()
     with Engine(args.base, n_threads=args.threads) as engine:
         res = run(engine, gen, pairs, args.limit, conditions, log=lambda s: print(s, file=sys.stderr))
-    result = {"kind": "steer-check", "bundle": str(args.bundle or "models/default"), "bundle_id": gen.manifest.bundle_id,
+    result = {"kind": "steer-check", "bundle": str(gen.bundle_dir), "bundle_id": gen.manifest.bundle_id,
               "limit": args.limit, "conditions": conditions, "tasks": res, "seconds": time.perf_counter() - t0,
               "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()}
     text = markdown(res, conditions)

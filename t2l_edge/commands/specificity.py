@@ -68,7 +68,7 @@ def specificity(
         base_sha, cost = engine.spec.sha256, prompt_cost(engine, swap_tasks, descriptions)
     result = {"kind": "swap", "set": task_set, "label": label or (out.stem if out else f"swap-{task_set}"),
               "config": {"tasks": [t.id for t in swap_tasks], "limit": limit, "seed": seed, "descriptions": descriptions,
-                         "random": n_random, "prompt_rows": prompt_rows, "bundle": str(bundle or "models/default"),
+                         "random": n_random, "prompt_rows": prompt_rows, "bundle": str(gen.bundle_dir),
                          "threads": threads, "style": "plain"},
               "bundle_id": gen.manifest.bundle_id, "base_sha256": base_sha, **run, **analyse(run),
               "prompt_cost": cost,
