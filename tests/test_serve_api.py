@@ -175,3 +175,37 @@ def test_page_and_static_files_are_served_without_cdn(server):
     for name in ("app.js", "style.css"):
         body = http.get(f"/static/{name}").text
         assert "https://" not in body and "http://" not in body
+
+
+def test_client_that_gives_up_while_queued_is_skipped(server):
+    """A non-streamed request whose client hangs up while it waits in the queue never runs."""
+    import asyncio
+    import threading
+    import time
+
+    ctx = server["app"].state.ctx
+    release, busy = threading.Event(), threading.Event()
+
+    def hold():  # occupies the engine thread, like a long generation would
+        busy.set()
+        release.wait(60)
+
+    holder = threading.Thread(target=lambda: asyncio.run(ctx.worker.call(hold)))
+    holder.start()
+    try:
+        assert busy.wait(30)
+        before = dict(ctx.worker.stats)
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(server["url"] + "/v1/chat/completions", timeout=httpx.Timeout(10.0, read=0.5),
+                       json={"model": "tiny", "messages": CHAT, "max_tokens": 4, "t2l": {"description": "give up"}})
+        for _ in range(200):  # the watcher polls every 0.25 s
+            if ctx.worker.stats["disconnected"] > before["disconnected"]:
+                break
+            time.sleep(0.05)
+        assert ctx.worker.stats["disconnected"] == before["disconnected"] + 1
+    finally:
+        release.set()
+        holder.join(30)
+    chat(server)  # runs after the abandoned job's turn
+    assert ctx.worker.stats["skipped"] == before["skipped"] + 1
+    assert (ctx.store.bundle_id, "give up.") not in ctx.store.cache  # it never ran

@@ -135,17 +135,32 @@ async def _stream(channel: Channel, shape: Shape, t2l: dict):
         channel.cancelled.set()  # finished or disconnected: the job stops at its next token
 
 
+async def _watch(request: Request, channel: Channel, stats: dict) -> None:
+    """Until the response starts, notice a client that hangs up (uvicorn does not cancel a
+    handler for that): its job is then skipped if still queued, or stops at the next token."""
+    while not channel.cancelled.is_set():
+        if await request.is_disconnected():
+            channel.cancelled.set()
+            stats["disconnected"] += 1
+            return
+        await asyncio.sleep(0.25)
+
+
 async def _complete(request: Request, req, chat: bool):
     ctx = _ctx(request)
     channel = Channel(asyncio.get_running_loop())
     ctx.worker.submit(completion_job(ctx.store, req, ctx.worker), channel)
-    t2l = await _first_event(channel)
-    include_usage = bool(req.stream_options and req.stream_options.include_usage)
-    shape = Shape(chat, req.model, ctx.fingerprint, include_usage)
-    if req.stream:
-        return EventSourceResponse(_stream(channel, shape, t2l), sep="\n")
-    result = await _until_done(channel)
-    return JSONResponse(shape.full(result, result["t2l"]))
+    watcher = asyncio.create_task(_watch(request, channel, ctx.worker.stats))
+    try:
+        t2l = await _first_event(channel)
+        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+        shape = Shape(chat, req.model, ctx.fingerprint, include_usage)
+        if req.stream:  # from here sse-starlette watches the connection itself
+            return EventSourceResponse(_stream(channel, shape, t2l), sep="\n")
+        result = await _until_done(channel)
+        return JSONResponse(shape.full(result, result["t2l"]))
+    finally:
+        watcher.cancel()
 
 
 def create_app(state: ServerState) -> FastAPI:

@@ -51,8 +51,9 @@ class EngineWorker:
         self._lock = threading.Lock()
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # written by jobs in the engine thread only; read by /health
-        self.stats = {"jobs": 0, "cancelled": 0, "cancelled_tokens": 0}
+        # counters for /health: "disconnected" is written by the event loop, the rest by the
+        # engine thread only
+        self.stats = {"jobs": 0, "cancelled": 0, "cancelled_tokens": 0, "skipped": 0, "disconnected": 0}
 
     def start(self) -> None:
         self.stopping.clear()
@@ -101,6 +102,7 @@ class EngineWorker:
             with self._lock:
                 self._waiting -= 1
             if self.stopping.is_set() or channel.cancelled.is_set():
+                self.stats["skipped"] += 1
                 channel.put("error", ApiError(503, "the request was cancelled before it ran", code="cancelled"))
                 continue
             self.stats["jobs"] += 1
