@@ -2,7 +2,10 @@
 
 One step = hypernetwork forward -> per-example LoRA on q/v of all 30 layers -> frozen base
 forward on T sequences -> loss on the last `--answer` tokens -> backward -> AdamW.
-fp32 and bf16 autocast are measured in the same run.
+fp32 and bf16 autocast are measured in the same run, with the machine's own GEMM GFLOP/s in
+each precision and the share of it a step achieves (the step's FLOPs counted by torch's
+FlopCounterMode). `bf16: auto` in the training config picks bf16 only where the CPU has
+hardware bf16 (train/device.py); `auto_choice` records what it picks here.
 
     .venv/bin/python bench/bench_train.py [--batch 8] [--seq 128] [--steps 6]
 """
@@ -23,6 +26,34 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def gemm_gflops(dtype, n: int = 1024, reps: int = 5) -> float:
+    """Best-of-reps square matmul throughput on this machine, in GFLOP/s."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b  # warm-up
+    best = min(_timed(lambda: a @ b) for _ in range(reps))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def step_flops(net, model, wrapped, batch, bf16: bool) -> float:
+    """FLOPs of one forward + backward of the SFT loss."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from t2l_edge.train.sft_step import sft_loss
+
+    with FlopCounterMode(display=False) as counter:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss, _ = sft_loss(net, model, wrapped, batch)
+        loss.backward()
+    net.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=8)
@@ -30,8 +61,11 @@ def main() -> None:
     ap.add_argument("--answer", type=int, default=16)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--variant", default="M")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train.json"))
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
@@ -56,6 +90,10 @@ def main() -> None:
     res = {"machine": {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "platform": platform.platform(),
                        "torch": torch.__version__}, "batch": args.batch, "seq": args.seq, "answer_tokens": args.answer,
            "variant": args.variant, "hypernet_params": net.param_count(), "base_load_s": load_s, "modes": {}}
+    from t2l_edge.train.device import cpu_flags, use_bf16
+
+    res["auto_choice"] = "bf16-autocast" if use_bf16("auto", torch.device("cpu")) else "fp32"
+    res["cpu_bf16_flags"] = sorted(f for f in cpu_flags() if "bf16" in f)
     for mode in ("fp32", "bf16-autocast"):
         times = []
         for step in range(args.steps + 1):
@@ -69,9 +107,14 @@ def main() -> None:
             if step:  # the first step warms up allocators and kernels
                 times.append(time.perf_counter() - t)
         med = statistics.median(times)
-        res["modes"][mode] = {"median_s_per_step": med, "all_s": times, "tokens_per_s": args.batch * args.seq / med}
+        flops = step_flops(net, model, wrapped, batch, mode != "fp32")
+        peak = gemm_gflops(torch.float32 if mode == "fp32" else torch.bfloat16)
+        res["modes"][mode] = {"median_s_per_step": med, "all_s": times, "tokens_per_s": args.batch * args.seq / med,
+                              "step_gflop": flops / 1e9, "gemm_gflops": peak,
+                              "share_of_gemm_peak": flops / 1e9 / med / peak,
+                              "flop_floor_s": flops / 1e9 / peak, "vs_floor": med / (flops / 1e9 / peak)}
     res["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    res["target_s_per_step"] = 2.5
+    res["bf16_speedup"] = res["modes"]["fp32"]["median_s_per_step"] / res["modes"]["bf16-autocast"]["median_s_per_step"]
     res["ddp"] = "see bench/bench_train_ddp.py (results/train_ddp.json)"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1))
