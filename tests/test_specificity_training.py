@@ -17,7 +17,7 @@ from t2l_edge.train.conflict import ConflictFamily, conflict_rows
 from t2l_edge.train.device import cpu_has_bf16, resolve_device, use_bf16
 from t2l_edge.train.loop import description_gap, swap_partners, validate
 from t2l_edge.train.sft_data import TaskData, family_weights, make_batch
-from t2l_edge.train.sft_step import sft_loss
+from t2l_edge.train.sft_step import SwapHinge, sft_loss
 from tiny_models import tiny_spec
 from train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
 
@@ -156,6 +156,32 @@ def test_description_gap_is_zero_when_the_generator_ignores_descriptions_and_gro
     assert reading["val_gap"] > 0.5, reading
 
 
+def test_swap_hinge_is_the_margin_for_a_blind_generator_and_pays_for_reading():
+    model, wrapped = tiny_causal_lm()
+    net = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0), tiny_spec())
+    # conflict pairs, as in training: one input, two variants, two answers
+    rng = np.random.default_rng(0)
+    fam = ConflictFamily("toy", [TaskData(f"v{k}", [Example(f"q{j}", ans * 2) for j in range(12)],
+                                          rng.standard_normal((3, 32)).astype(np.float32)) for k, ans in enumerate("xy")])
+
+    def batch(step):
+        return make_batch([], char_formatter, step, 0, 4, 0, families=[fam], n_pairs=2)
+
+    plain, info0 = sft_loss(net, model, wrapped, batch(0))
+    hinged, info = sft_loss(net, model, wrapped, batch(0), swap=SwapHinge(weight=2.0, margin=0.5))
+    # zero adapters read nothing: the swapped rows fit exactly as well, so the hinge is the margin
+    assert info["swap_gap"] == pytest.approx(0.0, abs=1e-6) and info["hinge"] == pytest.approx(0.5)
+    assert info["ce"] == pytest.approx(info0["ce"], rel=1e-5) and info["tokens"] == info0["tokens"]
+    assert float(hinged) == pytest.approx(float(plain) + 2.0 * 0.5, rel=1e-5)
+    opt = torch.optim.AdamW(net.parameters(), lr=3e-3)
+    for step in range(60):
+        loss, info = sft_loss(net, model, wrapped, batch(step), swap=SwapHinge(1.0, 0.5))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert info["swap_gap"] > 0.5 and info["hinge"] < 0.1, info
+
+
 def test_device_and_precision_are_chosen_from_the_machine():
     assert resolve_device("cpu").type == "cpu"
     if not torch.cuda.is_available():
@@ -182,3 +208,6 @@ def test_config_checks_the_new_keys(tmp_path):
         resolve(SFTConfig, None, ["synthetic_pairs=5"])  # 10 rows do not fit 8
     with pytest.raises(T2LError):
         resolve(SFTConfig, None, ["sample_by=subject"])
+    assert resolve(SFTConfig, None, ["swap_weight=0.5", "swap_margin=1"]).swap_margin == 1.0
+    with pytest.raises(T2LError):
+        resolve(SFTConfig, None, ["swap_margin=0"])

@@ -24,7 +24,7 @@ from .checkpoint_state import load_state, save_state
 from .device import use_bf16
 from .distributed import Dist, wrap_ddp
 from .sft_data import TaskData, make_batch
-from .sft_step import sft_loss
+from .sft_step import SwapHinge, sft_loss, swap_partners  # noqa: F401  (swap_partners: re-exported)
 
 
 def lr_lambda(warmup_steps: int, total: int):
@@ -43,16 +43,6 @@ class ExtraData:
     val_families: list = field(default_factory=list)
     weights: np.ndarray | None = None
     n_pairs: int = 0
-
-
-def swap_partners(n: int, paired: bool) -> list[int]:
-    """Which row lends its description to each row in the description-gap measurement.
-    Rows of a validation batch are different tasks, so a shift by one gives every row another
-    task's description. Conflict pairs (paired) swap within the pair: the same input under the
-    other variant's description, the sharpest test of whether the description is read."""
-    if paired:
-        return [i ^ 1 if (i ^ 1) < n else (i + 1) % n for i in range(n)]
-    return [(i - 1) % n for i in range(n)]
 
 
 def description_gap(ce_own: float, ce_swapped: float) -> float:
@@ -176,6 +166,8 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
     extra = extra or ExtraData()
     device = _device_of(gen)
     bf16 = use_bf16(cfg.bf16, device)
+    weight = getattr(cfg, "swap_weight", 0.0)
+    swap = SwapHinge(weight, getattr(cfg, "swap_margin", 0.5)) if weight > 0 else None
 
     def step_fn(trained, step):
         batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths,
@@ -186,8 +178,9 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
             batch = batch.rows(dist.shard(len(batch.input_ids)))
         batch = batch.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm)
-        fields = {**info, "tokens_computed": int(batch.attention_mask.sum()) * dist.world}
+            loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm, swap)
+        computed = int(batch.attention_mask.sum()) * dist.world * (2 if swap else 1)
+        fields = {**info, "tokens_computed": computed}
         if dist.enabled:  # log the global batch's loss, not this rank's share
             parts = torch.tensor([float(loss.detach()), info["ce"]], device=device)
             torch.distributed.all_reduce(parts)
