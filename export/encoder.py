@@ -7,13 +7,13 @@ to ~23 MB. Its error against fp32 is measured on every export and written to the
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from t2l_edge.atomic import atomic_dir, atomic_output
 from t2l_edge.paths import cache_root
 
 PROBE_TEXTS = [
@@ -114,26 +114,21 @@ def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Pat
     report_path = out / "report.json"
     if not report_path.is_file():
         encoder, src = load_minilm(folder)
-        tmp = out.with_name(out.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        shutil.copy(src / "tokenizer.json", tmp / "tokenizer.json")
-        export_encoder_onnx(encoder, tmp / fp32.name, encoder.bert.config.vocab_size)
-        quantize_int8(tmp / fp32.name, tmp / int8.name)
-        report = {
-            "encoder": ENCODER_NAME,
-            "torch_vs_onnx_fp32_max_abs": torch_vs_onnx(encoder, tmp / fp32.name, tmp / "tokenizer.json"),
-            "int8_vs_fp32": cosine_report(tmp / fp32.name, tmp / int8.name, tmp / "tokenizer.json"),
-        }
-        (tmp / report_path.name).write_text(json.dumps(report, indent=1))
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(tmp, out)
+        with atomic_dir(out) as tmp:
+            shutil.copy(src / "tokenizer.json", tmp / "tokenizer.json")
+            export_encoder_onnx(encoder, tmp / fp32.name, encoder.bert.config.vocab_size)
+            quantize_int8(tmp / fp32.name, tmp / int8.name)
+            report = {
+                "encoder": ENCODER_NAME,
+                "torch_vs_onnx_fp32_max_abs": torch_vs_onnx(encoder, tmp / fp32.name, tmp / "tokenizer.json"),
+                "int8_vs_fp32": cosine_report(tmp / fp32.name, tmp / int8.name, tmp / "tokenizer.json"),
+            }
+            (tmp / report_path.name).write_text(json.dumps(report, indent=1))
     report = json.loads(report_path.read_text())
     if report.get("int8_vs_fp32", {}).get("n_texts") != len(PROBE_TEXTS):
         # The probe set changed since the export: re-measure only; the ONNX files stay as they
         # are, because training embedded its descriptions with exactly these bytes.
         report["int8_vs_fp32"] = cosine_report(fp32, int8, out / "tokenizer.json")
-        tmp_report = report_path.with_suffix(f".{os.getpid()}.tmp")
-        tmp_report.write_text(json.dumps(report, indent=1))
-        os.replace(tmp_report, report_path)
+        with atomic_output(report_path, force=True) as tmp:
+            tmp.write_text(json.dumps(report, indent=1))
     return {"onnx": fp32 if quant == "fp32" else int8, "tokenizer": out / "tokenizer.json", "quant": quant, "report": report}

@@ -12,9 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path.insert(0, str(REPO / "tests"))  # browser.py and serve_fixtures.py are test helpers
 
 DESCRIPTION = "Answer the multiple-choice science question with the correct option."
 PROMPT = "Which gas do plants take in from the air to make food?\nOptions: oxygen | carbon dioxide | nitrogen | helium"
@@ -25,6 +24,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(REPO / "docs" / "serve.png"))
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from browser import Browser, missing
     from serve_fixtures import live_server
     from t2l_edge.basemodel import resolve_base

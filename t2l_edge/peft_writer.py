@@ -15,16 +15,14 @@ import numpy as np
 
 from .adapter import Adapter
 from .arch import hf_module_path
-from .atomic import atomic_dir
+from .atomic import atomic_dir, refuse_existing
 from .errors import T2LError
 
 
 def write_peft(adapter: Adapter, folder: str | os.PathLike, force: bool = False, base_model_name: str = "") -> Path:
     from safetensors.numpy import save_file
 
-    out = Path(folder)
-    if out.exists() and not force:
-        raise T2LError(f"{out} already exists", "pass --force to overwrite it")
+    out = refuse_existing(folder, force)
     if out.exists() and not out.is_dir():
         raise T2LError(f"{out} is a file; PEFT adapters are folders", "choose a folder name")
     adapter.check_finite()

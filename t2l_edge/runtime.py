@@ -19,7 +19,7 @@ import numpy as np
 from . import GENERATOR_NAME
 from .adapter import Adapter
 from .bundle import Manifest, default_bundle_path, load_manifest
-from .encoder_runtime import OnnxEncoder, ort_session
+from .encoder_runtime import PRE_OPTIMIZED, OnnxEncoder, ort_session
 from .errors import T2LError
 from .text import normalize_description
 
@@ -36,10 +36,12 @@ class Generator:
 
     @classmethod
     def load(cls, bundle_dir: str | os.PathLike | None = None, threads: int | None = None,
-             providers: list[str] | None = None, verify: bool = True) -> "Generator":
+             providers: list[str] | None = None, verify: bool | str = True) -> "Generator":
         d = Path(bundle_dir) if bundle_dir else default_bundle_path()
         man = load_manifest(d, verify=verify)
-        enc = OnnxEncoder(d / "encoder.onnx", d / "tokenizer.json", man.raw["encoder"].get("max_length", 256), threads, providers)
+        info = man.raw["encoder"]
+        enc = OnnxEncoder(d / "encoder.onnx", d / "tokenizer.json", info.get("max_length", 256), threads, providers,
+                          pre_optimized=info.get("graph") == PRE_OPTIMIZED)
         return cls(d, man, enc, ort_session(d / "hypernet.onnx", threads, providers))
 
     def _check_outputs(self) -> None:

@@ -23,7 +23,7 @@ from .arch import ARCHITECTURES, gguf_tensor_name
 from .basemodel import file_sha256
 from .errors import T2LError
 from .gguf_adapter import KEY_BASE_NAME, KEY_BASE_SHA256, KEY_GENERATOR
-from .gguf_meta import read_header
+from .gguf_meta import check_gguf_file, read_header
 
 ACCEPTED_DTYPES = {
     gguf.GGMLQuantizationType.F32: "F32",
@@ -126,12 +126,7 @@ def _open_adapter(path: Path):
     """Header of the adapter; size, magic and parse failures become T2LError."""
     if not path.is_file():
         raise T2LError(f"adapter {path} not found", "check the path")
-    size = path.stat().st_size
-    if size < 24:
-        _fail(path, f"is not a GGUF file (only {size} bytes)", "pass a .gguf adapter file")
-    with open(path, "rb") as fh:
-        if fh.read(4) != b"GGUF":
-            _fail(path, "is not a GGUF file (bad magic)", "pass a .gguf adapter file")
+    check_gguf_file(path, f"adapter {path.name}:", "pass a .gguf adapter file")
     try:
         return read_header(path)
     except T2LError as exc:

@@ -49,7 +49,8 @@ class Browser:
         finally:
             shutil.rmtree(self.profile, ignore_errors=True)
 
-    def ask(self, url: str, description: str, prompt: str, max_tokens: int = 48, timeout: float = 300.0) -> dict:
+    def ask(self, url: str, description: str, prompt: str, max_tokens: int = 48, timeout: float = 300.0,
+            in_prompt: bool = False) -> dict:
         """Type a description and a message into the page, send, wait for both answers."""
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support.ui import WebDriverWait
@@ -62,6 +63,8 @@ class Browser:
         box.clear()
         box.send_keys(str(max_tokens))
         d.find_element(By.ID, "prompt").send_keys(prompt)
+        if in_prompt:
+            d.find_element(By.ID, "in-prompt").click()
         d.find_element(By.ID, "send").click()
 
         def done(d):

@@ -45,6 +45,43 @@ def test_checksum_mismatch(bundle, tmp_path):
         Generator.load(b)
 
 
+def test_a_file_changed_after_its_digest_was_cached_is_still_refused(bundle, tmp_path, monkeypatch):
+    import os
+
+    from t2l_edge import digest_cache
+
+    monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))
+    b = _copy(bundle, tmp_path)
+    Generator.load(b)  # verified: digests cached with each file's stamp
+    assert (tmp_path / "cache" / digest_cache.CACHE_FILE).is_file()
+    hashed = []
+    monkeypatch.setattr(digest_cache, "sha256_file", lambda f: hashed.append(f) or "0" * 64)
+    Generator.load(b)
+    assert hashed == []  # unchanged files are trusted from the cache
+    f = b / "encoder.onnx"
+    st = os.stat(f)
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    f.write_bytes(bytes(data))  # same size, and the old mtime put back: only the ctime tells
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    monkeypatch.undo()
+    monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(T2LError, match="checksum"):
+        Generator.load(b)
+
+
+def test_full_verify_hashes_every_file_again(bundle, tmp_path, monkeypatch):
+    from t2l_edge import digest_cache
+
+    monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))
+    b = _copy(bundle, tmp_path)
+    Generator.load(b)
+    real, hashed = digest_cache.sha256_file, []
+    monkeypatch.setattr(digest_cache, "sha256_file", lambda f: hashed.append(f) or real(f))
+    Generator.load(b, verify="full")
+    assert sorted(p.name for p in hashed) == sorted(json.loads((b / "manifest.json").read_text())["files"])
+
+
 def test_truncated_onnx_with_matching_checksum_still_fails_cleanly(bundle, tmp_path):
     from t2l_edge.bundle import sha256_file
 

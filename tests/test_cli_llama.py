@@ -103,6 +103,26 @@ def test_chat_compare_json_with_stub_generator(files, capsys, monkeypatch):
     assert "answer" in res and "base_answer" in res and res["make_adapter_ms"] == 1.5
 
 
+def test_chat_desc_in_prompt_answers_the_prefixed_prompt_and_counts_its_tokens(files, capsys, monkeypatch):
+    pytest.importorskip("llama_cpp")
+    import t2l_edge.commands.chat as chat_mod
+    from t2l_edge.engine import Engine
+
+    adapter = random_adapter(read_base_spec(files["base"]), description="be terse")
+    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (adapter, 1.5))
+    code, out, _ = _run(capsys, ["chat", "be terse", "--base", str(files["base"]), "--prompt", "hi", "--desc-in-prompt",
+                                 "--max-tokens", "4", "--threads", "2", "--json"])
+    assert code == 0
+    res = json.loads(out)
+    with Engine(files["base"], n_threads=2) as engine:
+        engine.use(adapter)
+        want = engine.generate("be terse\n\nhi", max_tokens=4).text
+        extra = len(engine.prompt_tokens(engine.format_chat("be terse\n\nhi"), chat=True)) - \
+            len(engine.prompt_tokens(engine.format_chat("hi"), chat=True))
+    assert res["answer"] == want and res["desc_in_prompt"] is True
+    assert res["in_prompt_tokens"] == extra > 0
+
+
 def test_chat_rich_compare_with_stub_generator(files, capsys, monkeypatch):
     pytest.importorskip("llama_cpp")
     import t2l_edge.commands.chat as chat_mod

@@ -50,8 +50,24 @@ def test_manifest_records_provenance_and_parity(tmp_path, encoder):
     assert man["hypernet"]["onnx_parity"]["max_abs_diff"]["delta"] < 1e-4
     assert set(man["files"]) == {"encoder.onnx", "tokenizer.json", "hypernet.onnx"}
     assert man["training"]["note"] == "untrained test bundle"
-    assert man["encoder"]["sha256"] == man["files"]["encoder.onnx"]
+    # encoder.sha256 names the file training embedded with; the bundle ships its optimised graph
+    from t2l_edge.encoder_runtime import PRE_OPTIMIZED
+    from t2l_edge.paths import sha256_file
+
+    assert man["encoder"]["sha256"] == sha256_file(encoder["onnx"])
+    assert man["encoder"]["graph"] == PRE_OPTIMIZED
     assert set(man["export"]) == {"git_commit", "date"}
+
+
+def test_shipped_encoder_embeds_exactly_as_the_training_encoder(tmp_path, encoder):
+    from t2l_edge.encoder_runtime import OnnxEncoder
+
+    folder, _, _ = tiny_bundle(tmp_path / "b", "S", encoder=encoder)
+    texts = TEXTS + ["a much longer description of a task " * 4]
+    trained = OnnxEncoder(encoder["onnx"], encoder["tokenizer"]).encode(texts)
+    gen = Generator.load(folder)
+    assert gen.encoder.session.get_session_options().graph_optimization_level.name == "ORT_DISABLE_ALL"
+    assert np.array_equal(gen.embed(texts), trained)
 
 
 def test_fp16_weights_halve_the_hypernet_file(tmp_path, encoder):

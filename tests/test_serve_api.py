@@ -99,6 +99,19 @@ def test_description_adapter_is_cached_and_changes_the_answer(server):
     assert zero["choices"][0]["message"]["content"] == base  # scale 0 is the base exactly
 
 
+def test_in_prompt_puts_the_description_before_the_last_user_message(server):
+    desc = "Summarise the text"
+    both = chat(server, t2l={"description": desc, "in_prompt": True})
+    # the prompt gets the description as the adapter was made from it: normalised, full stop added
+    by_hand = chat(server, t2l={"description": desc}, messages=[{"role": "user", "content": f"{desc}.\n\n{CHAT[0]['content']}"}])
+    assert both["choices"][0]["message"]["content"] == by_hand["choices"][0]["message"]["content"]
+    assert both["t2l"]["in_prompt_tokens"] > 0 and "in_prompt_tokens" not in by_hand["t2l"]
+    assert both["usage"]["prompt_tokens"] == by_hand["usage"]["prompt_tokens"]
+    r = server["http"].post("/v1/chat/completions", json={"model": "tiny", "messages": CHAT,
+                                                          "t2l": {"adapter": "x", "in_prompt": True}})
+    assert r.status_code == 400 and "in_prompt" in r.json()["error"]["message"]
+
+
 def test_named_adapters_register_list_select_delete(server):
     http = server["http"]
     r = http.post("/v1/adapters", json={"name": "fr", "description": "translate into french"})

@@ -70,8 +70,9 @@ def make_adapter(
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="ONNX Runtime threads."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per adapter."),
+    verify: bool = typer.Option(False, "--verify", help="Hash every bundle file again (default: only files changed since their last check)."),
 ) -> None:
-    from ..atomic import check_output_path
+    from ..atomic import check_output_path, refuse_existing
     from ..errors import T2LError
 
     if fmt not in ("gguf", "peft"):
@@ -91,13 +92,13 @@ def make_adapter(
     for path in outputs:  # fail before any work, not after the first file
         if fmt == "gguf":
             check_output_path(path, force)
-        elif path.exists() and not force:
-            raise T2LError(f"{path} already exists", "pass --force to overwrite it")
+        else:
+            refuse_existing(path, force)
 
     t0 = time.perf_counter()
     from ..runtime import Generator
 
-    gen = Generator.load(bundle, threads=threads)
+    gen = Generator.load(bundle, threads=threads, verify="full" if verify else True)
     t_load = time.perf_counter() - t0
     t1 = time.perf_counter()
     adapters = gen.make_batch(descriptions)
@@ -111,8 +112,11 @@ def make_adapter(
                 raise T2LError(f"adapter for '{ad.description[:40]}' has ||delta W|| {worst:.3g} > {max_delta_norm}",
                                "raise --max-delta-norm or rephrase the description")
 
-    from ..gguf_adapter import write_gguf
-    from ..peft_writer import write_peft
+    # Only the chosen writer is imported: each pulls in its own file-format library.
+    if fmt == "gguf":
+        from ..gguf_adapter import write_gguf
+    else:
+        from ..peft_writer import write_peft
 
     for ad, path in zip(adapters, outputs):
         t2 = time.perf_counter()

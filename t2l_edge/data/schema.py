@@ -45,3 +45,9 @@ def cloze_prompt(ex: Example) -> str:
     """The plain (cloze) prompt: the question alone, the answer follows after a space. The
     options are not listed; in evaluation each one is scored as the continuation."""
     return f"Question: {ex.prompt}\nAnswer:"
+
+
+def description_prefix(description: str | None) -> str:
+    """The task description in the prompt (the in-prompt baseline): it goes in front, then a
+    blank line; nothing when there is no description."""
+    return f"{description}\n\n" if description else ""

@@ -14,9 +14,9 @@ import hashlib
 import json
 import os
 import random
-import shutil
 from pathlib import Path
 
+from ..atomic import atomic_dir
 from ..errors import T2LError
 from .schema import Example
 
@@ -42,27 +42,23 @@ def split_examples(tid: str, examples: list[Example]) -> dict[str, list[Example]
 
 def write_store(out: Path, tasks: list[dict], manifest: dict, report: dict) -> Path:
     """tasks: [{id, source, family, license, format, seed_text, examples}] -> the store folder (atomic)."""
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "examples").mkdir(parents=True)
-    index, digest = [], hashlib.sha256()
-    for t in sorted(tasks, key=lambda t: t["id"]):
-        parts = split_examples(t["id"], t["examples"])
-        lines = [json.dumps({"split": s, **ex.to_dict()}, ensure_ascii=False, sort_keys=True) for s in ("train", "val") for ex in parts[s]]
-        data = ("\n".join(lines) + "\n").encode()
-        digest.update(data)
-        # mtime=0: the same data gives the same bytes, so the content hash is reproducible.
-        (tmp / "examples" / f"{t['id']}.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))
-        index.append({k: t[k] for k in ("id", "source", "family", "license", "format", "seed_text")} |
-                     {"n_train": len(parts["train"]), "n_val": len(parts["val"])})
-    (tmp / "index.json").write_text(json.dumps(index, indent=1, ensure_ascii=False))
-    (tmp / "decontamination.json").write_text(json.dumps(report, indent=1))
-    manifest = {**manifest, "store_version": STORE_VERSION, "n_tasks": len(index),
-                "n_examples": sum(t["n_train"] + t["n_val"] for t in index), "content_sha256": digest.hexdigest()}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    with atomic_dir(out) as tmp:
+        (tmp / "examples").mkdir()
+        index, digest = [], hashlib.sha256()
+        for t in sorted(tasks, key=lambda t: t["id"]):
+            parts = split_examples(t["id"], t["examples"])
+            lines = [json.dumps({"split": s, **ex.to_dict()}, ensure_ascii=False, sort_keys=True) for s in ("train", "val") for ex in parts[s]]
+            data = ("\n".join(lines) + "\n").encode()
+            digest.update(data)
+            # mtime=0: the same data gives the same bytes, so the content hash is reproducible.
+            (tmp / "examples" / f"{t['id']}.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))
+            index.append({k: t[k] for k in ("id", "source", "family", "license", "format", "seed_text")} |
+                         {"n_train": len(parts["train"]), "n_val": len(parts["val"])})
+        (tmp / "index.json").write_text(json.dumps(index, indent=1, ensure_ascii=False))
+        (tmp / "decontamination.json").write_text(json.dumps(report, indent=1))
+        manifest = {**manifest, "store_version": STORE_VERSION, "n_tasks": len(index),
+                    "n_examples": sum(t["n_train"] + t["n_val"] for t in index), "content_sha256": digest.hexdigest()}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return out
 
 
@@ -82,7 +78,7 @@ class TaskStore:
 
     def task(self, tid: str) -> dict:
         if tid not in self._index:
-            raise T2LError(f"unknown task '{tid}'", "see `t2l-edge data list`")
+            raise T2LError(f"unknown task '{tid}'", f"the known task ids are in {self.path / 'index.json'} (written by `t2l-edge data build`)")
         return self._index[tid]
 
     def examples(self, tid: str, split: str = "train") -> list[Example]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..data.schema import Example
+from ..data.schema import Example, description_prefix
 from .sandbox import run_python
 
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -41,7 +41,7 @@ class GenScore:
 
 
 def score_gsm8k(engine, ex: Example, description: str | None = None, max_tokens: int = 256) -> GenScore:
-    prefix = f"{description}\n\n" if description else ""
+    prefix = description_prefix(description)
     out = engine.generate(prefix + ex.prompt, max_tokens=max_tokens).text
     got = final_number(out)
     return GenScore(ex.id, got is not None and got == final_number(ex.answer), out, got or "")
@@ -60,7 +60,7 @@ def mbpp_program(ex: Example, completion: str) -> str:
 
 def score_code(engine, bench: str, ex: Example, description: str | None = None, max_tokens: int = 384,
                timeout: float = 10.0) -> GenScore:
-    prefix = f"{description}\n\n" if description else ""
+    prefix = description_prefix(description)
     if bench == "humaneval":
         prompt = prefix + "Complete this Python function.\n\n" + ex.prompt
     else:

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data.schema import Example, cloze_prompt, user_turn
+from ..data.schema import Example, cloze_prompt, description_prefix, user_turn
 
 
 @dataclass
@@ -84,7 +84,7 @@ def score_item(engine, bench: str, ex: Example, style: str = "plain", descriptio
     """Log-likelihood of each option. `description` goes in front of the prompt (the
     desc-in-prompt row); `shots` are worked examples before the question (the ICL row): in the
     chat style as earlier user/assistant turns, otherwise as blank-line separated blocks."""
-    prefix = f"{description}\n\n" if description else ""
+    prefix = description_prefix(description)
     if style == "chat":
         history = [_chat_turns(bench, s) for s in shots]
         def chat(user: str) -> str:

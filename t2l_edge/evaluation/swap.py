@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..data.schema import Example, cloze_prompt
+from ..data.schema import Example, cloze_prompt, description_prefix
 from .mc import score_item
 from .rows import random_description
 
@@ -65,7 +65,7 @@ def columns(tasks: list[SwapTask], n_descriptions: int, n_random: int = 3) -> li
 
 def gold_loglik(engine, ex: Example, in_prompt: str | None = None) -> float:
     """Mean log-probability per token of the gold answer after the cloze prompt."""
-    prefix = f"{in_prompt}\n\n" if in_prompt else ""
+    prefix = description_prefix(in_prompt)
     ctx = engine.tokenize(prefix + cloze_prompt(ex), add_bos=True, special=True)
     cont = engine.tokenize(" " + ex.answer, add_bos=False)
     return float(engine.score_tokens(ctx, [cont])[0]) / max(1, len(cont))
@@ -152,7 +152,7 @@ def prompt_cost(engine, tasks: list[SwapTask], n_descriptions: int) -> dict:
 
     spec, out = engine.spec, {}
     for t in tasks:
-        n = float(np.mean([len(engine.tokenize(f"{d}\n\n", add_bos=False)) for d in t.descriptions[:n_descriptions]]))
+        n = float(np.mean([len(engine.tokenize(description_prefix(d), add_bos=False)) for d in t.descriptions[:n_descriptions]]))
         q = float(np.mean([len(engine.tokenize(cloze_prompt(ex), add_bos=False)) for ex in t.items]))
         prefix = transformer_flops(int(round(n)), spec.n_layer, spec.hidden, spec.ffn, kv_width=spec.head_dim * spec.n_head_kv,
                                    gated=True, context=int(round(n)) // 2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import time
 
+from ..data.schema import description_prefix
 from ..generation import decode_loop
 from .adapters import AdapterStore, Ref, clean_description
 from .errors import ApiError
@@ -80,11 +81,23 @@ def build_plan(store: AdapterStore, req) -> list[tuple[Ref, float]]:
     return plan
 
 
-def _prompt(engine, req) -> list[int]:
+def _prompt(engine, req, prefix: str = "") -> list[int]:
+    """The request's prompt tokens; `prefix` goes in front of the last user message (or the prompt)."""
     if isinstance(req, ChatRequest):
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in req.messages]
+        if prefix:
+            last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+            if last is None:
+                raise ApiError(400, "'in_prompt' needs a user message to put the description in front of",
+                               "add a user message", param="t2l.in_prompt")
+            messages[last] = {**messages[last], "content": prefix + messages[last]["content"]}
         return engine.prompt_tokens(engine.format_messages(messages), chat=True)
-    return engine.prompt_tokens(req.prompt, chat=False)
+    return engine.prompt_tokens(prefix + req.prompt, chat=False)
+
+
+def in_prompt_prefix(req) -> str:
+    """The descriptions the request asks to see in the prompt, in request order."""
+    return "".join(description_prefix(clean_description(r.description)) for r in req.t2l_list() if r.in_prompt)
 
 
 def _max_tokens(req) -> int:
@@ -101,7 +114,10 @@ def completion_job(store: AdapterStore, req: ChatRequest | CompletionRequest, wo
     def job(channel):
         engine = store.engine
         t2l = store.activate(build_plan(store, req))
-        tokens = _prompt(engine, req)
+        prefix = in_prompt_prefix(req)
+        tokens = _prompt(engine, req, prefix)
+        if prefix:  # the cost of the description in the prompt: extra tokens every request prefills
+            t2l["in_prompt_tokens"] = len(tokens) - len(_prompt(engine, req))
         if len(tokens) >= engine.n_ctx:
             raise ApiError(400, f"the prompt is {len(tokens):,} tokens; the context holds {engine.n_ctx:,} "
                            "including the reply", "shorten the prompt or start the server with a larger --ctx",

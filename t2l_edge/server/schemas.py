@@ -37,6 +37,9 @@ class T2LRef(Strict):
     description: Optional[str] = None
     adapter: Optional[str] = None
     scale: float = 1.0
+    # Also put the description in front of the last user message (or the prompt), as the
+    # evaluation's "own+prompt" rows do; the response's t2l.in_prompt_tokens says what it cost.
+    in_prompt: bool = False
 
     @field_validator("scale")
     @classmethod
@@ -47,6 +50,8 @@ class T2LRef(Strict):
     def _one_source(self):
         if (self.description is None) == (self.adapter is None):
             raise ValueError("give exactly one of 'description' or 'adapter'")
+        if self.in_prompt and self.description is None:
+            raise ValueError("'in_prompt' needs a 'description' (a named adapter has no text to put in the prompt)")
         return self
 
 

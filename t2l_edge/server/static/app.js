@@ -69,7 +69,8 @@ function stats(last, adapted) {
   if (!adapted) return speed;
   const a = last.t2l.adapters[0];
   const made = a.cached ? "adapter from cache" : "adapter generated in " + t.make_ms.toFixed(1) + " ms";
-  return made + " (+" + (t.load_ms + t.switch_ms).toFixed(1) + " ms to load and switch) · " + speed;
+  const cost = last.t2l.in_prompt_tokens ? " · description in prompt: +" + last.t2l.in_prompt_tokens + " prompt tokens" : "";
+  return made + " (+" + (t.load_ms + t.switch_ms).toFixed(1) + " ms to load and switch) · " + speed + cost;
 }
 
 async function ask(column, prompt, extra) {
@@ -101,7 +102,8 @@ async function send(ev) {
   try {
     if (!state.model) await connect();
     const scale = Number($("scale").value);
-    await ask("adapted", prompt, { t2l: { description: description, scale: isNaN(scale) ? 1 : scale } });
+    const inPrompt = $("in-prompt").checked;
+    await ask("adapted", prompt, { t2l: { description: description, scale: isNaN(scale) ? 1 : scale, in_prompt: inPrompt } });
     await ask("base", prompt, { lora: [] });  // explicitly no adapter, whatever the global scales are
     $("prompt").value = "";
     $("status").textContent = "";
