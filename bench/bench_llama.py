@@ -26,9 +26,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from t2l_edge.basemodel import read_base_spec, resolve_base  # noqa: E402
+from t2l_edge.core.basemodel import read_base_spec, resolve_base  # noqa: E402
 from t2l_edge.engine import Engine  # noqa: E402
-from t2l_edge.gguf_adapter import write_gguf  # noqa: E402
+from t2l_edge.formats.gguf_adapter import write_gguf  # noqa: E402
 from tinyllama import random_adapter  # noqa: E402
 
 PROMPT = ("Below is a passage about the water cycle. Water evaporates from oceans, lakes and rivers, rises "
@@ -45,13 +45,13 @@ def prefill_and_decode(engine: Engine, prompt_tokens: list[int], gen_tokens: lis
     """(prompt tok/s, generation tok/s). Generation feeds a fixed token sequence one token per
     decode, exactly as generate() does, so base and adapted runs do identical work whatever
     text they would have produced."""
-    engine._reset_cache()
-    t_prompt, _ = timed(lambda: engine._eval(prompt_tokens, [len(prompt_tokens) - 1]))
+    engine.reset_cache()
+    t_prompt, _ = timed(lambda: engine.logits_at(prompt_tokens, [len(prompt_tokens) - 1]))
     seq = list(prompt_tokens)
     t0 = time.perf_counter()
     for tok in gen_tokens:
         seq.append(tok)
-        engine._eval(seq, [len(seq) - 1])
+        engine.logits_at(seq, [len(seq) - 1])
     t_gen = time.perf_counter() - t0
     return len(prompt_tokens) / t_prompt, len(gen_tokens) / t_gen
 

@@ -51,14 +51,15 @@ t0 = time.perf_counter(); marks = []
 def mark(name): marks.append((name, time.perf_counter()))
 import typer, click; import t2l_edge.cli; mark("import cli (typer, click)")
 import onnxruntime; mark("import onnxruntime")
-from t2l_edge.runtime import Generator; from t2l_edge.gguf_adapter import write_gguf; mark("import runtime + gguf writer")
-from t2l_edge.bundle import load_manifest
-from t2l_edge.encoder_runtime import OnnxEncoder, ort_session
+from t2l_edge.runtime import Generator; from t2l_edge.formats.gguf_adapter import write_gguf; mark("import runtime + gguf writer")
+from t2l_edge.formats.keys import ENCODER_FILE, HYPERNET_FILE, TOKENIZER_FILE
+from t2l_edge.runtime.bundle import load_manifest
+from t2l_edge.runtime.encoder_runtime import PRE_OPTIMIZED, OnnxEncoder, ort_session
 b = sys.argv[1]; verify = sys.argv[2]
 man = load_manifest(b, verify=True if verify == "cached" else "full"); mark("verify bundle (" + verify + ")")
 info = man.raw["encoder"]
-enc = OnnxEncoder(b + "/encoder.onnx", b + "/tokenizer.json", pre_optimized=info.get("graph") == "ort-basic-optimized"); mark("encoder session")
-hyper = ort_session(b + "/hypernet.onnx"); mark("hypernet session")
+enc = OnnxEncoder(b + "/" + ENCODER_FILE, b + "/" + TOKENIZER_FILE, pre_optimized=info.get("graph") == PRE_OPTIMIZED); mark("encoder session")
+hyper = ort_session(b + "/" + HYPERNET_FILE); mark("hypernet session")
 gen = Generator(__import__("pathlib").Path(b), man, enc, hyper)
 ad = gen.make("Answer the question."); mark("make")
 write_gguf(ad, sys.argv[3], force=True); mark("write gguf")
@@ -87,8 +88,8 @@ def main() -> None:
 
     import torch
 
-    from export.bundle_writer import write_bundle
-    from t2l_edge.basemodel import default_base_path, read_base_spec
+    from t2l_edge.export.bundle_writer import write_bundle
+    from t2l_edge.core.basemodel import default_base_path, read_base_spec
     from t2l_edge.hypernet.checkpoint import save_hypernet
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
@@ -124,6 +125,7 @@ def main() -> None:
     ) % (str(ckpt), DESC)
     torch_cold = wall([PY, "-c", torch_cold_code], args.repeats)
 
+    from t2l_edge.formats.keys import HYPERNET_INPUT
     from t2l_edge.runtime import Generator
 
     warm_by_threads = {}
@@ -144,7 +146,7 @@ def main() -> None:
         warm.append(time.perf_counter() - t)
     emb = gen.embed([DESC])
     enc_ms = 1000 * statistics.median(_timed(lambda: gen.embed([DESC])) for _ in range(30))
-    hyper_ms = 1000 * statistics.median(_timed(lambda: gen.session.run(None, {"task_embedding": emb})) for _ in range(30))
+    hyper_ms = 1000 * statistics.median(_timed(lambda: gen.session.run(None, {HYPERNET_INPUT: emb})) for _ in range(30))
     batch = [f"{DESC} Variant {i}." for i in range(32)]
     t = time.perf_counter()
     gen.make_batch(batch)

@@ -22,7 +22,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "padding.json"))
     args = ap.parse_args()
-    from t2l_edge.basemodel import default_base_path
+    from t2l_edge.core.basemodel import default_base_path
     from t2l_edge.train.base_torch import load_base_torch
     from t2l_edge.train.config import SFTConfig, resolve
     from t2l_edge.train.sft_data import ChatFormatter, make_batch

@@ -69,7 +69,7 @@ def main() -> None:
 
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
-    from t2l_edge.basemodel import read_base_spec, default_base_path
+    from t2l_edge.core.basemodel import read_base_spec, default_base_path
     from t2l_edge.train.base_torch import load_base_torch
     from t2l_edge.train.batched_lora import wrap_model
     from t2l_edge.train.sft_step import Batch, sft_loss

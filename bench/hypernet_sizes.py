@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from t2l_edge.basemodel import default_base_path, read_base_spec
+from t2l_edge.core.basemodel import default_base_path, read_base_spec
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 

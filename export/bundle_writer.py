@@ -1,4 +1,4 @@
-"""Write a bundle folder (see t2l_edge/bundle.py) atomically: build in a temp folder, then rename."""
+"""Write a bundle folder (see t2l_edge/runtime/bundle.py) atomically: build in a temp folder, then rename."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import shutil
 import numpy as np
 
 from t2l_edge import GENERATOR_NAME
-from t2l_edge.atomic import atomic_dir, refuse_existing
-from t2l_edge.bundle import FORMAT_VERSION, MANIFEST, sha256_file
-from t2l_edge.errors import T2LError
+from t2l_edge.core.atomic import atomic_dir, refuse_existing
+from t2l_edge.core.errors import T2LError
+from t2l_edge.formats.keys import ENCODER_FILE, HYPERNET_FILE, MANIFEST, TOKENIZER_FILE
 from t2l_edge.hypernet.checkpoint import git_commit
 from t2l_edge.hypernet.model import HyperNetwork
+from t2l_edge.runtime.bundle import FORMAT_VERSION, sha256_file
 
 from .encoder import PROBE_TEXTS, ensure_encoder
 from .hypernet_onnx import PARITY_TOL, PARITY_TOL_FP16, export_hypernet_onnx, parity_check, store_weights_fp16
@@ -41,7 +42,7 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
                  log=print) -> dict:
     """Export `net` and the encoder into `out_dir`. Returns the manifest dict.
     hypernet_dtype fp16 stores the weights at half size; arithmetic stays fp32 (see hypernet_onnx)."""
-    from t2l_edge.encoder_runtime import PRE_OPTIMIZED, OnnxEncoder, save_optimized
+    from t2l_edge.runtime.encoder_runtime import PRE_OPTIMIZED, OnnxEncoder, save_optimized
 
     if hypernet_dtype not in HYPERNET_DTYPES:
         raise T2LError(f"unknown hypernet dtype '{hypernet_dtype}'", f"use one of {', '.join(HYPERNET_DTYPES)}")
@@ -54,13 +55,13 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
     with atomic_dir(out) as tmp:
         # The encoder ships as ONNX Runtime's basic-optimised graph: it opens in half the time and
         # computes bit-identical embeddings to the file training used (tests/test_export*.py).
-        save_optimized(enc["onnx"], tmp / "encoder.onnx")
-        shutil.copy(enc["tokenizer"], tmp / "tokenizer.json")
-        export_hypernet_onnx(net, tmp / "hypernet.onnx")
+        save_optimized(enc["onnx"], tmp / ENCODER_FILE)
+        shutil.copy(enc["tokenizer"], tmp / TOKENIZER_FILE)
+        export_hypernet_onnx(net, tmp / HYPERNET_FILE)
         if hypernet_dtype == "fp16":
-            store_weights_fp16(tmp / "hypernet.onnx")
+            store_weights_fp16(tmp / HYPERNET_FILE)
         # Probe with real descriptions through the shipped encoder, plus random directions.
-        probe = OnnxEncoder(tmp / "encoder.onnx", tmp / "tokenizer.json", pre_optimized=True).encode(PROBE_TEXTS)
+        probe = OnnxEncoder(tmp / ENCODER_FILE, tmp / TOKENIZER_FILE, pre_optimized=True).encode(PROBE_TEXTS)
         trained = OnnxEncoder(enc["onnx"], enc["tokenizer"]).encode(PROBE_TEXTS)
         if not np.array_equal(probe, trained):
             raise T2LError("the optimised encoder does not reproduce the training encoder's embeddings",
@@ -68,7 +69,7 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
         rng = np.random.default_rng(0)
         random_emb = rng.standard_normal((4, net.cfg.emb_dim)).astype(np.float32)
         fp16 = hypernet_dtype == "fp16"
-        parity = parity_check(net, tmp / "hypernet.onnx", np.concatenate([probe, random_emb]),
+        parity = parity_check(net, tmp / HYPERNET_FILE, np.concatenate([probe, random_emb]),
                               PARITY_TOL_FP16 if fp16 else PARITY_TOL, relative=fp16)
         d = parity["max_abs_diff"]
         log(f"ONNX ({hypernet_dtype} weights) vs PyTorch, max abs diff: A {d['A']:.2e}, B {d['B']:.2e}, "

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from t2l_edge.atomic import atomic_dir, atomic_output
-from t2l_edge.paths import cache_root
+from t2l_edge.core.atomic import atomic_dir, atomic_output
+from t2l_edge.core.paths import cache_root
+from t2l_edge.formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT
 
 PROBE_TEXTS = [
     # The kind of descriptions users write: short and long, plain and formal, several domains.
@@ -68,8 +69,8 @@ def export_encoder_onnx(encoder: torch.nn.Module, path: Path, vocab_size: int = 
     mask = torch.ones_like(ids)
     mask[1, 5:] = 0
     torch.onnx.export(
-        encoder, (ids, mask), str(path), input_names=["input_ids", "attention_mask"], output_names=["embedding"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}},
+        encoder, (ids, mask), str(path), input_names=list(ENCODER_INPUTS), output_names=[ENCODER_OUTPUT],
+        dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in ENCODER_INPUTS}, ENCODER_OUTPUT: {0: "batch"}},
         opset_version=17, dynamo=False,
     )
 
@@ -84,7 +85,7 @@ def quantize_int8(src: Path, dst: Path) -> None:
 
 
 def cosine_report(fp32: Path, other: Path, tokenizer_json: Path, texts: list[str] = PROBE_TEXTS) -> dict:
-    from t2l_edge.encoder_runtime import OnnxEncoder
+    from t2l_edge.runtime.encoder_runtime import OnnxEncoder
 
     a = OnnxEncoder(fp32, tokenizer_json).encode(texts)
     b = OnnxEncoder(other, tokenizer_json).encode(texts)
@@ -94,7 +95,7 @@ def cosine_report(fp32: Path, other: Path, tokenizer_json: Path, texts: list[str
 
 
 def torch_vs_onnx(encoder: torch.nn.Module, onnx_path: Path, tokenizer_json: Path, texts: list[str] = PROBE_TEXTS) -> float:
-    from t2l_edge.encoder_runtime import OnnxEncoder
+    from t2l_edge.runtime.encoder_runtime import OnnxEncoder
 
     enc = OnnxEncoder(onnx_path, tokenizer_json)
     batch = enc.tokenizer.encode_batch(texts)

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
+from t2l_edge.formats.keys import HYPERNET_INPUT, hypernet_outputs, lora_a_name, lora_b_name
 from t2l_edge.hypernet.model import HyperNetwork
 
 # fp32 ONNX vs PyTorch on the same embeddings: operator order differs, values should not.
@@ -30,17 +31,13 @@ class _Flat(torch.nn.Module):
         return tuple(t for m in self.net.cfg.targets for t in out[m])
 
 
-def output_names(targets) -> list[str]:
-    return [f"{kind}.{m}" for m in targets for kind in ("A", "B")]
-
-
 def export_hypernet_onnx(net: HyperNetwork, path: Path) -> None:
     net = net.eval()
-    names = output_names(net.cfg.targets)
+    names = hypernet_outputs(net.cfg.targets)
     dummy = torch.zeros(2, net.cfg.emb_dim)
     torch.onnx.export(
-        _Flat(net), (dummy,), str(path), input_names=["task_embedding"], output_names=names,
-        dynamic_axes={"task_embedding": {0: "tasks"}, **{n: {0: "tasks"} for n in names}},
+        _Flat(net), (dummy,), str(path), input_names=[HYPERNET_INPUT], output_names=names,
+        dynamic_axes={HYPERNET_INPUT: {0: "tasks"}, **{n: {0: "tasks"} for n in names}},
         opset_version=17, dynamo=False,
     )
 
@@ -79,20 +76,20 @@ def parity_check(net: HyperNetwork, onnx_path: Path, embeddings: np.ndarray, tol
     """Max abs difference of A, B and scaled delta W between ONNX Runtime and PyTorch.
     With `relative`, each difference is divided by the largest |value| of that quantity
     before the tolerance applies (fp16 weights: error scales with the values)."""
-    from t2l_edge.adapter import lora_scale
-    from t2l_edge.encoder_runtime import ort_session
+    from t2l_edge.core.adapter import lora_scale
+    from t2l_edge.runtime.encoder_runtime import ort_session
 
     cfg = net.cfg
     scale = lora_scale(cfg.alpha, cfg.rank, cfg.use_rslora)
     sess = ort_session(onnx_path, providers=["CPUExecutionProvider"])
-    got = dict(zip(output_names(cfg.targets), sess.run(None, {"task_embedding": embeddings.astype(np.float32)})))
+    got = dict(zip(hypernet_outputs(cfg.targets), sess.run(None, {HYPERNET_INPUT: embeddings.astype(np.float32)})))
     with torch.no_grad():
         ref = net.eval()(torch.from_numpy(embeddings.astype(np.float32)))
     diff = {"A": 0.0, "B": 0.0, "delta": 0.0}
     peak = {"A": 0.0, "B": 0.0, "delta": 0.0}
     for m in cfg.targets:
         a_ref, b_ref = (t.numpy() for t in ref[m])
-        a, b = got[f"A.{m}"], got[f"B.{m}"]
+        a, b = got[lora_a_name(m)], got[lora_b_name(m)]
         diff["A"] = max(diff["A"], float(np.abs(a - a_ref).max()))
         diff["B"] = max(diff["B"], float(np.abs(b - b_ref).max()))
         for t in range(len(embeddings)):  # one task at a time: [T, L, out, in] can be gigabytes

@@ -11,7 +11,7 @@ import json
 import torch
 from t2l_edge.train.config import SFTConfig, resolve
 from t2l_edge.train.base_torch import load_base_torch
-from t2l_edge.basemodel import default_base_path, read_base_spec
+from t2l_edge.core.basemodel import default_base_path, read_base_spec
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.batched_lora import wrap_model

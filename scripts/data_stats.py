@@ -33,7 +33,7 @@ def main() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import llama_cpp
 
-    from t2l_edge.basemodel import default_base_path
+    from t2l_edge.core.basemodel import default_base_path
     from t2l_edge.data.benchmarks import BENCHMARKS, load_benchmark
     from t2l_edge.data.descriptions import load_all
     from t2l_edge.data.store import TaskStore

@@ -28,19 +28,22 @@ class BundleLoRAs(torch.nn.Module):
         super().__init__()
         from types import SimpleNamespace
 
-        from t2l_edge.bundle import load_manifest
-        from t2l_edge.encoder_runtime import ort_session
+        from t2l_edge.formats.keys import HYPERNET_FILE
+        from t2l_edge.runtime.bundle import load_manifest
+        from t2l_edge.runtime.encoder_runtime import ort_session
 
         self.manifest = load_manifest(bundle)
-        self.session = ort_session(bundle / "hypernet.onnx", threads=1)
+        self.session = ort_session(bundle / HYPERNET_FILE, threads=1)
         lora = self.manifest.lora
         self.cfg = SimpleNamespace(alpha=float(lora["alpha"]), rank=int(lora["rank"]), use_rslora=bool(lora["use_rslora"]))
         self._device_anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # validate() asks for a device
 
     def forward(self, emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        outs = self.session.run(None, {"task_embedding": emb.detach().float().cpu().numpy()})
+        from t2l_edge.formats.keys import HYPERNET_INPUT, lora_a_name, lora_b_name
+
+        outs = self.session.run(None, {HYPERNET_INPUT: emb.detach().float().cpu().numpy()})
         named = dict(zip([o.name for o in self.session.get_outputs()], outs))
-        return {m: (torch.from_numpy(named[f"A.{m}"]), torch.from_numpy(named[f"B.{m}"])) for m in self.manifest.targets}
+        return {m: (torch.from_numpy(named[lora_a_name(m)]), torch.from_numpy(named[lora_b_name(m)])) for m in self.manifest.targets}
 
 
 def main() -> None:
@@ -52,7 +55,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    from t2l_edge.basemodel import resolve_base
+    from t2l_edge.core.basemodel import resolve_base
     from t2l_edge.train.base_torch import load_base_torch
     from t2l_edge.train.batched_lora import wrap_model
     from t2l_edge.train.config import SFTConfig, resolve

@@ -27,7 +27,7 @@ def main() -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from browser import Browser, missing
     from serve_fixtures import live_server
-    from t2l_edge.basemodel import resolve_base
+    from t2l_edge.core.basemodel import resolve_base
     from t2l_edge.engine import Engine
     from t2l_edge.runtime import Generator
     from t2l_edge.server import build_app

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 
 CONDITIONS = ("base", "own", "other", "prompt", "own+prompt")
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args) -> int:
     import subprocess
 
-    from t2l_edge.atomic import atomic_output, check_output_path
+    from t2l_edge.core.atomic import atomic_output, check_output_path
     from t2l_edge.engine import Engine
     from t2l_edge.evaluation.steer import other_task
     from t2l_edge.evaluation.steer import tasks as all_tasks

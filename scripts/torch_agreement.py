@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from t2l_edge.atomic import atomic_output
+from t2l_edge.core.atomic import atomic_output
 from t2l_edge.data.benchmarks import MC, load_benchmark
 from t2l_edge.engine import Engine
 from t2l_edge.evaluation.mc import score_item

@@ -82,7 +82,7 @@ cli = click.option("--debug", is_flag=True, envvar="T2L_DEBUG", help="Show full 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import T2LError
+    from .core.errors import T2LError
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("T2L_DEBUG") == "1"

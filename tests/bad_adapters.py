@@ -11,8 +11,9 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from t2l_edge.arch import gguf_tensor_name
-from t2l_edge.gguf_adapter import KEY_BASE_SHA256, write_gguf
+from t2l_edge.core.arch import gguf_tensor_name
+from t2l_edge.formats.gguf_adapter import write_gguf
+from t2l_edge.formats.keys import KEY_BASE_SHA256
 
 
 def write_raw(path: Path, tensors: dict[str, np.ndarray], arch: str = "llama", general_type: str | None = "adapter",

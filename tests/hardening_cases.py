@@ -16,9 +16,9 @@ import gguf
 import numpy as np
 
 from bad_adapters import build_cases
-from t2l_edge.basemodel import read_base_spec
-from t2l_edge.bundle import sha256_file
-from t2l_edge.gguf_adapter import write_gguf
+from t2l_edge.core.basemodel import read_base_spec
+from t2l_edge.runtime.bundle import sha256_file
+from t2l_edge.formats.gguf_adapter import write_gguf
 from tiny_models import tiny_bundle, tiny_encoder
 from tinyllama import TinyLlama, random_adapter
 

@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from t2l_edge.basemodel import read_base_spec
-from t2l_edge.gguf_adapter import write_gguf
+from t2l_edge.core.basemodel import read_base_spec
+from t2l_edge.formats.gguf_adapter import write_gguf
 from tiny_models import tiny_bundle, tiny_encoder
 from tinyllama import TinyLlama, random_adapter
 

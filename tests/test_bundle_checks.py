@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 from t2l_edge.runtime import Generator
 from tiny_models import tiny_bundle, tiny_encoder, tiny_hypernet
 
@@ -48,7 +48,7 @@ def test_checksum_mismatch(bundle, tmp_path):
 def test_a_file_changed_after_its_digest_was_cached_is_still_refused(bundle, tmp_path, monkeypatch):
     import os
 
-    from t2l_edge import digest_cache
+    from t2l_edge.core import digest_cache
 
     monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))
     b = _copy(bundle, tmp_path)
@@ -71,7 +71,7 @@ def test_a_file_changed_after_its_digest_was_cached_is_still_refused(bundle, tmp
 
 
 def test_full_verify_hashes_every_file_again(bundle, tmp_path, monkeypatch):
-    from t2l_edge import digest_cache
+    from t2l_edge.core import digest_cache
 
     monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))
     b = _copy(bundle, tmp_path)
@@ -83,7 +83,7 @@ def test_full_verify_hashes_every_file_again(bundle, tmp_path, monkeypatch):
 
 
 def test_truncated_onnx_with_matching_checksum_still_fails_cleanly(bundle, tmp_path):
-    from t2l_edge.bundle import sha256_file
+    from t2l_edge.runtime.bundle import sha256_file
 
     b = _copy(bundle, tmp_path)
     (b / "hypernet.onnx").write_bytes((b / "hypernet.onnx").read_bytes()[:1000])
@@ -112,7 +112,7 @@ def test_not_a_bundle(tmp_path):
 
 
 def test_default_bundle_absent_says_what_to_do(monkeypatch, tmp_path):
-    from t2l_edge.bundle import default_bundle_path
+    from t2l_edge.runtime.bundle import default_bundle_path
 
     monkeypatch.setenv("T2L_EDGE_BUNDLE", str(tmp_path / "nothing"))
     with pytest.raises(T2LError, match="no trained default bundle"):
@@ -120,7 +120,7 @@ def test_default_bundle_absent_says_what_to_do(monkeypatch, tmp_path):
 
 
 def test_export_refuses_to_overwrite(bundle, tmp_path):
-    from export.bundle_writer import write_bundle
+    from t2l_edge.export.bundle_writer import write_bundle
 
     b = _copy(bundle, tmp_path)
     with pytest.raises(T2LError, match="already exists"):
@@ -138,7 +138,15 @@ def test_manifest_with_unknown_target_or_arch(bundle, tmp_path):
 
 
 def test_load_bundle_returns_the_verified_manifest(bundle):
-    from t2l_edge.bundle import load_bundle
+    from t2l_edge.runtime.bundle import load_bundle
 
     man = load_bundle(bundle[0])
     assert man.base.n_layer == 2 and man.targets == ("q_proj", "v_proj") and len(man.bundle_id) == 16
+
+
+def test_the_default_bundle_is_the_repositorys_models_default():
+    from pathlib import Path
+
+    from t2l_edge.runtime.bundle import repo_models_dir
+
+    assert repo_models_dir() == Path(__file__).resolve().parents[1] / "models"

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from t2l_edge.basemodel import read_base_spec
+from t2l_edge.core.basemodel import read_base_spec
 from t2l_edge.cli import main
-from t2l_edge.gguf_adapter import write_gguf
+from t2l_edge.formats.gguf_adapter import write_gguf
 from tinyllama import TinyLlama, random_adapter
 
 
@@ -80,7 +80,7 @@ def test_help_has_example(command, capsys):
 
 
 def test_llama_path_never_imports_torch():
-    code = ("import sys, t2l_edge.engine, t2l_edge.validate, t2l_edge.commands.generate, "
+    code = ("import sys, t2l_edge.engine, t2l_edge.formats.validate, t2l_edge.commands.generate, "
             "t2l_edge.commands.inspect_adapter, t2l_edge.commands.chat; "
             "bad = [m for m in ('torch', 'transformers') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

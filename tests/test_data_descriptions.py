@@ -5,7 +5,7 @@ import json
 import pytest
 
 from t2l_edge.data import descriptions as D
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 
 
 def test_every_committed_file_is_valid():

@@ -23,10 +23,10 @@ BASE_VAL_LOSS = {"chat": 1.868, "plain": 4.524, "mixed": 3.666}
 
 
 def test_default_bundle_is_trained_and_makes_valid_adapters(tmp_path):
-    from t2l_edge.basemodel import default_base_path
-    from t2l_edge.gguf_adapter import write_gguf
+    from t2l_edge.core.basemodel import default_base_path
+    from t2l_edge.formats.gguf_adapter import write_gguf
     from t2l_edge.runtime import Generator
-    from t2l_edge.validate import validate_adapter
+    from t2l_edge.formats.validate import validate_adapter
 
     gen = Generator.load(DEFAULT)
     man = gen.manifest.raw

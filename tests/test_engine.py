@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("llama_cpp")
 
-from t2l_edge.basemodel import read_base_spec  # noqa: E402
+from t2l_edge.core.basemodel import read_base_spec  # noqa: E402
 from t2l_edge.engine import Engine  # noqa: E402
-from t2l_edge.gguf_adapter import write_gguf  # noqa: E402
+from t2l_edge.formats.gguf_adapter import write_gguf  # noqa: E402
 from tinyllama import TinyLlama, adapter_deltas, random_adapter, without_qk_permutation  # noqa: E402
 
 TOL = 1e-4  # float32 llama.cpp vs float64 numpy; logits are O(1..10)
@@ -177,7 +177,7 @@ def test_generate_chat_and_stream(engine):
 
 
 def test_closed_engine_refuses(tiny):
-    from t2l_edge.errors import T2LError
+    from t2l_edge.core.errors import T2LError
 
     e = Engine(tiny["base"], n_ctx=64)
     e.use(tiny["p1"])
@@ -209,3 +209,23 @@ def test_score_many_options_and_sequential_fallback(engine, tiny, monkeypatch):
     monkeypatch.setattr(engine, "score_seqs", 0)
     np.testing.assert_allclose(engine.score(ctx, options), got, atol=1e-4)
     engine.clear()
+
+
+def test_public_cache_and_token_generation_methods(engine, tiny):
+    """The methods speed measurements and the server use instead of Engine internals:
+    logits_at (prefix-cached logits at chosen positions), reset_cache, generate_tokens."""
+    engine.clear()
+    toks = engine.tokenize(TEXT)
+    full = engine.logits(toks)
+    engine.reset_cache()
+    assert np.array_equal(engine.logits_at(toks, [2, len(toks) - 1]), full[[2, len(toks) - 1]])
+    before = engine.decoded_tokens
+    engine.logits_at(toks + [toks[1]], [len(toks)])
+    assert engine.decoded_tokens == before + 1  # the cached prefix was reused
+    engine.reset_cache()
+    engine.logits_at(toks, [len(toks) - 1])
+    assert engine.decoded_tokens == before + 1 + len(toks)  # cold again after the reset
+    prompt = engine.prompt_tokens(engine.format_chat("hi"), chat=True)
+    assert engine.generate_tokens(prompt, max_tokens=6).text == engine.generate("hi", max_tokens=6).text
+    stopped = engine.generate_tokens(prompt, max_tokens=6, should_stop=lambda: True)
+    assert stopped.n_gen_tokens <= 1 and stopped.stop_reason in ("stopped", "eos")

@@ -128,7 +128,7 @@ def test_plain_training_shape_is_what_the_plain_style_scores():
 def test_unknown_prompt_style_is_refused_before_training():
     import pytest
 
-    from t2l_edge.errors import T2LError
+    from t2l_edge.core.errors import T2LError
     from t2l_edge.train.config import PROMPT_STYLES, SFTConfig, resolve
     from t2l_edge.train.sft_data import FORMATTERS
 

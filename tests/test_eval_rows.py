@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from t2l_edge.data.benchmarks import BENCHMARKS, MC
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 from t2l_edge.evaluation.rows import heldout, other_benchmark, random_description, variants
 
 

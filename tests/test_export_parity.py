@@ -51,8 +51,8 @@ def test_manifest_records_provenance_and_parity(tmp_path, encoder):
     assert set(man["files"]) == {"encoder.onnx", "tokenizer.json", "hypernet.onnx"}
     assert man["training"]["note"] == "untrained test bundle"
     # encoder.sha256 names the file training embedded with; the bundle ships its optimised graph
-    from t2l_edge.encoder_runtime import PRE_OPTIMIZED
-    from t2l_edge.paths import sha256_file
+    from t2l_edge.runtime.encoder_runtime import PRE_OPTIMIZED
+    from t2l_edge.core.paths import sha256_file
 
     assert man["encoder"]["sha256"] == sha256_file(encoder["onnx"])
     assert man["encoder"]["graph"] == PRE_OPTIMIZED
@@ -60,7 +60,7 @@ def test_manifest_records_provenance_and_parity(tmp_path, encoder):
 
 
 def test_shipped_encoder_embeds_exactly_as_the_training_encoder(tmp_path, encoder):
-    from t2l_edge.encoder_runtime import OnnxEncoder
+    from t2l_edge.runtime.encoder_runtime import OnnxEncoder
 
     folder, _, _ = tiny_bundle(tmp_path / "b", "S", encoder=encoder)
     texts = TEXTS + ["a much longer description of a task " * 4]
@@ -78,8 +78,8 @@ def test_fp16_weights_halve_the_hypernet_file(tmp_path, encoder):
 
 
 def test_export_refuses_an_encoder_other_than_the_trained_one(tmp_path, encoder):
-    from export.bundle_writer import write_bundle
-    from t2l_edge.errors import T2LError
+    from t2l_edge.export.bundle_writer import write_bundle
+    from t2l_edge.core.errors import T2LError
     from tiny_models import tiny_hypernet
 
     with pytest.raises(T2LError, match="would ship .tiny-bert fp32."):

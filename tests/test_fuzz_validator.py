@@ -18,11 +18,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from t2l_edge.basemodel import read_base_spec
-from t2l_edge.errors import T2LError
-from t2l_edge.gguf_adapter import write_gguf
-from t2l_edge.text import normalize_description
-from t2l_edge.validate import validate_adapter
+from t2l_edge.core.basemodel import read_base_spec
+from t2l_edge.core.errors import T2LError
+from t2l_edge.formats.gguf_adapter import write_gguf
+from t2l_edge.core.text import normalize_description
+from t2l_edge.formats.validate import validate_adapter
 from tinyllama import TinyLlama, random_adapter
 
 REPO = Path(__file__).resolve().parent.parent

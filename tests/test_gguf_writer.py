@@ -6,9 +6,9 @@ import gguf
 import numpy as np
 import pytest
 
-from t2l_edge.adapter import Adapter
-from t2l_edge.arch import gguf_tensor_name
-from t2l_edge.gguf_adapter import read_gguf_adapter, write_gguf
+from t2l_edge.core.adapter import Adapter
+from t2l_edge.core.arch import gguf_tensor_name
+from t2l_edge.formats.gguf_adapter import read_gguf_adapter, write_gguf
 from tiny_models import tiny_spec
 
 MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
@@ -94,7 +94,7 @@ def test_f16_default_and_deterministic_bytes(tmp_path):
 
 
 def test_nan_refused_and_nothing_written(tmp_path):
-    from t2l_edge.errors import T2LError
+    from t2l_edge.core.errors import T2LError
 
     ad = _adapter(tiny_spec())
     ad.B["v_proj"][1, 0, 0] = np.nan

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from t2l_edge.atomic import atomic_output
-from t2l_edge.errors import T2LError
-from t2l_edge.gguf_adapter import write_gguf
+from t2l_edge.core.atomic import atomic_output
+from t2l_edge.core.errors import T2LError
+from t2l_edge.formats.gguf_adapter import write_gguf
 from tiny_models import tiny_bundle, tiny_encoder, tiny_spec
 from tinyllama import random_adapter
 
@@ -57,8 +57,8 @@ def test_two_processes_race_for_one_path(tmp_path):
     """Both write the same path at once without --force: exactly one wins, the file is whole."""
     code = textwrap.dedent("""
         import sys, time
-        from t2l_edge.atomic import atomic_output
-        from t2l_edge.errors import T2LError
+        from t2l_edge.core.atomic import atomic_output
+        from t2l_edge.core.errors import T2LError
         path, payload = sys.argv[1], sys.argv[2].encode() * 200000
         try:
             with atomic_output(path) as tmp:

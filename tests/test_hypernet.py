@@ -71,7 +71,7 @@ def test_gradients_reach_the_heads_and_then_the_trunk(variant):
 
 
 def test_variants_differ_in_size_on_smollm2_shape():
-    from t2l_edge.basemodel import BaseSpec
+    from t2l_edge.core.basemodel import BaseSpec
 
     smol = BaseSpec(arch="llama", n_layer=30, hidden=576, n_head=9, n_head_kv=3, head_dim=64, ffn=1536, vocab=49152)
     counts = {v: HyperNetwork(HyperConfig(variant=v), smol).param_count() for v in "LMS"}

@@ -47,9 +47,9 @@ def parity(tmp_path_factory):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     pytest.importorskip("llama_cpp")
-    from t2l_edge.basemodel import default_base_path, read_base_spec
+    from t2l_edge.core.basemodel import default_base_path, read_base_spec
     from t2l_edge.engine import Engine
-    from t2l_edge.gguf_adapter import write_gguf
+    from t2l_edge.formats.gguf_adapter import write_gguf
     from tinyllama import random_adapter, without_qk_permutation
 
     base = default_base_path()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from t2l_edge.adapter import Adapter
-from t2l_edge.peft_writer import write_peft
+from t2l_edge.core.adapter import Adapter
+from t2l_edge.formats.peft_writer import write_peft
 from tiny_models import tiny_spec
 
 torch.set_num_threads(1)

@@ -9,7 +9,7 @@ from t2l_edge.data import build as build_mod
 from t2l_edge.data import olmo_tasks
 from t2l_edge.data.reserve import RESERVED_OE_SETS, check_pool, classify_wheel_sets, reserved_name
 from t2l_edge.data.schema import Example
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 
 
 def test_reserved_names_are_caught_in_any_spelling():

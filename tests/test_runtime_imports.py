@@ -11,7 +11,7 @@ def test_make_adapter_path_imports_no_torch(tmp_path):
     folder, _, _ = tiny_bundle(tmp_path / "b", "M", encoder=tiny_encoder(tmp_path / "enc"))
     code = textwrap.dedent(f"""
         import sys
-        import t2l_edge.cli, t2l_edge.runtime, t2l_edge.bundle, t2l_edge.engine, t2l_edge.validate
+        import t2l_edge.cli, t2l_edge.runtime, t2l_edge.runtime.bundle, t2l_edge.engine, t2l_edge.formats.validate
         from t2l_edge.cli import main
         rc = main(["make-adapter", "answer yes or no", "--bundle", r"{folder}", "-o", r"{tmp_path / 'a.gguf'}", "--json"])
         assert rc == 0, rc
@@ -55,5 +55,34 @@ def test_serve_path_imports_no_torch(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "HEAVY []" in out.stdout
+
+
+def test_runtime_packages_import_no_torch():
+    """Every module of the torch-free packages (core, formats, runtime, engine, server when its
+    extra is installed) and the llama.cpp-side commands, imported together in one process."""
+    import importlib.util
+
+    packages = ["t2l_edge.core", "t2l_edge.formats", "t2l_edge.runtime", "t2l_edge.engine"]
+    if all(importlib.util.find_spec(m) for m in ("fastapi", "sse_starlette")):
+        packages.append("t2l_edge.server")
+    commands = ["make_adapter", "inspect_adapter", "generate", "chat", "serve"]
+    code = textwrap.dedent(f"""
+        import importlib, pkgutil, sys
+        names = []
+        for pkg in {packages!r}:
+            mod = importlib.import_module(pkg)
+            names += [pkg] + [m.name for m in pkgutil.walk_packages(mod.__path__, pkg + ".")]
+        names += ["t2l_edge.commands." + c for c in {commands!r}]
+        for name in names:
+            importlib.import_module(name)
+        from t2l_edge.engine import Engine
+        from t2l_edge.formats import write_gguf, write_peft
+        from t2l_edge.runtime import Generator, load_bundle
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers"))
+        print("IMPORTED", len(names), "HEAVY", heavy)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "HEAVY []" in out.stdout

@@ -26,7 +26,7 @@ TASKS = [("Answer the multiple-choice science question with the correct option."
 
 @pytest.fixture(scope="module")
 def real():
-    from t2l_edge.basemodel import resolve_base
+    from t2l_edge.core.basemodel import resolve_base
     from t2l_edge.engine import Engine
     from t2l_edge.runtime import Generator
     from t2l_edge.server import build_app

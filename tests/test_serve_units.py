@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 
 pytest.importorskip("pydantic")  # the server's request models (the serve extra)
 from t2l_edge.server.completion import StopText  # noqa: E402
@@ -39,9 +39,9 @@ def test_earliest_of_several_stops_wins_and_no_stops_passes_through():
 
 def test_engine_unload_frees_and_deactivates(tmp_path):
     pytest.importorskip("llama_cpp")
-    from t2l_edge.basemodel import read_base_spec
+    from t2l_edge.core.basemodel import read_base_spec
     from t2l_edge.engine import Engine
-    from t2l_edge.gguf_adapter import write_gguf
+    from t2l_edge.formats.gguf_adapter import write_gguf
     from tinyllama import TinyLlama, random_adapter
 
     base = TinyLlama().write(tmp_path / "tiny.gguf")

@@ -10,7 +10,7 @@ import torch
 from t2l_edge.data import synthetic
 from t2l_edge.data.descriptions import MIN_TRAINING
 from t2l_edge.data.schema import Example
-from t2l_edge.errors import T2LError
+from t2l_edge.core.errors import T2LError
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.conflict import ConflictFamily, conflict_rows

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("matplotlib")
 
-from t2l_edge.basemodel import read_base_spec  # noqa: E402
+from t2l_edge.core.basemodel import read_base_spec  # noqa: E402
 from t2l_edge.cli import main  # noqa: E402
 from t2l_edge.data.schema import Example  # noqa: E402
 from t2l_edge.evaluation import swap_sets  # noqa: E402

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import torch
 
-from t2l_edge.gguf_adapter import read_gguf_adapter
+from t2l_edge.formats.gguf_adapter import read_gguf_adapter
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.train.config import SFTConfig
 from t2l_edge.train.fixed_lora import FixedLoRA

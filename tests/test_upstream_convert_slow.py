@@ -85,7 +85,7 @@ def hf_config_folder(base: Path, out: Path) -> Path:
 def smollm2(tmp_path_factory):
     _converter()
     pytest.importorskip("transformers")
-    from t2l_edge.basemodel import default_base_path, read_base_spec
+    from t2l_edge.core.basemodel import default_base_path, read_base_spec
 
     d = tmp_path_factory.mktemp("convert")
     base = default_base_path()
@@ -96,7 +96,7 @@ def _no_permutation_would_differ(gguf_path: Path, peft_dir: Path, spec) -> None:
     """The check is not vacuous: the q/k lora_b in the GGUF are not in HF (PEFT) row order."""
     from safetensors.numpy import load_file
 
-    from t2l_edge.arch import gguf_tensor_name, hf_module_path
+    from t2l_edge.core.arch import gguf_tensor_name, hf_module_path
 
     data, _, _ = read_tensors(gguf_path)
     peft = load_file(str(peft_dir / "adapter_model.safetensors"))
@@ -138,8 +138,8 @@ def test_make_adapter_peft_converts_to_our_gguf(smollm2):
 @pytest.mark.parametrize("outtype", ["f32", "f16"])
 def test_qkvo_adapter_converts_to_our_gguf(smollm2, outtype):
     """A random q/k/v/o adapter on the SmolLM2 shapes (k checks the n_head_kv permutation)."""
-    from t2l_edge.gguf_adapter import write_gguf
-    from t2l_edge.peft_writer import write_peft
+    from t2l_edge.formats.gguf_adapter import write_gguf
+    from t2l_edge.formats.peft_writer import write_peft
     from tinyllama import random_adapter
 
     d, spec = smollm2["dir"], smollm2["spec"]
@@ -159,9 +159,9 @@ def test_tiny_qwen2_converts_to_our_gguf(tmp_path):
     """qwen2 has no permutation: the converter must leave q/k rows alone, as our writer does."""
     _converter()
     transformers = pytest.importorskip("transformers")
-    from t2l_edge.basemodel import BaseSpec
-    from t2l_edge.gguf_adapter import write_gguf
-    from t2l_edge.peft_writer import write_peft
+    from t2l_edge.core.basemodel import BaseSpec
+    from t2l_edge.formats.gguf_adapter import write_gguf
+    from t2l_edge.formats.peft_writer import write_peft
     from tinyllama import random_adapter
 
     cfg = transformers.Qwen2Config(vocab_size=320, hidden_size=64, intermediate_size=128, num_hidden_layers=2,

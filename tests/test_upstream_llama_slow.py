@@ -39,7 +39,7 @@ def world(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     pytest.importorskip("llama_cpp")
-    from t2l_edge.basemodel import default_base_path
+    from t2l_edge.core.basemodel import default_base_path
 
     d = tmp_path_factory.mktemp("upstream")
     base = default_base_path()

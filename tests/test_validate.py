@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from bad_adapters import build_cases, good_tensors, write_raw
-from t2l_edge.basemodel import read_base_spec
-from t2l_edge.errors import T2LError
-from t2l_edge.gguf_adapter import write_gguf
-from t2l_edge.validate import validate_adapter
+from t2l_edge.core.basemodel import read_base_spec
+from t2l_edge.core.errors import T2LError
+from t2l_edge.formats.gguf_adapter import write_gguf
+from t2l_edge.formats.validate import validate_adapter
 from tinyllama import TinyLlama, random_adapter
 
 TESTS = Path(__file__).parent
@@ -108,7 +108,7 @@ _SCRIPT = textwrap.dedent("""
     sys.path[:0] = [{tests!r}, {repo!r}]
     import llama_cpp
     from t2l_edge.engine import Engine
-    from t2l_edge.errors import T2LError
+    from t2l_edge.core.errors import T2LError
     calls = []
     real_init = llama_cpp.llama_adapter_lora_init
     def spy(model, path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from t2l_edge.basemodel import BaseSpec
+from t2l_edge.core.basemodel import BaseSpec
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 
@@ -37,7 +37,7 @@ def tiny_encoder(folder: Path, seed: int = 0) -> dict:
     """Exports a 2-layer BERT (hidden 32, emb 32) to ONNX; returns the dict write_bundle takes."""
     from transformers import BertConfig, BertModel
 
-    from export.encoder import export_encoder_onnx
+    from t2l_edge.export.encoder import export_encoder_onnx
     from t2l_edge.hypernet.encoder import PooledEncoder
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,7 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
 
 def tiny_bundle(folder: Path, variant: str = "M", encoder: dict | None = None, hypernet_dtype: str = "fp32",
                 **kw) -> tuple[Path, HyperNetwork, dict]:
-    from export.bundle_writer import write_bundle
+    from t2l_edge.export.bundle_writer import write_bundle
 
     enc = encoder or tiny_encoder(folder.parent / f"{folder.name}-encoder")
     net = tiny_hypernet(variant, **kw)

@@ -15,7 +15,7 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from t2l_edge.arch import gguf_tensor_name, permute_rows
+from t2l_edge.core.arch import gguf_tensor_name, permute_rows
 
 CHATML = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
@@ -178,7 +178,7 @@ class TinyLlama:
 
 def random_adapter(spec, modules=("q_proj", "v_proj"), rank=4, seed=1, b_scale=0.3, description="test adapter"):
     """A t2l_edge Adapter with random A and nonzero B (HF order) for the given base spec."""
-    from t2l_edge.adapter import Adapter
+    from t2l_edge.core.adapter import Adapter
 
     rng = np.random.default_rng(seed)
     A, B = {}, {}
@@ -201,7 +201,7 @@ def without_qk_permutation(adapter):
     forgetting llama.cpp's permutation: B is pre-un-permuted so the writer's permute cancels."""
     import dataclasses
 
-    from t2l_edge.arch import qk_heads, unpermute_rows
+    from t2l_edge.core.arch import qk_heads, unpermute_rows
 
     B = {}
     for m, b in adapter.B.items():

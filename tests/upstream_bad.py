@@ -67,9 +67,9 @@ def upstream_verdict(bin_dir: Path, base: Path, adapter: Path, log: Path) -> dic
 def compare_all(bin_dir: Path, d: Path) -> list[dict]:
     """One row per malformed adapter: our validator's verdict and upstream's."""
     from bad_adapters import build_cases
-    from t2l_edge.basemodel import default_base_path, read_base_spec
-    from t2l_edge.errors import T2LError
-    from t2l_edge.validate import validate_adapter
+    from t2l_edge.core.basemodel import default_base_path, read_base_spec
+    from t2l_edge.core.errors import T2LError
+    from t2l_edge.formats.validate import validate_adapter
     from tinyllama import random_adapter
 
     base = default_base_path()

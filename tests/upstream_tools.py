@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from t2l_edge.paths import cache_root
+from t2l_edge.core.paths import cache_root
 
 VERSION = "0.3.36"  # the llama-cpp-python sdist whose vendored llama.cpp the tools are built from
 ENV_VAR = "T2L_EDGE_LLAMA_TOOLS"  # override: a folder holding bin/ and llama.cpp/

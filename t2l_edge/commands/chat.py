@@ -15,10 +15,10 @@ app = typer.Typer(add_completion=False)
 
 def _make_adapter(description: str, bundle: Optional[Path]):
     """Generator.load(bundle).make(description), imported lazily (onnxruntime is not free)."""
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     try:
-        from ..bundle import default_bundle_path
+        from ..runtime.bundle import default_bundle_path
         from ..runtime import Generator
     except ImportError as exc:
         raise T2LError(f"the adapter generator is not available ({exc})", "reinstall t2l-edge") from None
@@ -69,7 +69,7 @@ def chat(
 ) -> None:
     from ..data.schema import description_prefix
     from ..engine import Engine
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     if as_json and prompt is None:
         raise T2LError("--json needs --prompt", "add --prompt \"...\" or drop --json for interactive chat")

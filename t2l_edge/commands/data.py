@@ -31,7 +31,7 @@ def data(
 ) -> None:
     from ..data.build import build
     from ..data.packages import cache_root
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     if action != "build":
         raise T2LError(f"unknown data action '{action}'", "use: t2l-edge data build")

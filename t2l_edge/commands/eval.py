@@ -47,10 +47,10 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", help="Write results JSON here (atomically; --force to replace)."),
     force: bool = typer.Option(False, "--force"),
 ) -> None:
-    from ..atomic import atomic_output, check_output_path
+    from ..core.atomic import atomic_output, check_output_path
     from ..data.benchmarks import BENCHMARKS, GEN, load_benchmark
     from ..engine import Engine
-    from ..errors import T2LError
+    from ..core.errors import T2LError
     from ..evaluation.generative import score_code, score_gsm8k
     from ..evaluation.mc import STYLES, score_item, summarize, summarize_correct
     from ..evaluation.rows import ROWS, variants

@@ -26,15 +26,15 @@ def export(
     hypernet_dtype: str = typer.Option("fp16", "--hypernet-dtype", help="fp16 (half the file, ~2e-4 relative error) or fp32 (exact) weights."),
     force: bool = typer.Option(False, "--force", help="Replace an existing bundle folder."),
 ) -> None:
-    from ..atomic import refuse_existing
-    from ..errors import T2LError
+    from ..core.atomic import refuse_existing
+    from ..core.errors import T2LError
 
     if encoder_quant not in ("int8", "fp32"):
         raise T2LError(f"unknown --encoder-quant '{encoder_quant}'", "use int8 or fp32")
     if hypernet_dtype not in ("fp16", "fp32"):
         raise T2LError(f"unknown --hypernet-dtype '{hypernet_dtype}'", "use fp16 or fp32")
     refuse_existing(output, force)  # before loading torch and the checkpoint
-    from export.bundle_writer import write_bundle
+    from t2l_edge.export.bundle_writer import write_bundle
 
     from ..hypernet.checkpoint import load_hypernet
 

@@ -39,9 +39,9 @@ def inspect(
     allow_base_mismatch: bool = typer.Option(False, "--allow-base-mismatch", help="Accept an adapter made for a different base file."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
 ) -> None:
-    from ..basemodel import resolve_base
-    from ..errors import T2LError
-    from ..validate import validate_adapter
+    from ..core.basemodel import resolve_base
+    from ..core.errors import T2LError
+    from ..formats.validate import validate_adapter
 
     base_path = resolve_base(base)
     try:

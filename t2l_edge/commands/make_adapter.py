@@ -15,7 +15,7 @@ app = typer.Typer(add_completion=False)
 
 def _read_descriptions(path: Path) -> list[str]:
     """One description per line; blank lines skipped; exact duplicates reported and dropped."""
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     try:
         data = path.read_bytes()
@@ -72,8 +72,8 @@ def make_adapter(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per adapter."),
     verify: bool = typer.Option(False, "--verify", help="Hash every bundle file again (default: only files changed since their last check)."),
 ) -> None:
-    from ..atomic import check_output_path, refuse_existing
-    from ..errors import T2LError
+    from ..core.atomic import check_output_path, refuse_existing
+    from ..core.errors import T2LError
 
     if fmt not in ("gguf", "peft"):
         raise T2LError(f"unknown format '{fmt}'", "use --format gguf or --format peft")
@@ -114,9 +114,9 @@ def make_adapter(
 
     # Only the chosen writer is imported: each pulls in its own file-format library.
     if fmt == "gguf":
-        from ..gguf_adapter import write_gguf
+        from ..formats.gguf_adapter import write_gguf
     else:
-        from ..peft_writer import write_peft
+        from ..formats.peft_writer import write_peft
 
     for ad, path in zip(adapters, outputs):
         t2 = time.perf_counter()

@@ -33,7 +33,7 @@ def plot(
     skip_bundle: bool = typer.Option(False, "--skip-bundle", help="Only the figures made from result files (no t-SNE or FLOPs)."),
     out: Path = typer.Option(Path("docs/plots"), "--out", help="Folder for the PNG and JSON files (replaced in place)."),
 ) -> None:
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     try:
         from ..analysis import plots
@@ -68,7 +68,7 @@ def plot(
 
 
 def _read(f: Path) -> dict:
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     try:
         return json.loads(f.read_text())
@@ -79,7 +79,7 @@ def _read(f: Path) -> dict:
 def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:
     import numpy as np
 
-    from ..atomic import atomic_output
+    from ..core.atomic import atomic_output
     from ..data.descriptions import load_all
     from ..runtime import Generator
 
@@ -103,7 +103,7 @@ def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:
     made = [plots.adapter_tsne(feats.astype(np.float32), groups, out / "tsne.png")]
     try:  # FLOPs need the PyTorch hypernetwork: rebuild it from the manifest's config
         from ..analysis.flops import flops_report
-        from ..basemodel import default_base_path
+        from ..core.basemodel import default_base_path
         from ..hypernet.config import HyperConfig
         from ..hypernet.model import HyperNetwork
         from ..train.base_torch import cache_dir, load_base_torch

@@ -69,9 +69,9 @@ def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
            vs: list[Path] = typer.Option([], "--vs", help="Reference result file (repeat: one per style). Adds each row's "
                                          "paired average difference from it, with a bootstrap 95% CI over items."),
            force: bool = typer.Option(False, "--force")) -> None:
-    from ..atomic import atomic_output
+    from ..core.atomic import atomic_output
     from ..data.benchmarks import BENCHMARKS
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     from ..evaluation.swap_report import is_swap, render_swap
 

@@ -14,7 +14,7 @@ app = typer.Typer(add_completion=False)
 
 def _bind(host: str, port: int) -> socket.socket:
     """Bind before loading anything, so a taken port is a one-line error, not a traceback."""
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -37,8 +37,8 @@ def _is_loopback(host: str) -> bool:
 
 def _check_bundle_base(generator, engine) -> None:
     """The bundle must be for this base, or every request would fail validation."""
-    from ..basemodel import file_sha256
-    from ..errors import T2LError
+    from ..core.basemodel import file_sha256
+    from ..core.errors import T2LError
 
     want = generator.base.sha256
     if want and want != file_sha256(engine.base_path):

@@ -49,7 +49,7 @@ def specificity(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of markdown."),
     force: bool = typer.Option(False, "--force"),
 ) -> None:
-    from ..atomic import atomic_output, check_output_path
+    from ..core.atomic import atomic_output, check_output_path
     from ..engine import Engine
     from ..evaluation.swap import prompt_cost, run_swap
     from ..evaluation.swap_report import render_swap

@@ -40,7 +40,7 @@ def train(
     resume: bool = typer.Option(False, "--resume", help="Continue from --out/checkpoint exactly."),
     until: Optional[int] = typer.Option(None, "--until", help="Stop (with a checkpoint) after this step."),
 ) -> None:
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     if kind not in KINDS:
         raise T2LError(f"unknown trainer '{kind}'", f"use one of: {', '.join(KINDS)}")

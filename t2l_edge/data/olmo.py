@@ -15,7 +15,7 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 
 def literal(value):

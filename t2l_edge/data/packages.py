@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import T2LError
-from ..paths import cache_root, sha256_file
+from ..core.errors import T2LError
+from ..core.paths import cache_root, sha256_file
 
 
 @dataclass(frozen=True)

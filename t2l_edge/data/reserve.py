@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 _MINERVA = ("500", "algebra", "counting_and_probability", "geometry", "intermediate_algebra", "number_theory",
             "prealgebra", "precalculus")

@@ -16,8 +16,8 @@ import os
 import random
 from pathlib import Path
 
-from ..atomic import atomic_dir
-from ..errors import T2LError
+from ..core.atomic import atomic_dir
+from ..core.errors import T2LError
 from .schema import Example
 
 STORE_VERSION = 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..data.benchmarks import BENCHMARKS, GEN, load_benchmark
 from ..data.descriptions import descriptions as task_descriptions
 from ..data.schema import Example
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 ROWS = {
     "base": "the bare base model",

@@ -14,9 +14,9 @@ def raw_prompt_tok_s(engine, n_tokens: int = 256, repeats: int = 3) -> float:
     toks = (engine.tokenize(_TEXT * 20, add_bos=True))[:n_tokens]
     best = 0.0
     for _ in range(repeats):
-        engine._reset_cache()
+        engine.reset_cache()
         t0 = time.perf_counter()
-        engine._eval(toks, [len(toks) - 1])
+        engine.logits_at(toks, [len(toks) - 1])
         best = max(best, len(toks) / (time.perf_counter() - t0))
-    engine._reset_cache()
+    engine.reset_cache()
     return best

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 from .swap import SwapTask
 
 SETS = ("bench", "pool", "unseen")

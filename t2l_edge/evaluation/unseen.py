@@ -30,7 +30,7 @@ import string
 from pathlib import Path
 
 from ..data.schema import Example
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 MAX_PROMPT_CHARS = 1500  # as the task store: keeps a scored item to a few hundred tokens
 UNSEEN_TASKS = ("unseen.squad", "unseen.coqa", "unseen.lambada", "unseen.jeopardy", "unseen.medmcqa",

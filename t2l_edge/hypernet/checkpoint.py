@@ -13,9 +13,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from ..atomic import atomic_dir
-from ..basemodel import BaseSpec
-from ..errors import T2LError
+from ..core.atomic import atomic_dir
+from ..core.basemodel import BaseSpec
+from ..core.errors import T2LError
 from .config import HyperConfig
 from .model import HyperNetwork
 

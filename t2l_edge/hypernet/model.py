@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from ..basemodel import BaseSpec
+from ..core.basemodel import BaseSpec
 from .config import HyperConfig
 
 

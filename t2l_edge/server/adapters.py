@@ -24,11 +24,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import T2LError
-from ..gguf_adapter import write_gguf
-from ..paths import sha256_file
-from ..text import MAX_CHARS, normalize_description
-from ..validate import validate_adapter
+from ..core.errors import T2LError
+from ..formats.gguf_adapter import write_gguf
+from ..core.paths import sha256_file
+from ..core.text import MAX_CHARS, normalize_description
+from ..formats.validate import validate_adapter
 from .errors import ApiError
 from .schemas import MAX_SCALE
 

@@ -14,7 +14,6 @@ import secrets
 import time
 
 from ..data.schema import description_prefix
-from ..generation import decode_loop
 from .adapters import AdapterStore, Ref, clean_description
 from .errors import ApiError
 from .schemas import ChatRequest, CompletionRequest
@@ -131,7 +130,7 @@ def completion_job(store: AdapterStore, req: ChatRequest | CompletionRequest, wo
             return stop.hit or channel.cancelled.is_set() or stopping.is_set()
 
         t0 = time.perf_counter()
-        res = decode_loop(engine, tokens, _max_tokens(req), req.temperature, stop.feed, seed, should_stop)
+        res = engine.generate_tokens(tokens, _max_tokens(req), req.temperature, stop.feed, seed, should_stop)
         wall_ms = (time.perf_counter() - t0) * 1000.0
         stop.flush()
         if res.stop_reason == "stopped" and not stop.hit:  # the client left (or the server is stopping)

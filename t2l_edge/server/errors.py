@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 log = logging.getLogger("t2l_edge.server")
 

@@ -11,9 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
-from ..basemodel import file_sha256, resolve_base
-from ..errors import T2LError
-from ..paths import cache_root
+from ..core.basemodel import file_sha256, resolve_base
+from ..core.errors import T2LError
+from ..core.paths import cache_root
 
 
 def cache_dir() -> Path:

@@ -14,7 +14,7 @@ import contextlib
 import torch
 from torch import nn
 
-from ..arch import hf_module_path
+from ..core.arch import hf_module_path
 
 
 class BatchedLoRALinear(nn.Module):

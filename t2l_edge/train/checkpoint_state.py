@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from ..atomic import atomic_dir
-from ..errors import T2LError
+from ..core.atomic import atomic_dir
+from ..core.errors import T2LError
 
 WEIGHTS = "weights.safetensors"
 

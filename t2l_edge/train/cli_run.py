@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> dict:
-    from ..basemodel import read_base_spec, resolve_base
+    from ..core.basemodel import read_base_spec, resolve_base
     from ..hypernet.config import HyperConfig
     from .base_torch import load_base_torch
     from .batched_lora import wrap_model

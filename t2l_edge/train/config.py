@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 
 PROMPT_STYLES = ("chat", "plain", "mixed")  # the training shapes; keys of train.sft_data.FORMATTERS

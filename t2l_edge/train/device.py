@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 _CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 

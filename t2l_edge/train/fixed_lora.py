@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..adapter import Adapter
-from ..basemodel import BaseSpec
+from ..core.adapter import Adapter
+from ..core.basemodel import BaseSpec
 from ..hypernet.config import HyperConfig
 from ..hypernet.model import peft_a_init
 
@@ -49,8 +49,8 @@ def save_lora_gguf(lora: FixedLoRA, folder, info: dict, description: str) -> Non
     info.json with the provenance. llama.cpp, `inspect` and `eval --row adapter` take the GGUF."""
     import json
 
-    from ..atomic import atomic_dir
-    from ..gguf_adapter import write_gguf
+    from ..core.atomic import atomic_dir
+    from ..formats.gguf_adapter import write_gguf
 
     extra = {k: v for k, v in info.items() if k in ("step", "val_loss", "task")}
     with atomic_dir(folder) as tmp:

@@ -27,7 +27,7 @@ def task_folder(out: str | Path, tid: str) -> Path:
 
 def run_lora(cfg, hcfg, spec, model, wrapped, formatter, pad_id: int, resume: bool = False, progress=None,
              provenance: dict | None = None, stop_at: int | None = None, dist: Dist = Dist(), log=print) -> dict:
-    from ..errors import T2LError
+    from ..core.errors import T2LError
 
     if not cfg.tasks:
         raise T2LError("`train lora` needs the tasks to train", "--set tasks=bench.arc_easy,bench.piqa (or pool task ids)")

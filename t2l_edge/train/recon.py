@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..adapter import lora_scale
+from ..core.adapter import lora_scale
 from .distributed import Dist
 from .loop import train_loop
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import torch
 
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 
 def load_library(folder: str | Path, log=print) -> list:
     """LIBRARY/TASK/best/adapter.gguf for every task with committed training descriptions."""
     from ..data.descriptions import descriptions
-    from ..gguf_adapter import read_gguf_adapter
+    from ..formats.gguf_adapter import read_gguf_adapter
     from .recon import LibraryTask
     from .sft_setup import DescriptionEmbedder
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..data.schema import Example, cloze_prompt, user_turn
-from ..errors import T2LError
+from ..core.errors import T2LError
 
 
 class _Formatter(ABC):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data.descriptions import descriptions as committed
 from ..data.store import TaskStore
-from ..errors import T2LError
+from ..core.errors import T2LError
 from .sft_data import TaskData
 
 HELDOUT_EVERY = 23  # every 23rd pool task (sorted ids) is validation-only: ~11 of 255, like the paper
@@ -29,16 +29,16 @@ class DescriptionEmbedder:
     skew). `name` goes into provenance; export checks it against the bundle it writes."""
 
     def __init__(self):
-        from export.encoder import ensure_encoder
+        from t2l_edge.export.encoder import ensure_encoder
 
-        from ..encoder_runtime import OnnxEncoder
+        from ..runtime.encoder_runtime import OnnxEncoder
 
         info = ensure_encoder("int8")
         self._encoder = OnnxEncoder(info["onnx"], info["tokenizer"])
         self.name = info["report"]["encoder"] + " int8"
 
     def __call__(self, descriptions: list[str]) -> np.ndarray:
-        from ..text import normalize_description
+        from ..core.text import normalize_description
 
         return self._encoder.encode([normalize_description(d)[0] for d in descriptions])
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..adapter import lora_scale
+from ..core.adapter import lora_scale
 from ..hypernet.model import HyperNetwork
 from .batched_lora import completion_loss, lora_applied, row_completion_losses
 

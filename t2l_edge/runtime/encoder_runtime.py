@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import T2LError
+from ..core.errors import T2LError
+from ..formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT
 
 
 # The manifest's encoder "graph" value for an encoder.onnx saved after ONNX Runtime's basic
@@ -100,7 +101,7 @@ class OnnxEncoder:
                 if mask[row].all() and sum(encs[row].attention_mask) > width and sep is not None:
                     ids[row, -1] = sep
         try:
-            (emb,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+            (emb,) = self.session.run([ENCODER_OUTPUT], dict(zip(ENCODER_INPUTS, (ids, mask))))
         except Exception as exc:  # onnxruntime's own error types
             raise T2LError(f"the encoder failed: {str(exc).splitlines()[0][:160]}", "the bundle's encoder does not match its manifest; re-export it") from None
         return emb.astype(np.float32)

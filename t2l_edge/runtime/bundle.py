@@ -17,13 +17,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .basemodel import BaseSpec
-from .errors import T2LError
-from .paths import sha256_file  # noqa: F401  (re-exported for export/ and tests)
+from ..core.basemodel import BaseSpec
+from ..core.errors import T2LError
+from ..core.paths import sha256_file  # noqa: F401  (re-exported for export/ and tests)
+from ..formats.keys import BUNDLE_FILES, MANIFEST
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-REQUIRED_FILES = ("encoder.onnx", "tokenizer.json", "hypernet.onnx")
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Manifest:
 
 
 def repo_models_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "models"
+    return Path(__file__).resolve().parents[2] / "models"  # t2l_edge/runtime/bundle.py -> repo root
 
 
 def default_bundle_path() -> Path:
@@ -98,9 +97,9 @@ def load_manifest(bundle_dir: str | os.PathLike, verify: bool | str = True) -> M
 def _verify_files(d: Path, raw: dict, mpath: Path, full: bool) -> None:
     """Every listed file present and matching its sha256 (digest_cache: hashed once per file
     version unless `full`)."""
-    from .digest_cache import file_digests
+    from ..core.digest_cache import file_digests
 
-    for name in REQUIRED_FILES:
+    for name in BUNDLE_FILES:
         if name not in raw["files"]:
             raise T2LError(f"{mpath} does not list {name}", "re-export the bundle")
     files = {name: d / name for name in raw["files"]}
@@ -116,7 +115,7 @@ def _verify_files(d: Path, raw: dict, mpath: Path, full: bool) -> None:
 
 def _check_lora_fields(raw: dict, mpath: Path) -> None:
     """The manifest must describe an adapter this code can write for this base."""
-    from .arch import arch_info
+    from ..core.arch import arch_info
 
     try:
         base = BaseSpec.from_dict(raw["base"])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import gguf
 
-from .errors import T2LError
+from ..core.errors import T2LError
 
 _T = gguf.GGUFValueType
 # fixed-size GGUF value types -> struct format of one scalar (STRING and ARRAY are walked)

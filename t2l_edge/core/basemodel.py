@@ -105,7 +105,7 @@ def open_gguf(path: str | os.PathLike):
     tensor data, and gguf_meta.read_header for base-model metadata."""
     import gguf
 
-    from .gguf_meta import check_gguf_file
+    from ..formats.gguf_meta import check_gguf_file
 
     p = Path(path)
     if not p.is_file():
@@ -138,7 +138,7 @@ def _check_tensor_data(p: Path, header) -> None:
 
 def read_base_spec(path: str | os.PathLike, sha256: bool = True) -> BaseSpec:
     """Read architecture and shapes from a base model GGUF."""
-    from .gguf_meta import check_gguf_file, read_header
+    from ..formats.gguf_meta import check_gguf_file, read_header
 
     p = Path(path)
     if p.is_file():  # a missing file: read_header says so

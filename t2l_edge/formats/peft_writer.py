@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .adapter import Adapter
-from .arch import hf_module_path
-from .atomic import atomic_dir, refuse_existing
-from .errors import T2LError
+from ..core.adapter import Adapter
+from ..core.arch import hf_module_path
+from ..core.atomic import atomic_dir, refuse_existing
+from ..core.errors import T2LError
 
 
 def write_peft(adapter: Adapter, folder: str | os.PathLike, force: bool = False, base_model_name: str = "") -> Path:

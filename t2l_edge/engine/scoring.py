@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import T2LError
+from ..core.errors import T2LError
 from .generation import _log_softmax
 
 
@@ -66,7 +66,7 @@ def score_tokens(engine, context: Sequence[int], continuations: Sequence[Sequenc
     context = list(context)
     if not context:
         raise T2LError("cannot score after an empty context on a model without BOS", "give a non-empty context")
-    first = _log_softmax(engine._eval(context, [len(context) - 1])[0])
+    first = _log_softmax(engine.logits_at(context, [len(context) - 1])[0])
     conts = [list(c) for c in continuations]
     totals = [float(first[c[0]]) if c else 0.0 for c in conts]
     # The last token of an option is only predicted, never fed: its KV state is not needed.
@@ -78,7 +78,7 @@ def score_tokens(engine, context: Sequence[int], continuations: Sequence[Sequenc
     if not engine.score_seqs:  # binding without a unified KV cache: one option at a time in seq 0
         for j, fed in fits:
             n = len(context)
-            rows = engine._eval(context + fed, range(n, n + len(fed)))
+            rows = engine.logits_at(context + fed, range(n, n + len(fed)))
             totals[j] += sum(float(_log_softmax(r)[t]) for r, t in zip(rows, conts[j][1:]))
         return totals
     for group in _groups(fits, engine.score_seqs, engine.n_batch, room):

@@ -15,21 +15,13 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from .adapter import Adapter
-from .arch import gguf_tensor_name, permute_rows, qk_heads, unpermute_rows
-from .atomic import atomic_output
-from .basemodel import BaseSpec
-from .errors import T2LError
-
-KEY_PREFIX = "t2l_edge"
-KEY_BASE_SHA256 = f"{KEY_PREFIX}.base_sha256"
-KEY_BASE_NAME = f"{KEY_PREFIX}.base_name"
-KEY_BASE_SPEC = f"{KEY_PREFIX}.base_spec"  # JSON of BaseSpec (without sha/size)
-KEY_GENERATOR = f"{KEY_PREFIX}.generator"
-KEY_RANK = f"{KEY_PREFIX}.rank"
-KEY_PEFT_ALPHA = f"{KEY_PREFIX}.peft_alpha"
-KEY_RSLORA = f"{KEY_PREFIX}.use_rslora"
-KEY_EXTRA = f"{KEY_PREFIX}.extra"  # JSON
+from ..core.adapter import Adapter
+from ..core.arch import gguf_tensor_name, permute_rows, qk_heads, unpermute_rows
+from ..core.atomic import atomic_output
+from ..core.basemodel import BaseSpec
+from ..core.errors import T2LError
+from .keys import (KEY_BASE_NAME, KEY_BASE_SHA256, KEY_BASE_SPEC, KEY_EXTRA, KEY_GENERATOR, KEY_PEFT_ALPHA,
+                   KEY_RANK, KEY_RSLORA)
 
 DTYPES = {"f16": (np.float16, gguf.GGMLQuantizationType.F16), "f32": (np.float32, gguf.GGMLQuantizationType.F32)}
 
@@ -95,8 +87,8 @@ def read_gguf_adapter(path: str | os.PathLike, base: BaseSpec | None = None) -> 
     structurally sound file."""
     import json
 
-    from .arch import ARCHITECTURES
-    from .basemodel import open_gguf
+    from ..core.arch import ARCHITECTURES
+    from ..core.basemodel import open_gguf
 
     r = open_gguf(path)
     if _str(r, "general.type") != "adapter":

@@ -19,10 +19,10 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from .arch import ARCHITECTURES, gguf_tensor_name
-from .basemodel import file_sha256
-from .errors import T2LError
-from .gguf_adapter import KEY_BASE_NAME, KEY_BASE_SHA256, KEY_GENERATOR
+from ..core.arch import ARCHITECTURES, gguf_tensor_name
+from ..core.basemodel import file_sha256
+from ..core.errors import T2LError
+from .keys import KEY_BASE_NAME, KEY_BASE_SHA256, KEY_GENERATOR
 from .gguf_meta import check_gguf_file, read_header
 
 ACCEPTED_DTYPES = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .errors import T2LError
+from ..core.errors import T2LError
 
 
 @lru_cache(maxsize=8)

@@ -1,6 +1,6 @@
 """The token-by-token generation loop behind Engine.generate (greedy or seeded sampling).
 
-Each step feeds the sequence so far to Engine._eval, whose prefix cache makes that one new
+Each step feeds the sequence so far to Engine.logits_at, whose prefix cache makes that one new
 token per decode; text is streamed through an incremental UTF-8 decoder so multi-byte
 characters split across tokens are never emitted half-way.
 """
@@ -43,7 +43,7 @@ def decode_loop(engine, tokens: list[int], max_tokens: int, temperature: float,
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     pieces: list[str] = []
     t0 = time.perf_counter()
-    row = engine._eval(tokens, [len(tokens) - 1])[0]
+    row = engine.logits_at(tokens, [len(tokens) - 1])[0]
     t_prompt = time.perf_counter() - t0
     stop, n_gen, n_decode = "max_tokens", 0, 0
     t1 = time.perf_counter()
@@ -67,7 +67,7 @@ def decode_loop(engine, tokens: list[int], max_tokens: int, temperature: float,
         if len(tokens) >= engine.n_ctx:
             stop = "context"
             break
-        row = engine._eval(tokens, [len(tokens) - 1])[0]
+        row = engine.logits_at(tokens, [len(tokens) - 1])[0]
         n_decode += 1
     t_gen = time.perf_counter() - t1
     tail = decoder.decode(b"", final=True)

@@ -4,7 +4,7 @@ This is the API desktop apps embed and evaluation scores through. It talks to ll
 through llama-cpp-python's low-level bindings rather than the `Llama` class because:
   - `Llama(lora_path=...)` takes one adapter, disables mmap and cannot hot-swap;
   - scoring needs logits at chosen positions only and explicit KV-cache reuse.
-Every adapter is validated in Python first (validate.py): the binding segfaults on a bad one.
+Every adapter is validated in Python first (formats/validate.py): the binding segfaults on a bad one.
 Never imports torch or transformers.
 """
 
@@ -19,45 +19,15 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .adapter import Adapter
-from .basemodel import read_base_spec, resolve_base
-from .errors import T2LError
+from ..core.adapter import Adapter
+from ..core.basemodel import read_base_spec, resolve_base
+from ..core.errors import T2LError
+from ..formats.validate import AdapterReport, validate_adapter
+from .binding import import_llama_cpp, install_logger
 from .generation import GenerationResult, decode_loop
-from .validate import AdapterReport, validate_adapter
 
 _KV_TYPES = {"f16": 1, "f32": 0}  # GGML_TYPE_F16 / GGML_TYPE_F32
 _SCORE_SEQS = 8  # answer options decoded together by score(); sequence 0 holds the context
-_LOG_CALLBACK = None  # keep the ctypes callback alive for the life of the process
-_VERBOSE = False
-
-
-def _import_llama_cpp():
-    # libgomp reads OMP_WAIT_POLICY when it loads: spin-waiting made evaluation ~30x slower on
-    # a shared 2-core box. Only effective if llama_cpp was not imported before.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import llama_cpp
-    except ImportError as exc:
-        raise T2LError(f"llama-cpp-python is not installed ({exc})", "pip install llama-cpp-python==0.3.36") from None
-    return llama_cpp
-
-
-def _install_logger(lib, verbose: bool) -> None:
-    """Route llama.cpp's log through one callback that is silent unless verbose."""
-    global _LOG_CALLBACK, _VERBOSE
-    _VERBOSE = verbose
-    if _LOG_CALLBACK is None:
-        import sys
-
-        @lib.llama_log_callback
-        def _cb(level, text, user_data):
-            if _VERBOSE:
-                sys.stderr.write(text.decode("utf-8", "replace"))
-
-        _LOG_CALLBACK = _cb
-        lib.llama_log_set(_cb, ctypes.c_void_p(0))
-
-
 @dataclass
 class LoadedAdapter:
     """An adapter resident in llama.cpp; pass it to use()/blend() to switch without reloading."""
@@ -81,7 +51,7 @@ class Engine:
         """n_threads: threads for token-by-token generation; n_threads_batch: for prompts and
         scoring (default: n_threads). On a small model, one generation thread can be as fast
         as two because every graph node ends in a thread barrier."""
-        self._lib = lib = _import_llama_cpp()
+        self._lib = lib = import_llama_cpp()
         self._model = self._ctx = None
         self._loaded: dict[tuple, LoadedAdapter] = {}
         self._batch = None
@@ -94,7 +64,7 @@ class Engine:
         if kv_type not in _KV_TYPES:
             raise T2LError(f"unknown kv_type '{kv_type}'", "use f16 or f32")
         threads = n_threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-        _install_logger(lib, verbose)
+        install_logger(lib, verbose)
         lib.llama_backend_init()
 
         mparams = lib.llama_model_default_params()
@@ -192,7 +162,7 @@ class Engine:
             key = ("memory", id(adapter))
             if key in self._loaded:
                 return self._loaded[key]
-            from .gguf_adapter import write_gguf
+            from ..formats.gguf_adapter import write_gguf
 
             # llama.cpp only loads files: write a temp GGUF, load it, delete it (data is copied).
             with tempfile.TemporaryDirectory(prefix="t2l-adapter-") as tmp:
@@ -273,7 +243,7 @@ class Engine:
         if rc != 0:
             raise T2LError(f"llama.cpp could not activate the adapters (code {rc})", "run with verbose=True")
         self._active = list(pairs)
-        self._reset_cache()  # KV state computed under the old adapters is stale
+        self.reset_cache()  # KV state computed under the old adapters is stale
 
     # ---- tokens and evaluation ----------------------------------------------------------------
     def tokenize(self, text: str, add_bos: bool = True, special: bool = False) -> list[int]:
@@ -300,12 +270,15 @@ class Engine:
     def detokenize(self, tokens: Iterable[int]) -> str:
         return b"".join(self.token_bytes(t) for t in tokens).decode("utf-8", "replace")
 
-    def _reset_cache(self) -> None:
+    def reset_cache(self) -> None:
+        """Forget the KV state, so the next call evaluates its tokens from the start (speed
+        measurements want a cold prefill; adapter changes make the state stale)."""
+        self._require_open()  # a NULL context would crash inside llama.cpp
         # metadata only: zeroing the whole KV buffer (tens of MB) would dominate a swap
         self._lib.llama_memory_clear(self._lib.llama_get_memory(self._ctx), False)
         self._cache = []
 
-    def _eval(self, tokens: Sequence[int], want: Sequence[int]) -> np.ndarray:
+    def logits_at(self, tokens: Sequence[int], want: Sequence[int]) -> np.ndarray:
         """Make sequence 0 hold `tokens` and return logits rows [len(want), vocab] at positions
         `want`. The KV state of the longest common prefix with the previous call is reused, so
         a shared prompt is evaluated once and generation feeds one token per step."""
@@ -340,7 +313,7 @@ class Engine:
             self.decoded_tokens += len(chunk)
             rc = lib.llama_decode(self._ctx, batch)
             if rc != 0:
-                self._reset_cache()
+                self.reset_cache()
                 raise T2LError(f"llama.cpp decode failed (code {rc})", "the input may exceed the context; raise n_ctx")
             for i in range(len(chunk)):
                 if (start + i) in wanted:
@@ -353,7 +326,7 @@ class Engine:
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Logits [len(tokens), vocab] at every position (for tests and debugging)."""
-        return self._eval(tokens, range(len(tokens)))
+        return self.logits_at(tokens, range(len(tokens)))
 
     def score(self, context: str, continuations: Sequence[str]) -> list[float]:
         """Sum of log-probabilities of each continuation's tokens after `context`.
@@ -410,5 +383,14 @@ class Engine:
         """Complete `prompt` (wrapped in the chat template if `chat`) with the active adapters.
         temperature 0 is greedy; otherwise sampling is seeded by the Engine's seed."""
         text = self.format_chat(prompt, system) if chat else prompt
-        tokens = self.prompt_tokens(text, chat)
-        return decode_loop(self, tokens, max_tokens, temperature, on_token, self.seed)
+        return self.generate_tokens(self.prompt_tokens(text, chat), max_tokens, temperature, on_token)
+
+    def generate_tokens(self, tokens: Sequence[int], max_tokens: int = 128, temperature: float = 0.0,
+                        on_token: Callable[[str], None] | None = None, seed: int | None = None,
+                        should_stop: Callable[[], bool] | None = None) -> GenerationResult:
+        """generate() on prompt token ids, for hosts that build the prompt themselves (the
+        server): a per-request `seed` (default: the Engine's) and `should_stop()`, asked after
+        every token, to end early on a stop string or a client that went away."""
+        self._require_open()
+        return decode_loop(self, list(tokens), max_tokens, temperature, on_token,
+                           self.seed if seed is None else seed, should_stop)

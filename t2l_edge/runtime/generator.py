@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import GENERATOR_NAME
-from .adapter import Adapter
+from .. import GENERATOR_NAME
+from ..core.adapter import Adapter
+from ..core.errors import T2LError
+from ..core.text import normalize_description
+from ..formats.keys import ENCODER_FILE, HYPERNET_FILE, HYPERNET_INPUT, TOKENIZER_FILE, lora_a_name, lora_b_name
 from .bundle import Manifest, default_bundle_path, load_manifest
 from .encoder_runtime import PRE_OPTIMIZED, OnnxEncoder, ort_session
-from .errors import T2LError
-from .text import normalize_description
 
 
 class Generator:
@@ -40,9 +41,9 @@ class Generator:
         d = Path(bundle_dir) if bundle_dir else default_bundle_path()
         man = load_manifest(d, verify=verify)
         info = man.raw["encoder"]
-        enc = OnnxEncoder(d / "encoder.onnx", d / "tokenizer.json", info.get("max_length", 256), threads, providers,
+        enc = OnnxEncoder(d / ENCODER_FILE, d / TOKENIZER_FILE, info.get("max_length", 256), threads, providers,
                           pre_optimized=info.get("graph") == PRE_OPTIMIZED)
-        return cls(d, man, enc, ort_session(d / "hypernet.onnx", threads, providers))
+        return cls(d, man, enc, ort_session(d / HYPERNET_FILE, threads, providers))
 
     def _check_outputs(self) -> None:
         """The manifest's base shapes must be what the ONNX graph actually emits."""
@@ -50,7 +51,7 @@ class Generator:
         outs = {o.name: o.shape for o in self.session.get_outputs()}
         for m in self.manifest.targets:
             fin, fout = base.shape(m)
-            want = {f"A.{m}": [base.n_layer, lora["rank"], fin], f"B.{m}": [base.n_layer, fout, lora["rank"]]}
+            want = {lora_a_name(m): [base.n_layer, lora["rank"], fin], lora_b_name(m): [base.n_layer, fout, lora["rank"]]}
             for name, shape in want.items():
                 got = outs.get(name)
                 if got is None or list(got[1:]) != shape:
@@ -81,7 +82,7 @@ class Generator:
         for w in self.warnings:
             warnings.warn(w, stacklevel=2)
         try:
-            outputs = self.session.run(None, {"task_embedding": emb})
+            outputs = self.session.run(None, {HYPERNET_INPUT: emb})
         except Exception as exc:  # onnxruntime's own error types
             raise T2LError(f"the hypernetwork failed: {str(exc).splitlines()[0][:160]}", "the bundle is inconsistent; re-export it") from None
         named = dict(zip([o.name for o in self.session.get_outputs()], outputs))
@@ -91,8 +92,8 @@ class Generator:
             ad = Adapter(
                 description=text, base=self.base, rank=int(lora["rank"]), alpha=float(lora["alpha"]),
                 use_rslora=bool(lora["use_rslora"]),
-                A={m: named[f"A.{m}"][i] for m in self.manifest.targets},
-                B={m: named[f"B.{m}"][i] for m in self.manifest.targets},
+                A={m: named[lora_a_name(m)][i] for m in self.manifest.targets},
+                B={m: named[lora_b_name(m)][i] for m in self.manifest.targets},
                 generator=GENERATOR_NAME, extra={"bundle_id": self.manifest.bundle_id,
                                                  "variant": self.manifest.raw["hypernet"]["variant"]},
             )
