@@ -7,29 +7,29 @@ Measures in one process, on SmolLM2-135M-Instruct Q4_1 with 2 threads:
 Targets: adapted generation >= 85% of base speed; a swap >= 20x faster than a reload.
 Base and adapted runs alternate and the median is kept, because the box is shared.
 
-    OMP_WAIT_POLICY=PASSIVE .venv/bin/python bench/bench_llama.py [--base B.gguf] [--repeats 3]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python -m bench.bench_llama [--base B.gguf] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench._common import machine_info, write_result
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from t2l_edge.core.basemodel import read_base_spec, resolve_base  # noqa: E402
 from t2l_edge.engine import Engine  # noqa: E402
 from t2l_edge.formats.gguf_adapter import write_gguf  # noqa: E402
-from tinyllama import random_adapter  # noqa: E402
+from tests.helpers.tinyllama import random_adapter  # noqa: E402
 
 PROMPT = ("Below is a passage about the water cycle. Water evaporates from oceans, lakes and rivers, rises "
           "as vapour, cools and condenses into clouds, and returns to the surface as rain or snow. ") * 4
@@ -97,9 +97,17 @@ def main() -> int:
     base = resolve_base(args.base)
     spec = read_base_spec(base)
     tmp = Path(tempfile.mkdtemp(prefix="t2l-bench-"))
-    adapters = [write_gguf(random_adapter(spec, ("q_proj", "v_proj"), rank=8, seed=s, b_scale=0.01,
-                                          description=f"bench {s}"), tmp / f"a{s}.gguf") for s in range(4)]
+    try:
+        adapters = [write_gguf(random_adapter(spec, ("q_proj", "v_proj"), rank=8, seed=s, b_scale=0.01,
+                                              description=f"bench {s}"), tmp / f"a{s}.gguf") for s in range(4)]
+        result = measure(args, base, spec, adapters)
+    finally:  # the four adapter files
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_result(args.out, result, indent=2)
+    return 0
 
+
+def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
     t_load, engine = timed(lambda: Engine(base, n_ctx=1024, n_threads=args.threads))
     with engine:
         prompt_tokens = engine.tokenize(PROMPT)
@@ -142,17 +150,13 @@ def main() -> int:
         "llama_lora_path_reload_over_swap_new_file": reload_hl_s / swap_cold if reload_hl_s else None,
         "example_generate": {"tokens_per_s": example.tokens_per_s, "n_gen_tokens": example.n_gen_tokens},
         "targets": {"gen_ratio_min": 0.85, "swap_speedup_min": 20.0},
-        "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "machine": machine_info(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     result["pass"] = {"gen_ratio_best": ratio["gen_tok_s_best"] >= 0.85,
                       "swap_resident_vs_engine_reload": result["reload_over_swap_resident"] >= 20.0,
                       "swap_new_file_vs_engine_reload": result["reload_over_swap_new_file"] >= 20.0}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    return 0
+    return result
 
 
 if __name__ == "__main__":

@@ -6,15 +6,13 @@ Everything is measured in the same run, as ratios against baselines taken on the
   the same pipeline in PyTorch (MiniLM + hypernetwork, cold process and warm call)
 The hypernetwork is untrained (random heads): timing does not depend on the weights.
 
-    .venv/bin/python bench/bench_make_adapter.py [--variant M] [--repeats 5]
+    .venv/bin/python -m bench.bench_make_adapter [--variant M] [--repeats 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -22,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench._common import machine_info, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -85,7 +85,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "make_adapter.json"))
     args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="t2l-bench-"))
+    try:
+        res = measure(args, tmp)
+    finally:  # the bundle, checkpoint and adapters of the run, also when a step fails
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_result(args.out, res)
 
+
+def measure(args, tmp: Path) -> dict:
     import torch
 
     from t2l_edge.export.bundle_writer import write_bundle
@@ -94,7 +102,6 @@ def main() -> None:
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
 
-    tmp = Path(tempfile.mkdtemp(prefix="t2l-bench-"))
     spec = read_base_spec(default_base_path())
     torch.manual_seed(0)
     net = HyperNetwork(HyperConfig(variant=args.variant), spec).eval()
@@ -105,7 +112,7 @@ def main() -> None:
     bundle = tmp / "bundle"
     write_bundle(net, bundle, {"note": "untrained, benchmark only"}, log=lambda s: None)
 
-    res: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+    res: dict = {"machine": machine_info(),
                  "variant": args.variant, "param_count": net.param_count(), "repeats": args.repeats,
                  "bundle_mb": round(sum(f.stat().st_size for f in bundle.iterdir()) / 1e6, 2)}
     floor = wall([PY, "-c", "import onnxruntime"], args.repeats)
@@ -184,10 +191,7 @@ def main() -> None:
         "speedup_warm_vs_torch_warm": med(torch_warm) / med(warm),
         "targets": {"cold_s": 0.5, "cold_over_floor": 1.8, "warm_ms": 5.0, "speedup_vs_torch_cold": 5.0},
     })
-    shutil.rmtree(tmp, ignore_errors=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
+    return res
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ does (same seed, tasks, descriptions, chat formatting, max_len) and counts the t
 the base model computes (rows x width) against the real tokens. No model runs: the ratio of
 computed positions is what bucketing saves per step.
 
-    .venv/bin/python bench/bench_padding.py [--steps 200]
+    .venv/bin/python -m bench.bench_padding [--steps 200]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
+
+from bench._common import machine_info, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,14 +26,15 @@ def main() -> None:
     from t2l_edge.core.basemodel import default_base_path
     from t2l_edge.train.base_torch import load_base_torch
     from t2l_edge.train.config import SFTConfig, resolve
-    from t2l_edge.train.sft_data import ChatFormatter, make_batch
-    from t2l_edge.train.sft_setup import load_tasks
+    from t2l_edge.train.prompts import ChatFormatter
+    from t2l_edge.train.batches import make_batch
+    from t2l_edge.train.tasks import load_tasks
 
     cfg = resolve(SFTConfig, ROOT / "configs" / "sft_smollm2_M.yaml", [])
     _, tok, _ = load_base_torch(default_base_path())
     train, _, _ = load_tasks(cfg, log=lambda s: None)
     fmt = ChatFormatter(tok, cfg.max_len)
-    res = {"steps": args.steps, "batch": cfg.batch_tasks, "max_len": cfg.max_len}
+    res = {"machine": machine_info(), "steps": args.steps, "batch": cfg.batch_tasks, "max_len": cfg.max_len}
     for mode in (False, True):
         computed = real = 0
         for step in range(args.steps):
@@ -42,8 +44,7 @@ def main() -> None:
         res["bucketed" if mode else "plain"] = {"computed_positions": computed, "real_tokens": real,
                                                  "padding_fraction": 1 - real / computed}
     res["computed_ratio_bucketed_vs_plain"] = res["bucketed"]["computed_positions"] / res["plain"]["computed_positions"]
-    Path(args.out).write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
+    write_result(args.out, res)
 
 
 if __name__ == "__main__":

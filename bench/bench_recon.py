@@ -4,21 +4,19 @@ A step = M hypernetwork forward for --batch library tasks -> loss -> backward ->
 `delta` (L1 on delta W = scale * B @ A) materialises a full [out, in] matrix per task, layer
 and module; `ab` (L1 on z-scored A and B) stays at rank size. Needs a `train lora` library.
 
-    .venv/bin/python bench/bench_recon.py [--library runs/lora-library] [--steps 3]
+    .venv/bin/python -m bench.bench_recon [--library runs/lora-library] [--steps 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from bench._common import machine_info, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +33,7 @@ def main() -> None:
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
     from t2l_edge.train.recon import _pick, _stats, recon_loss
-    from t2l_edge.train.recon_cli import load_library
+    from t2l_edge.train.recon import load_library
 
     torch.set_num_threads(args.threads)
     library, base, _ = load_library(args.library, log=lambda s: None)
@@ -53,12 +51,10 @@ def main() -> None:
                 opt.zero_grad()
                 times[kind].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
-    res = {"machine": {"cpus": os.cpu_count(), "threads": args.threads, "platform": platform.platform()},
+    res = {"machine": machine_info(threads=args.threads),
            "library_tasks": len(library), "batch": args.batch,
            "s_per_step": med, "delta_over_ab": med["delta"] / med["ab"]}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
+    write_result(args.out, res)
 
 
 if __name__ == "__main__":

@@ -10,15 +10,13 @@ timings ("t2l".timings in each response): the adapter cost inside the request (m
 switch) as a ratio to the same request's decode time. Targets: 16 clients with zero errors;
 a cached switch < 5% and a first-use description < 10% of a 32-token reply.
 
-    .venv/bin/python bench/bench_serve.py [--requests-per-setting 1:8,4:16,16:32] [--out bench/results/serve.json]
+    .venv/bin/python -m bench.bench_serve [--requests-per-setting 1:8,4:16,16:32] [--out bench/results/serve.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +24,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
+
+from bench._common import machine_info, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_TOKENS = 32
@@ -127,14 +127,6 @@ def cost(timings: list[dict]) -> dict:
             "adapter_over_32_token_reply_p50": pct(per32, 50), "adapter_over_32_token_reply_p95": pct(per32, 95)}
 
 
-def machine() -> dict:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    busy = subprocess.run(["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True, text=True).stdout.splitlines()[1:6]
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "loadavg_1_5_15": os.getloadavg(), "busiest_processes": [b.strip()[:160] for b in busy]}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests-per-setting", default="1:8,4:16,16:32", help="CLIENTS:REQUESTS pairs")
@@ -144,7 +136,7 @@ def main() -> int:
     import httpx
 
     settings = [tuple(int(x) for x in s.split(":")) for s in args.requests_per_setting.split(",")]
-    before = machine()
+    before = machine_info(load=True)
     proc, url = start_server(args.threads)
     try:
         with httpx.Client(base_url=url, timeout=600) as http:
@@ -178,16 +170,13 @@ def main() -> int:
             "first_use_over_own_decode_p50": pool("new", "adapter_over_decode_p50"),
         },
         "targets": {"errors_16_clients": 0, "cached_switch_over_32_token_reply": 0.05, "first_use_over_32_token_reply": 0.10},
-        "machine_before": before, "machine_after": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "machine_before": before, "machine_after": machine_info(load=True), "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     s = result["summary"]
     result["pass"] = {"zero_errors_16_clients": all(v == 0 for v in s["errors_16_clients"].values()),
                       "cached_switch": s["cached_switch_over_32_token_reply_p50"] < 0.05,
                       "first_use": s["first_use_over_32_token_reply_p50"] < 0.10}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({"summary": s, "pass": result["pass"]}, indent=2))
+    write_result(args.out, result, indent=2, shown={"summary": s, "pass": result["pass"]})
     return 0
 
 

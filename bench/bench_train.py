@@ -7,21 +7,19 @@ each precision and the share of it a step achieves (the step's FLOPs counted by 
 FlopCounterMode). `bf16: auto` in the training config picks bf16 only where the CPU has
 hardware bf16 (train/device.py); `auto_choice` records what it picks here.
 
-    .venv/bin/python bench/bench_train.py [--batch 8] [--seq 128] [--steps 6]
+    .venv/bin/python -m bench.bench_train [--batch 8] [--seq 128] [--steps 6]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import resource
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from bench._common import machine_info, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +42,7 @@ def step_flops(net, model, wrapped, batch, bf16: bool) -> float:
     """FLOPs of one forward + backward of the SFT loss."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from t2l_edge.train.sft_step import sft_loss
+    from t2l_edge.train.loss import sft_loss
 
     with FlopCounterMode(display=False) as counter:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -72,7 +70,8 @@ def main() -> None:
     from t2l_edge.core.basemodel import read_base_spec, default_base_path
     from t2l_edge.train.base_torch import load_base_torch
     from t2l_edge.train.batched_lora import wrap_model
-    from t2l_edge.train.sft_step import Batch, sft_loss
+    from t2l_edge.train.batches import Batch
+    from t2l_edge.train.loss import sft_loss
 
     t0 = time.perf_counter()
     model, _tok, _sha = load_base_torch()
@@ -87,8 +86,7 @@ def main() -> None:
     labels[:, -args.answer:] = ids[:, -args.answer:]
     batch = Batch(torch.nn.functional.normalize(torch.randn(args.batch, 384, generator=g), dim=-1), ids, torch.ones_like(ids), labels)
 
-    res = {"machine": {"cpus": os.cpu_count(), "threads": torch.get_num_threads(), "platform": platform.platform(),
-                       "torch": torch.__version__}, "batch": args.batch, "seq": args.seq, "answer_tokens": args.answer,
+    res = {"machine": machine_info(threads=torch.get_num_threads(), torch=torch.__version__), "batch": args.batch, "seq": args.seq, "answer_tokens": args.answer,
            "variant": args.variant, "hypernet_params": net.param_count(), "base_load_s": load_s, "modes": {}}
     from t2l_edge.train.device import cpu_flags, use_bf16
 
@@ -116,9 +114,7 @@ def main() -> None:
     res["peak_rss_gib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
     res["bf16_speedup"] = res["modes"]["fp32"]["median_s_per_step"] / res["modes"]["bf16-autocast"]["median_s_per_step"]
     res["ddp"] = "see bench/bench_train_ddp.py (results/train_ddp.json)"
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
+    write_result(args.out, res)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Both runs are the real trainer on the real pool and SmolLM2, same global batch, 
 measured in the same invocation: 1 process with 2 threads vs 2 gloo processes with 1 thread
 each. Step times come from each run's log.jsonl (the first steps are dropped as warm-up).
 
-    .venv/bin/python bench/bench_train_ddp.py [--steps 12] [--batch 8]
+    .venv/bin/python -m bench.bench_train_ddp [--steps 12] [--batch 8]
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from bench._common import machine_info, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +43,7 @@ def main() -> None:
     common = ["train", "sft", "--config", "configs/sft_smollm2_M.yaml", "--set", f"steps={args.steps}",
               "--set", f"batch_tasks={args.batch}", "--set", "log_every=1", "--set", f"eval_every={10 ** 6}",
               "--set", f"checkpoint_every={10 ** 6}"]
-    res = {"steps": args.steps, "batch": args.batch, "cpus": os.cpu_count()}
+    res = {"machine": machine_info(), "steps": args.steps, "batch": args.batch, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         one, two = Path(tmp) / "one", Path(tmp) / "two"
         _run([sys.executable, "-m", "t2l_edge", *common, "--out", str(one), "--set", "threads=2"], {"OMP_WAIT_POLICY": "PASSIVE"})
@@ -51,8 +53,7 @@ def main() -> None:
         skip = min(2, args.steps // 3)
         t1, t2 = statistics.median(_step_times(one, skip)), statistics.median(_step_times(two, skip))
     res.update({"one_process_s_per_step": t1, "two_process_s_per_step": t2, "ddp_speedup": t1 / t2})
-    Path(args.out).write_text(json.dumps(res, indent=1))
-    print(json.dumps(res, indent=1))
+    write_result(args.out, res)
 
 
 if __name__ == "__main__":

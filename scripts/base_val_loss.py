@@ -15,8 +15,8 @@ from t2l_edge.core.basemodel import default_base_path, read_base_spec
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.batched_lora import wrap_model
-from t2l_edge.train.sft_data import FORMATTERS
-from t2l_edge.train.sft_setup import load_tasks
+from t2l_edge.train.prompts import FORMATTERS
+from t2l_edge.train.tasks import load_tasks
 from t2l_edge.train.loop import validate
 
 

@@ -60,8 +60,8 @@ def main() -> None:
     from t2l_edge.train.batched_lora import wrap_model
     from t2l_edge.train.config import SFTConfig, resolve
     from t2l_edge.train.loop import validate
-    from t2l_edge.train.sft_data import FORMATTERS
-    from t2l_edge.train.sft_setup import load_sft_data
+    from t2l_edge.train.prompts import FORMATTERS
+    from t2l_edge.train.tasks import load_sft_data
 
     cfg = resolve(SFTConfig, args.config, args.set)
     gen = BundleLoRAs(args.bundle)

@@ -1,7 +1,7 @@
 """Regenerate docs/serve.png: the `t2l-edge serve` page in headless chromium, on the real
 SmolLM2 base and the shipped default bundle (models/default), after one question.
 
-    .venv/bin/python scripts/serve_screenshot.py [--out docs/serve.png] [--threads 1]
+    .venv/bin/python -m scripts.serve_screenshot [--out docs/serve.png] [--threads 1]
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))  # browser.py and serve_fixtures.py are test helpers
 
 DESCRIPTION = "Answer the multiple-choice science question with the correct option."
 PROMPT = "Which gas do plants take in from the air to make food?\nOptions: oxygen | carbon dioxide | nitrogen | helium"
@@ -25,8 +24,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from browser import Browser, missing
-    from serve_fixtures import live_server
+    from tests.helpers.browser import Browser, missing
+    from tests.helpers.serve_fixtures import live_server
     from t2l_edge.core.basemodel import resolve_base
     from t2l_edge.engine import Engine
     from t2l_edge.runtime import Generator

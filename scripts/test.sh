@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up .venv (with training, data, plot, serve and test extras) and run the whole test suite.
 # Extra arguments go to pytest, e.g.  scripts/test.sh -m "not slow"
+# Then runs the torch-free tests in .venv-notorch (scripts/test_torch_free.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh train,data,plot,serve,dev
@@ -13,4 +14,6 @@ if [ "$rc" -eq 5 ]; then
     echo "error: pytest collected no tests; that is a failure here, not a pass" >&2
     exit 1
 fi
-exit "$rc"
+[ "$rc" -eq 0 ] || exit "$rc"
+# The runtime again, in a venv without torch (the edge promise). Same pytest arguments.
+exec scripts/test_torch_free.sh "$@"

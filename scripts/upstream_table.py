@@ -1,8 +1,8 @@
 """Regenerate the malformed-adapter table of docs/upstream.md: every case of
-tests/bad_adapters.py (built for the real SmolLM2 base) through our validator and through
+tests/helpers/bad_adapters.py (built for the real SmolLM2 base) through our validator and through
 upstream llama-server (built by scripts/build_llama_tools.sh), side by side.
 
-    .venv/bin/python scripts/upstream_table.py [--doc docs/upstream.md]
+    .venv/bin/python -m scripts.upstream_table [--doc docs/upstream.md]
 
 The table sits between the two marker comments; tests/test_upstream_bad_slow.py checks that it
 is exactly what a fresh run measures.
@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
 BEGIN, END = "<!-- upstream-table:begin -->", "<!-- upstream-table:end -->"
 
 
@@ -26,8 +25,8 @@ def main() -> None:
     ap.add_argument("--doc", default=str(REPO / "docs" / "upstream.md"))
     args = ap.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import upstream_bad
-    import upstream_tools as up
+    from tests.helpers import upstream_bad
+    from tests.helpers import upstream_tools as up
 
     reason = up.missing_reason("llama-server")
     if reason:

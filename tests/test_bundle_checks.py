@@ -7,14 +7,15 @@ import pytest
 
 from t2l_edge.core.errors import T2LError
 from t2l_edge.runtime import Generator
-from tiny_models import tiny_bundle, tiny_encoder, tiny_hypernet
+from tests.helpers.tiny_models import tiny_hypernet
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bundles")
-    folder, _, enc = tiny_bundle(root / "good", "M", encoder=tiny_encoder(root / "enc"))
-    return folder, enc
+def bundle(stored_bundle):
+    """(folder,): the committed tiny bundle, read-only (tests copy it before changing it)."""
+    return (stored_bundle,)
 
 
 def _copy(bundle, tmp_path):
@@ -119,12 +120,14 @@ def test_default_bundle_absent_says_what_to_do(monkeypatch, tmp_path):
         default_bundle_path()
 
 
-def test_export_refuses_to_overwrite(bundle, tmp_path):
+def test_export_refuses_to_overwrite(bundle, tmp_path, request):
+    pytest.importorskip("torch")  # export is the torch side
     from t2l_edge.export.bundle_writer import write_bundle
 
+    encoder = request.getfixturevalue("tiny_encoder_export")
     b = _copy(bundle, tmp_path)
     with pytest.raises(T2LError, match="already exists"):
-        write_bundle(tiny_hypernet("M"), b, {}, encoder=bundle[1], log=lambda s: None)
+        write_bundle(tiny_hypernet("M"), b, {}, encoder=encoder, log=lambda s: None)
 
 
 def test_manifest_with_unknown_target_or_arch(bundle, tmp_path):

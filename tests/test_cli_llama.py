@@ -11,13 +11,15 @@ import pytest
 from t2l_edge.core.basemodel import read_base_spec
 from t2l_edge.cli import main
 from t2l_edge.formats.gguf_adapter import write_gguf
-from tinyllama import TinyLlama, random_adapter
+from tests.helpers.tinyllama import TinyLlama, random_adapter
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, tiny_base):
     d = tmp_path_factory.mktemp("cli")
-    base = TinyLlama().write(d / "tiny.gguf")
+    base = tiny_base
     other = TinyLlama(seed=5).write(d / "other.gguf")
     adapter = write_gguf(random_adapter(read_base_spec(base), description="greet people"), d / "a.gguf")
     return {"base": base, "other": other, "adapter": adapter}

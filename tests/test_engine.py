@@ -15,7 +15,9 @@ pytest.importorskip("llama_cpp")
 from t2l_edge.core.basemodel import read_base_spec  # noqa: E402
 from t2l_edge.engine import Engine  # noqa: E402
 from t2l_edge.formats.gguf_adapter import write_gguf  # noqa: E402
-from tinyllama import TinyLlama, adapter_deltas, random_adapter, without_qk_permutation  # noqa: E402
+from tests.helpers.tinyllama import TinyLlama, adapter_deltas, random_adapter, without_qk_permutation  # noqa: E402
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 TOL = 1e-4  # float32 llama.cpp vs float64 numpy; logits are O(1..10)
 TEXT = "the cat is in the garden and the dog is here"

@@ -105,7 +105,7 @@ def test_shots_come_before_the_question_in_every_style():
 def test_plain_training_shape_is_what_the_plain_style_scores():
     """`train --set prompt_style=plain` must put the answer exactly where `eval --style plain`
     scores the option: same context string, answer after one space, no end token."""
-    from t2l_edge.train.sft_data import PlainFormatter
+    from t2l_edge.train.prompts import PlainFormatter
 
     class CharTokenizer:
         def __call__(self, text, add_special_tokens=False):
@@ -130,7 +130,7 @@ def test_unknown_prompt_style_is_refused_before_training():
 
     from t2l_edge.core.errors import T2LError
     from t2l_edge.train.config import PROMPT_STYLES, SFTConfig, resolve
-    from t2l_edge.train.sft_data import FORMATTERS
+    from t2l_edge.train.prompts import FORMATTERS
 
     assert set(FORMATTERS) == set(PROMPT_STYLES)
     assert resolve(SFTConfig, None, ["prompt_style=plain"]).prompt_style == "plain"
@@ -166,7 +166,7 @@ def test_paired_difference_and_its_report_column():
 def test_mixed_training_shape_is_one_of_the_two_and_fixed_per_example():
     """`prompt_style=mixed` gives each example the chat or the plain shape, about half each, and
     always the same one for the same example (resume replays identical batches)."""
-    from t2l_edge.train.sft_data import ChatFormatter, MixedFormatter, PlainFormatter
+    from t2l_edge.train.prompts import ChatFormatter, MixedFormatter, PlainFormatter
 
     class CharTokenizer:
         eos_token = "$"

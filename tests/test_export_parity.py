@@ -5,15 +5,14 @@ import pytest
 import torch
 
 from t2l_edge.runtime import Generator
-from tiny_models import tiny_bundle, tiny_encoder, torch_pipeline
+from tests.helpers.tiny_models import tiny_bundle, torch_pipeline
 
-torch.set_num_threads(1)
 TEXTS = ["answer yes or no .", "translate the text into french", "write python function", "pick the correct option ?"]
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory):
-    return tiny_encoder(tmp_path_factory.mktemp("enc") / "encoder")
+def encoder(tiny_encoder_export):
+    return tiny_encoder_export
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "fp16"])
@@ -39,7 +38,7 @@ def test_runtime_matches_pytorch(tmp_path, encoder, variant, dtype):
 
 
 def test_manifest_records_provenance_and_parity(tmp_path, encoder):
-    from tests.tiny_models import read_manifest
+    from tests.helpers.tiny_models import read_manifest
 
     folder, net, _ = tiny_bundle(tmp_path / "b", "S", encoder=encoder)
     man = read_manifest(folder)
@@ -80,7 +79,7 @@ def test_fp16_weights_halve_the_hypernet_file(tmp_path, encoder):
 def test_export_refuses_an_encoder_other_than_the_trained_one(tmp_path, encoder):
     from t2l_edge.export.bundle_writer import write_bundle
     from t2l_edge.core.errors import T2LError
-    from tiny_models import tiny_hypernet
+    from tests.helpers.tiny_models import tiny_hypernet
 
     with pytest.raises(T2LError, match="would ship .tiny-bert fp32."):
         write_bundle(tiny_hypernet("S"), tmp_path / "x", {"encoder": "tiny-bert int8"}, encoder=encoder, log=lambda s: None)

@@ -9,7 +9,9 @@ import pytest
 from t2l_edge.core.adapter import Adapter
 from t2l_edge.core.arch import gguf_tensor_name
 from t2l_edge.formats.gguf_adapter import read_gguf_adapter, write_gguf
-from tiny_models import tiny_spec
+from tests.helpers.tiny_models import tiny_spec
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 MODULES = ("q_proj", "k_proj", "v_proj", "o_proj")
 

@@ -14,8 +14,10 @@ import pytest
 from t2l_edge.core.atomic import atomic_output
 from t2l_edge.core.errors import T2LError
 from t2l_edge.formats.gguf_adapter import write_gguf
-from tiny_models import tiny_bundle, tiny_encoder, tiny_spec
-from tinyllama import random_adapter
+from tests.helpers.tiny_models import tiny_bundle, tiny_spec
+from tests.helpers.tinyllama import random_adapter
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -79,8 +81,9 @@ def test_two_processes_race_for_one_path(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["race.gguf"]
 
 
-def test_same_description_same_bytes_across_processes(tmp_path):
-    folder, _, _ = tiny_bundle(tmp_path / "b", "L", encoder=tiny_encoder(tmp_path / "enc"))
+def test_same_description_same_bytes_across_processes(tmp_path, request):
+    pytest.importorskip("torch")  # builds an L bundle (export: the torch side)
+    folder, _, _ = tiny_bundle(tmp_path / "b", "L", encoder=request.getfixturevalue("tiny_encoder_export"))
     outs = []
     for i in range(2):
         out = tmp_path / f"run{i}.gguf"

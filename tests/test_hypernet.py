@@ -5,9 +5,8 @@ import torch
 
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
-from tiny_models import tiny_spec
+from tests.helpers.tiny_models import tiny_spec
 
-torch.set_num_threads(1)
 ALL_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 

@@ -50,7 +50,7 @@ def parity(tmp_path_factory):
     from t2l_edge.core.basemodel import default_base_path, read_base_spec
     from t2l_edge.engine import Engine
     from t2l_edge.formats.gguf_adapter import write_gguf
-    from tinyllama import random_adapter, without_qk_permutation
+    from tests.helpers.tinyllama import random_adapter, without_qk_permutation
 
     base = default_base_path()
     spec = read_base_spec(base)

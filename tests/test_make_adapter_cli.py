@@ -3,13 +3,13 @@ import json
 import pytest
 
 from t2l_edge.cli import main
-from tiny_models import tiny_bundle, tiny_encoder
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    return tiny_bundle(root / "b", "S", encoder=tiny_encoder(root / "enc"))[0]
+def bundle(stored_bundle):
+    return stored_bundle  # the committed tiny bundle (read-only; outputs go to tmp_path)
 
 
 def test_json_output_and_file(bundle, tmp_path, capsys):

@@ -8,9 +8,7 @@ import torch
 
 from t2l_edge.core.adapter import Adapter
 from t2l_edge.formats.peft_writer import write_peft
-from tiny_models import tiny_spec
-
-torch.set_num_threads(1)
+from tests.helpers.tiny_models import tiny_spec
 
 
 def test_peft_loads_and_matches_manual_merge(tmp_path):

@@ -33,7 +33,7 @@ def test_transformer_flops_counts_two_per_weight_per_token():
 def test_hypernet_flops_grow_with_rank():
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
-    from tiny_models import tiny_spec
+    from tests.helpers.tiny_models import tiny_spec
 
     small = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=2), tiny_spec())
     big = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=8), tiny_spec())

@@ -4,11 +4,13 @@ import subprocess
 import sys
 import textwrap
 
-from tiny_models import tiny_bundle, tiny_encoder
+import pytest
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 
-def test_make_adapter_path_imports_no_torch(tmp_path):
-    folder, _, _ = tiny_bundle(tmp_path / "b", "M", encoder=tiny_encoder(tmp_path / "enc"))
+def test_make_adapter_path_imports_no_torch(tmp_path, stored_bundle):
+    folder = stored_bundle
     code = textwrap.dedent(f"""
         import sys
         import t2l_edge.cli, t2l_edge.runtime, t2l_edge.runtime.bundle, t2l_edge.engine, t2l_edge.formats.validate
@@ -29,11 +31,9 @@ def test_make_adapter_path_imports_no_torch(tmp_path):
 def test_serve_path_imports_no_torch(tmp_path):
     """`t2l-edge serve`'s modules, an app built on the tiny models and one completion through
     it (adapter generated, validated, applied) load neither torch nor transformers."""
-    import pytest
-
     pytest.importorskip("fastapi")
     pytest.importorskip("llama_cpp")
-    from serve_fixtures import tiny_world
+    from tests.helpers.serve_fixtures import tiny_world
 
     world = tiny_world(tmp_path / "w")
     code = textwrap.dedent(f"""

@@ -12,7 +12,9 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from serve_fixtures import tiny_server, tiny_world  # noqa: E402
+from tests.helpers.serve_fixtures import tiny_server, tiny_world  # noqa: E402
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 CHAT = [{"role": "user", "content": "the cat is in the garden"}]
 

@@ -8,8 +8,8 @@ import pytest
 pytest.importorskip("llama_cpp")
 pytest.importorskip("fastapi")
 
-from browser import Browser, missing  # noqa: E402
-from serve_fixtures import tiny_server, tiny_world  # noqa: E402
+from tests.helpers.browser import Browser, missing  # noqa: E402
+from tests.helpers.serve_fixtures import tiny_server, tiny_world  # noqa: E402
 
 REASON = missing()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no headless browser: {REASON}")

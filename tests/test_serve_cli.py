@@ -11,9 +11,11 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from serve_fixtures import serve_process, tiny_world  # noqa: E402
+from tests.helpers.serve_fixtures import serve_process, tiny_world  # noqa: E402
 from t2l_edge.cli import main  # noqa: E402
-from tinyllama import TinyLlama  # noqa: E402
+from tests.helpers.tinyllama import TinyLlama  # noqa: E402
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 
 @pytest.fixture(scope="module")

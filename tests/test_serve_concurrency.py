@@ -14,7 +14,9 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from serve_fixtures import tiny_server, tiny_world  # noqa: E402
+from tests.helpers.serve_fixtures import tiny_server, tiny_world  # noqa: E402
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 DESCRIPTIONS = ["answer yes or no", "translate into french", "summarise the text", "pick the correct option",
                 "write python function", "classify review positive negative", "answer the question with a number"]

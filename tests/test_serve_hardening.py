@@ -10,8 +10,10 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 
-from serve_fixtures import serve_process, tiny_world  # noqa: E402
-from serve_hardening_cases import AUTH, KEY, reference_answer, run_case, server_cases  # noqa: E402
+from tests.helpers.serve_fixtures import serve_process, tiny_world  # noqa: E402
+from tests.helpers.serve_hardening_cases import AUTH, KEY, reference_answer, run_case, server_cases  # noqa: E402
+
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 CASES = server_cases()
 

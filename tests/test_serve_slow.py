@@ -13,8 +13,8 @@ pytest.importorskip("llama_cpp")
 pytest.importorskip("fastapi")
 openai = pytest.importorskip("openai")
 
-from browser import Browser, missing  # noqa: E402
-from serve_fixtures import live_server  # noqa: E402
+from tests.helpers.browser import Browser, missing  # noqa: E402
+from tests.helpers.serve_fixtures import live_server  # noqa: E402
 
 pytestmark = pytest.mark.slow
 DEFAULT = Path(__file__).resolve().parent.parent / "models" / "default"

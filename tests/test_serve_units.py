@@ -11,6 +11,8 @@ from t2l_edge.core.errors import T2LError
 pytest.importorskip("pydantic")  # the server's request models (the serve extra)
 from t2l_edge.server.completion import StopText  # noqa: E402
 
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
+
 
 def _run(stops, pieces):
     out = []
@@ -42,7 +44,7 @@ def test_engine_unload_frees_and_deactivates(tmp_path):
     from t2l_edge.core.basemodel import read_base_spec
     from t2l_edge.engine import Engine
     from t2l_edge.formats.gguf_adapter import write_gguf
-    from tinyllama import TinyLlama, random_adapter
+    from tests.helpers.tinyllama import TinyLlama, random_adapter
 
     base = TinyLlama().write(tmp_path / "tiny.gguf")
     spec = read_base_spec(base)

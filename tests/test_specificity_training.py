@@ -16,12 +16,10 @@ from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.conflict import ConflictFamily, conflict_rows
 from t2l_edge.train.device import cpu_has_bf16, resolve_device, use_bf16
 from t2l_edge.train.loop import description_gap, swap_partners, validate
-from t2l_edge.train.sft_data import TaskData, family_weights, make_batch
-from t2l_edge.train.sft_step import SwapHinge, sft_loss
-from tiny_models import tiny_spec
-from train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
-
-torch.set_num_threads(1)
+from t2l_edge.train.batches import TaskData, family_weights, make_batch
+from t2l_edge.train.loss import SwapHinge, sft_loss
+from tests.helpers.tiny_models import tiny_spec
+from tests.helpers.train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
 
 
 def _fake_source(tid: str, split: str) -> list[Example]:

@@ -136,8 +136,8 @@ def test_heldout_pool_split_matches_the_trainers(tmp_path):
     pytest.importorskip("torch")
     from t2l_edge.data.store import TaskStore, write_store
     from t2l_edge.train.config import SFTConfig
-    from t2l_edge.train.sft_setup import HELDOUT_EVERY as TRAIN_EVERY
-    from t2l_edge.train.sft_setup import split_ids
+    from t2l_edge.train.tasks import HELDOUT_EVERY as TRAIN_EVERY
+    from t2l_edge.train.tasks import split_ids
 
     tasks = [{"id": f"toy.t{k:02d}", "source": "toy", "family": "toy", "license": "none", "format": "gen", "seed_text": "",
               "examples": [Example(f"q {i}", "a") for i in range(20)]} for k in range(50)]

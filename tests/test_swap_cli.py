@@ -15,17 +15,16 @@ from t2l_edge.cli import main  # noqa: E402
 from t2l_edge.data.schema import Example  # noqa: E402
 from t2l_edge.evaluation import swap_sets  # noqa: E402
 from t2l_edge.evaluation.swap import SwapTask  # noqa: E402
-from tiny_models import tiny_bundle, tiny_encoder  # noqa: E402
-from tinyllama import TinyLlama  # noqa: E402
+from tests.helpers.tiny_models import tiny_bundle  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, tiny_base, tiny_encoder_export):
     d = tmp_path_factory.mktemp("swap")
-    base = TinyLlama().write(d / "tiny.gguf")
-    bundle = tiny_bundle(d / "bundle", "M", encoder=tiny_encoder(d / "enc"), spec=read_base_spec(base), perturb=0.5)[0]
+    base = tiny_base
+    bundle = tiny_bundle(d / "bundle", "M", encoder=tiny_encoder_export, spec=read_base_spec(base), perturb=0.5)[0]
     return {"base": base, "bundle": bundle, "dir": d}
 
 

@@ -11,13 +11,12 @@ import torch
 from t2l_edge.formats.gguf_adapter import read_gguf_adapter
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.train.config import SFTConfig
-from t2l_edge.train.fixed_lora import FixedLoRA
-from t2l_edge.train.lora import run_lora
-from t2l_edge.train.mt_lora import run_mt_lora
-from tiny_models import tiny_spec
-from train_fixtures import char_formatter, tiny_causal_lm, toy_store
+from t2l_edge.train.baselines import FixedLoRA
+from t2l_edge.train.baselines import run_lora
+from t2l_edge.train.baselines import run_mt_lora
+from tests.helpers.tiny_models import tiny_spec
+from tests.helpers.train_fixtures import char_formatter, tiny_causal_lm, toy_store
 
-torch.set_num_threads(1)
 HCFG = HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4)
 
 
@@ -65,8 +64,8 @@ def test_mt_lora_uses_the_pool_split(tmp_path):
 
 def test_length_matching_cuts_padding_and_keeps_the_plain_sampler_unchanged():
     from t2l_edge.data.schema import Example
-    from t2l_edge.train.sft_data import TaskData, make_batch
-    from train_fixtures import char_formatter
+    from t2l_edge.train.batches import TaskData, make_batch
+    from tests.helpers.train_fixtures import char_formatter
 
     rng = np.random.default_rng(0)
     tasks = [TaskData(f"t{k}", [Example("q" * int(rng.integers(2, 40)), "a") for _ in range(30)], np.zeros((1, 4), np.float32))
@@ -92,7 +91,7 @@ def test_a_task_stopped_by_until_is_resumed_not_skipped(tmp_path):
 
 def test_max_train_tasks_subsets_training_tasks_and_keeps_validation():
     from t2l_edge.train.config import SFTConfig
-    from t2l_edge.train.sft_setup import split_ids
+    from t2l_edge.train.tasks import split_ids
 
     class Store:
         def task_ids(self):

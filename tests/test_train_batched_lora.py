@@ -4,8 +4,6 @@ import torch
 
 from t2l_edge.train.batched_lora import completion_loss, lora_applied, wrap_model
 
-torch.set_num_threads(1)
-
 
 def _tiny_llama():
     from transformers import LlamaConfig, LlamaForCausalLM

@@ -11,12 +11,13 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
+REPO = Path(__file__).resolve().parent.parent
+WORKER = "tests.helpers.ddp_worker"  # run as a module from the repo root (python -m / torchrun -m)
 
 
 def _run(args, tmp: Path, env_extra=None):
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, env=env)
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
     assert out.returncode == 0, out.stderr[-3000:]
 
 
@@ -24,9 +25,9 @@ def test_two_process_gloo_matches_one_process(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     one.mkdir()
     two.mkdir()
-    _run([str(WORKER), str(one)], one)
+    _run(["-m", WORKER, str(one)], one)
     _run(["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0", "--rdzv_backend=c10d",
-          "--rdzv_endpoint=localhost:0", str(WORKER), str(two)], two)
+          "--rdzv_endpoint=localhost:0", "-m", WORKER, str(two)], two)
     single = load_file(str(one / "rank0.safetensors"))
     r0, r1 = load_file(str(two / "rank0.safetensors")), load_file(str(two / "rank1.safetensors"))
     for k in single:

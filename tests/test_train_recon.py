@@ -9,9 +9,7 @@ from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.config import ReconConfig
 from t2l_edge.train.recon import LibraryTask, recon_loss, run_recon, validate_recon
-from tiny_models import tiny_spec
-
-torch.set_num_threads(1)
+from tests.helpers.tiny_models import tiny_spec
 
 
 def _library(n=4, rank=4):

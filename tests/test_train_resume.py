@@ -8,10 +8,8 @@ from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.config import SFTConfig
 from t2l_edge.train.sft import run_sft
-from tiny_models import tiny_spec
-from train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
-
-torch.set_num_threads(1)
+from tests.helpers.tiny_models import tiny_spec
+from tests.helpers.train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
 
 
 def _setup(tmp_path, name):

@@ -5,10 +5,9 @@ import torch
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.batched_lora import wrap_model
-from t2l_edge.train.sft_step import Batch, sft_loss
-from tiny_models import tiny_spec
-
-torch.set_num_threads(1)
+from t2l_edge.train.batches import Batch
+from t2l_edge.train.loss import sft_loss
+from tests.helpers.tiny_models import tiny_spec
 
 
 def test_sft_learns_description_dependent_answers():

@@ -1,7 +1,7 @@
-"""Malformed adapters through upstream llama-server next to our validator (tests/upstream_bad.py).
+"""Malformed adapters through upstream llama-server next to our validator (tests/helpers/upstream_bad.py).
 
 Records the comparison: the table in docs/upstream.md must be exactly what this run measured
-(regenerate it with `.venv/bin/python scripts/upstream_table.py`). And the validator must be at
+(regenerate it with `.venv/bin/python -m scripts.upstream_table`). And the validator must be at
 least as strict as upstream: nothing llama-server refuses or crashes on may pass our checks.
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import upstream_bad
-import upstream_tools as up
+from tests.helpers import upstream_bad
+from tests.helpers import upstream_tools as up
 
 pytestmark = pytest.mark.slow
 DOC = Path(__file__).resolve().parent.parent / "docs" / "upstream.md"
@@ -42,4 +42,4 @@ def test_nothing_upstream_refuses_gets_past_us(rows):
 
 def test_docs_table_is_what_upstream_said(rows):
     assert upstream_bad.markdown(rows) in DOC.read_text("utf-8"), (
-        "docs/upstream.md is stale: run .venv/bin/python scripts/upstream_table.py")
+        "docs/upstream.md is stale: run .venv/bin/python -m scripts.upstream_table")

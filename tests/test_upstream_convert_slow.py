@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import upstream_tools as up
+from tests.helpers import upstream_tools as up
 
 pytestmark = pytest.mark.slow
 
@@ -140,7 +140,7 @@ def test_qkvo_adapter_converts_to_our_gguf(smollm2, outtype):
     """A random q/k/v/o adapter on the SmolLM2 shapes (k checks the n_head_kv permutation)."""
     from t2l_edge.formats.gguf_adapter import write_gguf
     from t2l_edge.formats.peft_writer import write_peft
-    from tinyllama import random_adapter
+    from tests.helpers.tinyllama import random_adapter
 
     d, spec = smollm2["dir"], smollm2["spec"]
     ad = random_adapter(spec, modules=("q_proj", "k_proj", "v_proj", "o_proj"), rank=8, seed=5)
@@ -162,7 +162,7 @@ def test_tiny_qwen2_converts_to_our_gguf(tmp_path):
     from t2l_edge.core.basemodel import BaseSpec
     from t2l_edge.formats.gguf_adapter import write_gguf
     from t2l_edge.formats.peft_writer import write_peft
-    from tinyllama import random_adapter
+    from tests.helpers.tinyllama import random_adapter
 
     cfg = transformers.Qwen2Config(vocab_size=320, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                                    num_attention_heads=4, num_key_value_heads=2, architectures=["Qwen2ForCausalLM"])

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-import upstream_tools as up
+from tests.helpers import upstream_tools as up
 
 pytestmark = pytest.mark.slow
 
@@ -200,7 +200,7 @@ def merge_metrics(world, engine):
     same tensors re-typed. Each is then re-quantized with llama-quantize (Q8_0, and the base's
     own Q4_1), which is how a merged model would be shipped smaller."""
     from t2l_edge.engine import Engine
-    from test_llama_parity_slow import PROMPTS, compare
+    from tests.test_llama_parity_slow import PROMPTS, compare
 
     d, b, base, adapter = world["dir"], world["bin"], world["base"], world["adapter"]
     files = {"merged_f16": d / "smollm2-sci.gguf", "zero_f16": d / "smollm2-zero.gguf"}

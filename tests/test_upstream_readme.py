@@ -1,12 +1,12 @@
 """Fast: the README's "Use it with" commands are, character for character, the ones the slow
-upstream tests run (tests/upstream_tools.py README_COMMANDS, with the README's placeholder
+upstream tests run (tests/helpers/upstream_tools.py README_COMMANDS, with the README's placeholder
 values), so the README cannot drift from what was tested."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import upstream_tools as up
+from tests.helpers import upstream_tools as up
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

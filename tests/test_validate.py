@@ -8,26 +8,24 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bad_adapters import build_cases, good_tensors, write_raw
+from tests.helpers.bad_adapters import build_cases, good_tensors, write_raw
 from t2l_edge.core.basemodel import read_base_spec
 from t2l_edge.core.errors import T2LError
 from t2l_edge.formats.gguf_adapter import write_gguf
 from t2l_edge.formats.validate import validate_adapter
-from tinyllama import TinyLlama, random_adapter
+from tests.helpers.tinyllama import TinyLlama, random_adapter
 
-TESTS = Path(__file__).parent
-REPO = TESTS.parent
+pytestmark = pytest.mark.torch_free  # runtime: runs in the torch-free venv too
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory, tiny_base):
     d = tmp_path_factory.mktemp("validate")
-    base = TinyLlama().write(d / "tiny.gguf")
+    base = tiny_base
     other = TinyLlama(seed=7).write(d / "other.gguf")  # same shapes, different weights
     spec = read_base_spec(base)
     cases = build_cases(spec, base, random_adapter(read_base_spec(other)), d)
@@ -49,6 +47,14 @@ def test_delta_norms_match_adapter(world):
     r = validate_adapter(path, world["base"])
     for m, norms in ad.delta_norms().items():
         np.testing.assert_allclose(r.delta_norms[m], norms, rtol=1e-4)
+    # Both against the definition, computed directly: ||scale * B @ A||_F per layer, with
+    # llama.cpp's scale = alpha / rank (1 when alpha is 0).
+    scale = ad.alpha / ad.rank if ad.alpha else 1.0
+    for m in ad.targets:
+        direct = [np.linalg.norm(scale * ad.B[m][i].astype(np.float64) @ ad.A[m][i].astype(np.float64))
+                  for i in range(world["spec"].n_layer)]
+        np.testing.assert_allclose(r.delta_norms[m], direct, rtol=1e-4)
+        np.testing.assert_allclose(ad.delta_norms()[m], direct, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", [
@@ -105,7 +111,6 @@ def test_adapter_given_as_base_refused(world):
 
 _SCRIPT = textwrap.dedent("""
     import json, sys
-    sys.path[:0] = [{tests!r}, {repo!r}]
     import llama_cpp
     from t2l_edge.engine import Engine
     from t2l_edge.core.errors import T2LError
@@ -134,7 +139,7 @@ def test_refused_adapters_never_reach_llama_cpp(world):
     """Run in a subprocess: if a bad adapter did reach llama.cpp, the process could segfault."""
     pytest.importorskip("llama_cpp")
     cases = {k: str(p) for k, (p, _) in world["cases"].items()}
-    script = _SCRIPT.format(tests=str(TESTS), repo=str(REPO), base=str(world["base"]), good=str(world["good"]))
+    script = _SCRIPT.format(base=str(world["base"]), good=str(world["good"]))
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     proc = subprocess.run([sys.executable, "-c", script, json.dumps(cases)], capture_output=True, text=True,
                           timeout=120, env=env)

@@ -42,6 +42,62 @@ def _show_compare(console, prompt: str, base_text: str, adapted_text: str, descr
     ], equal=True, expand=True))
 
 
+class _Session:
+    """One adapter resident in one engine; answers with it, or with the plain base."""
+
+    def __init__(self, engine, loaded, scale: float, max_tokens: int, prefix: str):
+        self.engine, self.loaded, self.scale, self.max_tokens, self.prefix = engine, loaded, scale, max_tokens, prefix
+
+    def answer(self, text: str, adapted: bool, stream: bool):
+        if adapted:
+            self.engine.use(self.loaded, scale=self.scale)  # already resident: a swap, not a reload
+            text = self.prefix + text
+        else:
+            self.engine.clear()
+        sink = (lambda s: (sys.stdout.write(s), sys.stdout.flush())) if stream else None
+        return self.engine.generate(text, max_tokens=self.max_tokens, on_token=sink)
+
+    def prompt_cost(self, text: str) -> int:
+        """Extra prompt tokens the description costs this prompt (0 without --desc-in-prompt)."""
+        if not self.prefix:
+            return 0
+        return len(_chat_tokens(self.engine, self.prefix + text)) - len(_chat_tokens(self.engine, text))
+
+
+def _json_answer(session: _Session, description: str, prompt: str, compare: bool, make_ms: float) -> dict:
+    result = session.answer(prompt, True, False)
+    out = {"description": description, "prompt": prompt, "answer": result.text,
+           "tokens_per_s": result.tokens_per_s, "make_adapter_ms": make_ms,
+           "desc_in_prompt": bool(session.prefix), "in_prompt_tokens": session.prompt_cost(prompt),
+           "adapter": session.loaded.report.to_dict()}
+    if compare:
+        out["base_answer"] = session.answer(prompt, False, False).text
+    return out
+
+
+def _typed_prompts(console):
+    """Prompts typed at the console until an empty line, /quit, /exit or Ctrl-D."""
+    while True:
+        try:
+            text = console.input("[bold cyan]you>[/bold cyan] ").strip()
+        except EOFError:
+            return
+        if not text or text in ("/quit", "/exit"):
+            return
+        yield text
+
+
+def _reply(console, session: _Session, text: str, compare: bool, description: str) -> None:
+    if compare:
+        with console.status("thinking…"):
+            base_res = session.answer(text, False, False)
+            ad_res = session.answer(text, True, False)
+        _show_compare(console, text, base_res.text, ad_res.text, description, bool(session.prefix))
+    else:
+        res = session.answer(text, True, True)
+        console.print(f"\n[dim]{res.n_gen_tokens} tokens, {res.tokens_per_s:.1f} tok/s[/dim]")
+
+
 @app.command(
     help=(
         "Turn DESCRIPTION into a LoRA adapter in memory (no file written), apply it, and answer "
@@ -76,56 +132,17 @@ def chat(
     adapter, make_ms = _make_adapter(description, bundle)
     with Engine(base, n_threads=threads) as engine:
         loaded = engine.use(adapter, scale=scale)  # validated against this base before llama.cpp sees it
-
         prefix = description_prefix(adapter.description) if desc_in_prompt else ""
-
-        def answer(text: str, adapted: bool, stream: bool):
-            if adapted:
-                engine.use(loaded, scale=scale)  # already resident: a swap, not a reload
-                text = prefix + text
-            else:
-                engine.clear()
-            sink = (lambda s: (sys.stdout.write(s), sys.stdout.flush())) if stream else None
-            return engine.generate(text, max_tokens=max_tokens, on_token=sink)
-
-        def prompt_cost(text: str) -> int:
-            """Extra prompt tokens the description costs this prompt (0 without --desc-in-prompt)."""
-            return len(_chat_tokens(engine, prefix + text)) - len(_chat_tokens(engine, text)) if prefix else 0
-
+        session = _Session(engine, loaded, scale, max_tokens, prefix)
         if as_json:
-            result = answer(prompt, True, False)
-            out = {"description": description, "prompt": prompt, "answer": result.text,
-                   "tokens_per_s": result.tokens_per_s, "make_adapter_ms": make_ms,
-                   "desc_in_prompt": desc_in_prompt, "in_prompt_tokens": prompt_cost(prompt),
-                   "adapter": loaded.report.to_dict()}
-            if compare:
-                out["base_answer"] = answer(prompt, False, False).text
-            typer.echo(json.dumps(out, indent=2))
+            typer.echo(json.dumps(_json_answer(session, description, prompt, compare, make_ms), indent=2))
             return
 
         from rich.console import Console
 
         console = Console()
         console.print(f"[dim]adapter made in {make_ms:.0f} ms: rank {adapter.rank}, targets {', '.join(adapter.targets)}"
-                      + (f"; the description adds {prompt_cost('')} prompt tokens to each turn" if prefix else "") + "[/dim]")
-        prompts = [prompt] if prompt is not None else None
-        while True:
-            if prompts is not None:
-                if not prompts:
-                    break
-                text = prompts.pop()
-            else:
-                try:
-                    text = console.input("[bold cyan]you>[/bold cyan] ").strip()
-                except EOFError:
-                    break
-                if not text or text in ("/quit", "/exit"):
-                    break
-            if compare:
-                with console.status("thinking…"):
-                    base_res = answer(text, False, False)
-                    ad_res = answer(text, True, False)
-                _show_compare(console, text, base_res.text, ad_res.text, description, bool(prefix))
-            else:
-                res = answer(text, True, True)
-                console.print(f"\n[dim]{res.n_gen_tokens} tokens, {res.tokens_per_s:.1f} tok/s[/dim]")
+                      + (f"; the description adds {session.prompt_cost('')} prompt tokens to each turn" if prefix else "") + "[/dim]")
+        # --prompt: answer it once and exit; otherwise a conversation, one typed prompt at a time
+        for text in [prompt] if prompt is not None else _typed_prompts(console):
+            _reply(console, session, text, compare, description)

@@ -47,27 +47,15 @@ def evaluate(
     out: Optional[Path] = typer.Option(None, "--out", help="Write results JSON here (atomically; --force to replace)."),
     force: bool = typer.Option(False, "--force"),
 ) -> None:
-    from ..core.atomic import atomic_output, check_output_path
-    from ..data.benchmarks import BENCHMARKS, GEN, load_benchmark
+    from ..core.atomic import check_output_path
+    from ..data.benchmarks import GEN
     from ..engine import Engine
-    from ..core.errors import T2LError
-    from ..evaluation.generative import score_code, score_gsm8k
-    from ..evaluation.mc import STYLES, score_item, summarize, summarize_correct
-    from ..evaluation.rows import ROWS, variants
+    from ..evaluation import results as schema
+    from ..evaluation.rows import variants
     from ..evaluation.speed import raw_prompt_tok_s
 
-    names = [b.strip() for b in benchmarks.split(",") if b.strip()]
-    bad = [b for b in names if b not in BENCHMARKS]
-    if bad:
-        raise T2LError(f"unknown benchmark: {', '.join(bad)}", f"choose from {', '.join(BENCHMARKS)}")
-    if row not in ROWS or style not in STYLES:
-        raise T2LError(f"unknown --row {row} or --style {style}", "see t2l-edge eval --help")
-    if row == "adapter" and adapter is None:
-        raise T2LError("--row adapter needs --adapter FILE", "pass the GGUF adapter to score")
-    if row == "oracle" and adapter_dir is None:
-        raise T2LError("--row oracle needs --adapter-dir DIR", "pass the output folder of `t2l-edge train lora`")
-    if shots < 1 and row == "icl":
-        raise T2LError("--shots must be at least 1", "use --row base for zero-shot")
+    names = _benchmark_names(benchmarks)
+    _check_options(row, style, adapter, adapter_dir, shots)
     if out:
         check_output_path(out, force)
     plans = {b: variants(row, b, descriptions, seed, shots, adapter, adapter_dir) for b in names}  # fail before loading anything
@@ -79,62 +67,102 @@ def evaluate(
     # Generative benchmarks always decode greedily in the chat template; --style only shapes the
     # multiple-choice prompts, so a generation-only run is labelled by what it did.
     recorded_style = "generate" if all(b in GEN for b in names) else style
-    results = {"row": row, "label": label or (out.stem if out else row), "style": recorded_style, "limit": limit, "seed": seed,
-               "config": {"benchmarks": names, "descriptions": descriptions, "shots": shots if row == "icl" else 0,
-                          "adapter": str(adapter) if adapter else None, "adapter_dir": str(adapter_dir) if adapter_dir else None,
-                          "bundle": str(bundle) if bundle else ("models/default" if gen else None), "threads": threads},
-               "benchmarks": {}}
+    config = {"benchmarks": names, "descriptions": descriptions, "shots": shots if row == "icl" else 0,
+              "adapter": str(adapter) if adapter else None, "adapter_dir": str(adapter_dir) if adapter_dir else None,
+              "bundle": str(bundle) if bundle else ("models/default" if gen else None), "threads": threads}
+    results = schema.new_result(row, label or (out.stem if out else row), recorded_style, limit, seed, config)
     t_all = time.perf_counter()
     with Engine(base, n_threads=threads) as engine:
         results["base_sha256"] = engine.spec.sha256 if engine.spec.sha256 else ""
         raw = raw_prompt_tok_s(engine)
         scored_s, decoded0 = 0.0, engine.decoded_tokens
         for b in names:
-            items = load_benchmark(b, limit=limit or None, seed=seed)
-            per_desc = []
-            t0 = time.perf_counter()
-            for v in plans[b]:
-                if v.generate_from is not None:
-                    engine.use(gen.make(v.generate_from))
-                elif v.adapter is not None:
-                    engine.use(v.adapter)
-                else:
-                    engine.clear()
-                if b in GEN:  # exact match (GSM8K) or pass@1 in the sandbox (code): one number
-                    gens = [score_gsm8k(engine, ex, v.in_prompt) if b == "gsm8k" else score_code(engine, b, ex, v.in_prompt)
-                            for ex in items]
-                    per_desc.append({"description": v.description, **summarize_correct([g.correct for g in gens])})
-                    continue
-                ts = time.perf_counter()
-                scores = [score_item(engine, b, ex, style, v.in_prompt, v.shots) for ex in items]
-                scored_s += time.perf_counter() - ts
-                per_desc.append({"description": v.description, **summarize(scores)})
-            accs = [p["acc_norm"] for p in per_desc]
-            results["benchmarks"][b] = {"acc_norm": sum(accs) / len(accs), "acc": sum(p["acc"] for p in per_desc) / len(per_desc),
-                                        "acc_norm_spread": [min(accs), max(accs)], "per_description": per_desc,
-                                        "seconds": time.perf_counter() - t0, "items": len(items)}
-            typer.echo(f"{b:14s} acc {results['benchmarks'][b]['acc']:.3f}  acc_norm {results['benchmarks'][b]['acc_norm']:.3f}  "
-                       f"({len(items)} items x {len(plans[b])} variant(s), {time.perf_counter() - t0:.0f} s)", err=True)
+            results["benchmarks"][b], seconds = _score_benchmark(engine, gen, b, plans[b], style, limit, seed)
+            scored_s += seconds
         decoded = engine.decoded_tokens - decoded0
-    results["average_acc_norm"] = sum(v["acc_norm"] for v in results["benchmarks"].values()) / len(names)
-    results["seconds"] = time.perf_counter() - t_all
-    # Multiple-choice scoring speed against llama.cpp's raw prefill speed, measured just before.
-    results["speed"] = {"raw_prompt_tok_s": raw, "scoring_tok_s": decoded / scored_s if scored_s else None,
-                        "scoring_vs_raw": (decoded / scored_s) / raw if scored_s and raw else None,
-                        "decoded_tokens": decoded}
+    schema.finish_result(results, time.perf_counter() - t_all, raw, scored_s, decoded)
     try:
         results["git_commit"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         pass
     if gen is not None:
-        results["bundle_id"] = gen.manifest.bundle_id
-        trained = gen.manifest.raw.get("training", {})
-        results["bundle_training"] = {k: trained.get(k) for k in ("n_train_tasks", "step", "val_loss", "config")}
-    text = json.dumps(results, indent=1)
+        results.update(schema.bundle_fields(gen.manifest))
+    _write_and_print(results, out, force)
+
+
+def _benchmark_names(benchmarks: str) -> list[str]:
+    from ..core.errors import T2LError
+    from ..data.benchmarks import BENCHMARKS
+
+    names = [b.strip() for b in benchmarks.split(",") if b.strip()]
+    bad = [b for b in names if b not in BENCHMARKS]
+    if bad:
+        raise T2LError(f"unknown benchmark: {', '.join(bad)}", f"choose from {', '.join(BENCHMARKS)}")
+    return names
+
+
+def _check_options(row: str, style: str, adapter: Optional[Path], adapter_dir: Optional[Path], shots: int) -> None:
+    from ..core.errors import T2LError
+    from ..evaluation.mc import STYLES
+    from ..evaluation.rows import ROWS
+
+    if row not in ROWS or style not in STYLES:
+        raise T2LError(f"unknown --row {row} or --style {style}", "see t2l-edge eval --help")
+    if row == "adapter" and adapter is None:
+        raise T2LError("--row adapter needs --adapter FILE", "pass the GGUF adapter to score")
+    if row == "oracle" and adapter_dir is None:
+        raise T2LError("--row oracle needs --adapter-dir DIR", "pass the output folder of `t2l-edge train lora`")
+    if shots < 1 and row == "icl":
+        raise T2LError("--shots must be at least 1", "use --row base for zero-shot")
+
+
+def _score_benchmark(engine, gen, b: str, plan: list, style: str, limit: Optional[int], seed: int) -> tuple[dict, float]:
+    """(the benchmark's result entry, seconds spent in multiple-choice scoring) over its variants."""
+    from ..data.benchmarks import load_benchmark
+    from ..evaluation.results import benchmark_entry
+
+    items = load_benchmark(b, limit=limit or None, seed=seed)
+    per_desc, scored_s = [], 0.0
+    t0 = time.perf_counter()
+    for v in plan:
+        if v.generate_from is not None:
+            engine.use(gen.make(v.generate_from))
+        elif v.adapter is not None:
+            engine.use(v.adapter)
+        else:
+            engine.clear()
+        summary, seconds = _score_variant(engine, b, items, v, style)
+        per_desc.append({"description": v.description, **summary})
+        scored_s += seconds
+    entry = benchmark_entry(per_desc, time.perf_counter() - t0, len(items))
+    typer.echo(f"{b:14s} acc {entry['acc']:.3f}  acc_norm {entry['acc_norm']:.3f}  "
+               f"({len(items)} items x {len(plan)} variant(s), {time.perf_counter() - t0:.0f} s)", err=True)
+    return entry, scored_s
+
+
+def _score_variant(engine, b: str, items: list, v, style: str) -> tuple[dict, float]:
+    """One variant's summary, and the seconds of multiple-choice scoring (0 for generation)."""
+    from ..data.benchmarks import GEN
+    from ..evaluation.generative import score_code, score_gsm8k
+    from ..evaluation.mc import score_item, summarize, summarize_correct
+
+    if b in GEN:  # exact match (GSM8K) or pass@1 in the sandbox (code): one number
+        gens = [score_gsm8k(engine, ex, v.in_prompt) if b == "gsm8k" else score_code(engine, b, ex, v.in_prompt) for ex in items]
+        return summarize_correct([g.correct for g in gens]), 0.0
+    ts = time.perf_counter()
+    scores = [score_item(engine, b, ex, style, v.in_prompt, v.shots) for ex in items]
+    return summarize(scores), time.perf_counter() - ts
+
+
+def _write_and_print(results: dict, out: Optional[Path], force: bool) -> None:
+    from ..core.atomic import atomic_output
+
     if out:
         with atomic_output(out, force=force) as tmp:
-            tmp.write_text(text)
+            tmp.write_text(json.dumps(results, indent=1))
         typer.echo(f"wrote {out}", err=True)
     sp = results["speed"]
+    raw = sp["raw_prompt_tok_s"]
     speed = f"; scoring {sp['scoring_tok_s']:.0f} tok/s = {sp['scoring_vs_raw']:.0%} of raw prefill {raw:.0f} tok/s" if sp["scoring_tok_s"] else ""
-    typer.echo(f"average acc_norm {results['average_acc_norm']:.3f} over {len(names)} benchmarks in {results['seconds']:.0f} s{speed}")
+    typer.echo(f"average acc_norm {results['average_acc_norm']:.3f} over {len(results['config']['benchmarks'])} benchmarks "
+               f"in {results['seconds']:.0f} s{speed}")

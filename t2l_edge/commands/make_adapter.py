@@ -72,28 +72,13 @@ def make_adapter(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per adapter."),
     verify: bool = typer.Option(False, "--verify", help="Hash every bundle file again (default: only files changed since their last check)."),
 ) -> None:
-    from ..core.atomic import check_output_path, refuse_existing
     from ..core.errors import T2LError
 
     if fmt not in ("gguf", "peft"):
         raise T2LError(f"unknown format '{fmt}'", "use --format gguf or --format peft")
     if (description is None) == (from_file is None):
         raise T2LError("give either a DESCRIPTION or --from-file", "see t2l-edge make-adapter --help")
-    ext = ".gguf" if fmt == "gguf" else ""
-    if from_file is not None:
-        descriptions = _read_descriptions(from_file)
-        folder = out_dir or Path(".")
-        if not folder.is_dir():
-            raise T2LError(f"--out-dir {folder} is not a folder", "create it first")
-        outputs = [folder / (_slug(d, i + 1) + ext) for i, d in enumerate(descriptions)]
-    else:
-        descriptions = [description]
-        outputs = [output or Path("adapter.gguf" if fmt == "gguf" else "adapter-peft")]
-    for path in outputs:  # fail before any work, not after the first file
-        if fmt == "gguf":
-            check_output_path(path, force)
-        else:
-            refuse_existing(path, force)
+    descriptions, outputs = _plan_outputs(description, from_file, output, out_dir, fmt, force)
 
     t0 = time.perf_counter()
     from ..runtime import Generator
@@ -106,35 +91,70 @@ def make_adapter(
     for w in gen.warnings:
         typer.echo(f"warning: {w}", err=True)
     if max_delta_norm is not None:
-        for ad in adapters:
-            worst = max(float(v.max()) for v in ad.delta_norms().values())
-            if worst > max_delta_norm:
-                raise T2LError(f"adapter for '{ad.description[:40]}' has ||delta W|| {worst:.3g} > {max_delta_norm}",
-                               "raise --max-delta-norm or rephrase the description")
-
-    # Only the chosen writer is imported: each pulls in its own file-format library.
-    if fmt == "gguf":
-        from ..formats.gguf_adapter import write_gguf
-    else:
-        from ..formats.peft_writer import write_peft
-
+        _check_delta_norms(adapters, max_delta_norm)
+    per_adapter = t_make / len(adapters)
     for ad, path in zip(adapters, outputs):
         t2 = time.perf_counter()
-        if fmt == "gguf":
-            write_gguf(ad, path, dtype=dtype, force=force)
-            size = path.stat().st_size
-        else:
-            write_peft(ad, path, force=force)
-            size = sum(f.stat().st_size for f in path.iterdir())
-        record = {
-            "description": ad.description, "output": str(path), "format": fmt, "bytes": size,
-            "base": {"name": ad.base.name, "arch": ad.base.arch, "sha256": ad.base.sha256},
-            "rank": ad.rank, "alpha": ad.alpha, "targets": list(ad.targets),
-            "seconds": {"load_bundle": round(t_load, 4), "generate_per_adapter": round(t_make / len(adapters), 4),
-                        "write": round(time.perf_counter() - t2, 4)},
-        }
+        size = _write(ad, path, fmt, dtype, force)
+        seconds = {"load_bundle": round(t_load, 4), "generate_per_adapter": round(per_adapter, 4),
+                   "write": round(time.perf_counter() - t2, 4)}
         if as_json:
-            typer.echo(json.dumps(record))
+            typer.echo(json.dumps(_record(ad, path, fmt, size, seconds)))
         else:
-            typer.echo(f"wrote {path} ({size / 1e6:.2f} MB) in {1000 * (t_make / len(adapters)):.0f} ms "
+            typer.echo(f"wrote {path} ({size / 1e6:.2f} MB) in {1000 * per_adapter:.0f} ms "
                        f"for {ad.base.name} [{ad.base.arch}, {ad.base.n_layer} layers, sha256 {ad.base.sha256[:12]}]")
+
+
+def _plan_outputs(description: Optional[str], from_file: Optional[Path], output: Optional[Path], out_dir: Optional[Path],
+                  fmt: str, force: bool) -> tuple[list[str], list[Path]]:
+    """(descriptions, output paths), every path checked before any work, not after the first file."""
+    from ..core.atomic import check_output_path, refuse_existing
+    from ..core.errors import T2LError
+
+    ext = ".gguf" if fmt == "gguf" else ""
+    if from_file is not None:
+        descriptions = _read_descriptions(from_file)
+        folder = out_dir or Path(".")
+        if not folder.is_dir():
+            raise T2LError(f"--out-dir {folder} is not a folder", "create it first")
+        outputs = [folder / (_slug(d, i + 1) + ext) for i, d in enumerate(descriptions)]
+    else:
+        descriptions = [description]
+        outputs = [output or Path("adapter.gguf" if fmt == "gguf" else "adapter-peft")]
+    for path in outputs:
+        if fmt == "gguf":
+            check_output_path(path, force)
+        else:
+            refuse_existing(path, force)
+    return descriptions, outputs
+
+
+def _check_delta_norms(adapters: list, max_delta_norm: float) -> None:
+    from ..core.errors import T2LError
+
+    for ad in adapters:
+        worst = max(float(v.max()) for v in ad.delta_norms().values())
+        if worst > max_delta_norm:
+            raise T2LError(f"adapter for '{ad.description[:40]}' has ||delta W|| {worst:.3g} > {max_delta_norm}",
+                           "raise --max-delta-norm or rephrase the description")
+
+
+def _write(ad, path: Path, fmt: str, dtype: str, force: bool) -> int:
+    """Write one adapter; its size in bytes. Only the chosen writer is imported: each pulls in
+    its own file-format library."""
+    if fmt == "gguf":
+        from ..formats.gguf_adapter import write_gguf
+
+        write_gguf(ad, path, dtype=dtype, force=force)
+        return path.stat().st_size
+    from ..formats.peft_writer import write_peft
+
+    write_peft(ad, path, force=force)
+    return sum(f.stat().st_size for f in path.iterdir())
+
+
+def _record(ad, path: Path, fmt: str, size: int, seconds: dict) -> dict:
+    """The --json line of one adapter."""
+    return {"description": ad.description, "output": str(path), "format": fmt, "bytes": size,
+            "base": {"name": ad.base.name, "arch": ad.base.arch, "sha256": ad.base.sha256},
+            "rank": ad.rank, "alpha": ad.alpha, "targets": list(ad.targets), "seconds": seconds}

@@ -40,10 +40,10 @@ def plot(
     except ImportError as exc:
         raise T2LError(f"plotting needs matplotlib and scikit-learn ({exc.name} is missing)", "pip install -e '.[plot]'") from None
     out.mkdir(parents=True, exist_ok=True)
-    from ..evaluation.swap_report import is_swap
+    from ..evaluation.results import is_swap, load_result
 
     made = []
-    read = {f: _read(f) for f in [*results, *swap]}
+    read = {f: load_result(f, strict=False) for f in [*results, *swap]}
     for f in dict.fromkeys([*swap, *(f for f in results if is_swap(read[f]))]):
         if not is_swap(read[f]):
             raise T2LError(f"{f} is not a swap result file", "pass files written by `t2l-edge specificity`")
@@ -54,26 +54,17 @@ def plot(
     if scaling:
         points = []
         for f in scaling:
-            r = _read(f)
+            r = load_result(f, strict=False)
             n = (r.get("bundle_training") or {}).get("n_train_tasks")
             if not n:
                 raise T2LError(f"{f} does not record its bundle's training tasks", "score a T2L bundle with this version of `t2l-edge eval`")
             points.append((n, r["average_acc_norm"], r.get("label") or f.stem))
-        refs = {r.get("label") or f.stem: r["average_acc_norm"] for f in scaling_ref for r in [_read(f)]}
+        refs = {r.get("label") or f.stem: r["average_acc_norm"] for f in scaling_ref for r in [load_result(f, strict=False)]}
         made.append(plots.scaling_curve(points, refs, out / "scaling.png"))
     if not skip_bundle:
         made += _bundle_figures(bundle, out, plots)
     for p in made:
         typer.echo(f"wrote {p}")
-
-
-def _read(f: Path) -> dict:
-    from ..core.errors import T2LError
-
-    try:
-        return json.loads(f.read_text())
-    except (OSError, ValueError) as exc:
-        raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
 
 
 def _bundle_figures(bundle: Optional[Path], out: Path, plots) -> list[Path]:

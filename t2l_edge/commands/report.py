@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -73,20 +72,8 @@ def report(files: list[Path] = typer.Argument(..., help="Result JSON files."),
     from ..data.benchmarks import BENCHMARKS
     from ..core.errors import T2LError
 
-    from ..evaluation.swap_report import is_swap, render_swap
-
-    def load(f: Path) -> dict:
-        try:
-            r = json.loads(f.read_text())
-        except (OSError, ValueError) as exc:
-            raise T2LError(f"cannot read {f}: {exc}", "pass files written by `t2l-edge eval`") from None
-        if is_swap(r):
-            return r
-        if not isinstance(r, dict) or "benchmarks" not in r or "style" not in r:
-            raise T2LError(f"{f} is not a `t2l-edge eval` or `t2l-edge specificity` result file",
-                           "pass files written by `t2l-edge eval` or `t2l-edge specificity`")
-        r.setdefault("label", f.stem)
-        return r
+    from ..evaluation.results import is_swap, load_result as load
+    from ..evaluation.swap_report import render_swap
 
     loaded = [load(f) for f in files]
     results = [r for r in loaded if not is_swap(r)]

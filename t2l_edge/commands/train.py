@@ -63,11 +63,9 @@ def train(
         torch.set_num_threads(cfg.threads)
     dist = init_from_env()
     try:
-        if kind == "recon":
-            from ..train.recon_cli import run as run_kind
-        else:
-            from ..train.cli_run import run as run_kind
-        result = run_kind(kind, cfg, resume, until, dist, echo=lambda s: typer.echo(s, err=True))
+        from ..train.run import run
+
+        result = run(kind, cfg, resume, until, dist, echo=lambda s: typer.echo(s, err=True))
     finally:
         shutdown(dist)
     if dist.is_main:

@@ -1,5 +1,5 @@
-"""Paired difference between two result files scored on the same items: the table's average
-(benchmarks weighted equally) of row minus reference, with a bootstrap 95% interval that
+"""Paired difference between two result files (evaluation/results.py) scored on the same items:
+the table's average (benchmarks weighted equally) of row minus reference, with a bootstrap 95% interval that
 resamples items within each benchmark. Pairing removes the item difficulty both rows share, so
 the interval is narrower than the two rows' own intervals suggest."""
 
@@ -7,16 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _item_scores(bench: dict) -> tuple[list[int], np.ndarray] | None:
-    """(gold, per-item acc_norm averaged over descriptions), or None for files from before
-    per-item records."""
-    per = bench.get("per_description") or []
-    if not per or any("pred_norm" not in p for p in per):
-        return None
-    gold = per[0]["gold"]
-    correct = np.mean([[int(p == g) for p, g in zip(d["pred_norm"], d["gold"])] for d in per], axis=0)
-    return gold, correct
+from .results import item_scores
 
 
 def paired_difference(row: dict, ref: dict, n_boot: int = 2000, seed: int = 0) -> dict | None:
@@ -26,7 +17,7 @@ def paired_difference(row: dict, ref: dict, n_boot: int = 2000, seed: int = 0) -
     for b in row["benchmarks"]:
         if b not in ref["benchmarks"]:
             continue
-        a, r = _item_scores(row["benchmarks"][b]), _item_scores(ref["benchmarks"][b])
+        a, r = item_scores(row["benchmarks"][b]), item_scores(ref["benchmarks"][b])
         if a is None or r is None or a[0] != r[0]:
             return None  # the same items are a precondition, not something to approximate
         pairs.append(a[1] - r[1])

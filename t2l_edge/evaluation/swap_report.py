@@ -16,10 +16,6 @@ _LABEL = {"diagonal_advantage": "own - mean of other tasks' descriptions (diagon
           "prompt_own_minus_base": "own adapter + description in prompt - bare base"}
 
 
-def is_swap(result: dict) -> bool:
-    return isinstance(result, dict) and result.get("kind") == "swap"
-
-
 def short(tid: str) -> str:
     """A table header: no source prefix ("bb.", "ni.subtask014_"), at most 22 characters."""
     name = re.sub(r"^subtask\d+_", "", tid.split(".", 1)[-1])

@@ -3,9 +3,9 @@
   bench   the 7 multiple-choice benchmarks (plain cloze, the primary format), their held-out
           descriptions (`descriptions/bench.json`)
   pool    the pool's validation-only tasks: every HELDOUT_EVERY-th task of the sorted store
-          ids, as `train/sft_setup.split_ids` holds them out by default, scored on their
+          ids, as `train/tasks.split_ids` holds them out by default, scored on their
           `val` examples with their 2 held-out descriptions. Re-derived here because
-          sft_setup imports torch; `tests/test_swap.py` checks the two agree.
+          train/tasks imports torch; `tests/test_swap.py` checks the two agree.
   unseen  tasks no trainer sees (`unseen.py`, the reserve rule)
 """
 
@@ -18,7 +18,7 @@ from ..core.errors import T2LError
 from .swap import SwapTask
 
 SETS = ("bench", "pool", "unseen")
-HELDOUT_EVERY = 23  # must equal train/sft_setup.HELDOUT_EVERY (tested)
+HELDOUT_EVERY = 23  # must equal train/tasks.HELDOUT_EVERY (tested)
 
 
 def heldout_pool_ids(task_ids: list[str]) -> list[str]:

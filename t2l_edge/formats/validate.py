@@ -203,29 +203,9 @@ def _delta_norm(a: np.ndarray, b: np.ndarray, scale: float, token_embd: bool) ->
     return scale * float(np.sqrt(max(sq, 0.0)))
 
 
-def validate_adapter(
-    adapter_path: str | os.PathLike,
-    base_path: str | os.PathLike,
-    allow_base_mismatch: bool = False,
-) -> AdapterReport:
-    """Check that `adapter_path` is a LoRA llama.cpp will load and apply correctly on `base_path`.
-
-    Raises T2LError on the first problem. Foreign adapters (without t2l_edge metadata) pass
-    with a warning because their base cannot be verified.
-    """
-    path = Path(adapter_path)
-    base_path = Path(base_path)
-    header = _open_adapter(path)
-    kv = header.kv
-    base_arch, base_shapes, n_layer = _read_base(base_path)
-    _check_header(path, kv, base_arch)
-    tensors = [_Tensor(n, shape, ttype, off) for n, (shape, ttype, off) in header.tensors.items()]
-    for t in tensors:  # dtype first: n_bytes of an unknown type is meaningless
-        if t.ttype not in ACCEPTED_DTYPES:
-            _fail(path, f"tensor '{t.name}' has dtype {t.type_name}; llama.cpp LoRA needs F32, F16 or BF16", "re-export with --dtype f16")
-    _check_ranges(path, tensors, header.data_start, int(kv.get("general.alignment", 32)))
-
-    halves: dict[str, dict[str, object]] = {}
+def _pair_halves(path: Path, tensors: list[_Tensor], base_shapes: dict) -> dict[str, dict[str, _Tensor]]:
+    """{base tensor: {"lora_a": t, "lora_b": t}}; every tensor must be half of a pair on a base tensor."""
+    halves: dict[str, dict[str, _Tensor]] = {}
     for t in tensors:
         split = _split(t.name)
         if split is None:
@@ -237,10 +217,19 @@ def validate_adapter(
         halves.setdefault(base_name, {})[half] = t
     if not halves:
         _fail(path, "contains no LoRA tensors", "re-create the adapter")
+    return halves
 
-    alpha = float(kv[gguf.Keys.Adapter.LORA_ALPHA])
+
+@dataclass
+class _Measured:
+    rank: int
+    dtypes: set[str]
+    norms: dict[str, dict[int, float]]  # module -> layer -> ||scale * B @ A||_F
+
+
+def _measure_pairs(path: Path, halves: dict, base_shapes: dict, alpha: float, lookup: dict) -> _Measured:
+    """Shapes, one rank, finite values and the delta norm of every pair, in name order."""
     buf = memoryview(path.read_bytes())  # adapters are small; one read, then zero-copy views
-    lookup = _module_lookup(base_arch, n_layer)
     ranks: set[int] = set()
     dtypes: set[str] = set()
     norms: dict[str, dict[int, float]] = {}
@@ -263,29 +252,60 @@ def validate_adapter(
         # llama.cpp: scale = alpha / rank, or 1 when alpha is 0 (llama-graph.cpp build_lora_mm)
         scale = alpha / rank if alpha else 1.0
         norms.setdefault(module, {})[layer] = _delta_norm(a_data, b_data, scale, base_name == _TOKEN_EMBD)
+    return _Measured(ranks.pop(), dtypes, norms)
 
+
+def _check_base_identity(path: Path, kv: dict, base_path: Path, allow_mismatch: bool) -> tuple[str, str, bool, list[str]]:
+    """(recorded base sha256, actual base sha256, verified, warnings): the base the adapter
+    records against the one given."""
     warnings: list[str] = []
     recorded = str(kv.get(KEY_BASE_SHA256) or "")
     actual = file_sha256(base_path)
-    verified = False
     if not recorded:
         warnings.append("adapter does not record its base model (not made by t2l-edge); cannot verify it matches this base")
-    elif recorded != actual:
-        made_for = kv.get(KEY_BASE_NAME) or recorded[:12]
-        msg = f"was made for base '{made_for}' (sha256 {recorded[:12]}…), not {base_path.name} (sha256 {actual[:12]}…)"
-        if not allow_base_mismatch:
-            _fail(path, msg, "use the matching base with --base, or pass --allow-base-mismatch if you know they are compatible")
-        warnings.append("base mismatch allowed: adapter " + msg)
-    else:
-        verified = True
-    rank = ranks.pop()
+        return recorded, actual, False, warnings
+    if recorded == actual:
+        return recorded, actual, True, warnings
+    made_for = kv.get(KEY_BASE_NAME) or recorded[:12]
+    msg = f"was made for base '{made_for}' (sha256 {recorded[:12]}…), not {base_path.name} (sha256 {actual[:12]}…)"
+    if not allow_mismatch:
+        _fail(path, msg, "use the matching base with --base, or pass --allow-base-mismatch if you know they are compatible")
+    warnings.append("base mismatch allowed: adapter " + msg)
+    return recorded, actual, False, warnings
+
+
+def validate_adapter(
+    adapter_path: str | os.PathLike,
+    base_path: str | os.PathLike,
+    allow_base_mismatch: bool = False,
+) -> AdapterReport:
+    """Check that `adapter_path` is a LoRA llama.cpp will load and apply correctly on `base_path`.
+
+    Raises T2LError on the first problem. Foreign adapters (without t2l_edge metadata) pass
+    with a warning because their base cannot be verified.
+    """
+    path = Path(adapter_path)
+    base_path = Path(base_path)
+    header = _open_adapter(path)
+    kv = header.kv
+    base_arch, base_shapes, n_layer = _read_base(base_path)
+    _check_header(path, kv, base_arch)
+    tensors = [_Tensor(n, shape, ttype, off) for n, (shape, ttype, off) in header.tensors.items()]
+    for t in tensors:  # dtype first: n_bytes of an unknown type is meaningless
+        if t.ttype not in ACCEPTED_DTYPES:
+            _fail(path, f"tensor '{t.name}' has dtype {t.type_name}; llama.cpp LoRA needs F32, F16 or BF16", "re-export with --dtype f16")
+    _check_ranges(path, tensors, header.data_start, int(kv.get("general.alignment", 32)))
+    halves = _pair_halves(path, tensors, base_shapes)
+    alpha = float(kv[gguf.Keys.Adapter.LORA_ALPHA])
+    measured = _measure_pairs(path, halves, base_shapes, alpha, _module_lookup(base_arch, n_layer))
+    recorded, actual, verified, warnings = _check_base_identity(path, kv, base_path, allow_base_mismatch)
     if alpha == 0.0:
         warnings.append("adapter.lora.alpha is 0: llama.cpp then applies the LoRA unscaled")
-
+    norms = measured.norms
     return AdapterReport(
         path=str(path), description=str(kv.get(gguf.Keys.Adapter.LORA_TASK_NAME) or ""), arch=base_arch,
-        rank=rank, alpha=alpha, targets=sorted(norms), n_layers=max(len(v) for v in norms.values()),
-        dtype="/".join(sorted(dtypes)), generator=str(kv.get(KEY_GENERATOR) or ""),
+        rank=measured.rank, alpha=alpha, targets=sorted(norms), n_layers=max(len(v) for v in norms.values()),
+        dtype="/".join(sorted(measured.dtypes)), generator=str(kv.get(KEY_GENERATOR) or ""),
         base_sha256_recorded=recorded, base_sha256_actual=actual, base_verified=verified,
         delta_norms={m: [v[k] for k in sorted(v)] for m, v in norms.items()}, warnings=warnings,
     )

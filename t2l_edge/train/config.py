@@ -9,13 +9,35 @@ from pathlib import Path
 from ..core.errors import T2LError
 
 
-PROMPT_STYLES = ("chat", "plain", "mixed")  # the training shapes; keys of train.sft_data.FORMATTERS
-SAMPLE_BY = {"task": 0.0, "sqrt_family": 0.5, "family": 1.0}  # name -> power of train.sft_data.family_weights
+PROMPT_STYLES = ("chat", "plain", "mixed")  # the training shapes; keys of train.prompts.FORMATTERS
+SAMPLE_BY = {"task": 0.0, "sqrt_family": 0.5, "family": 1.0}  # name -> power of train.batches.family_weights
 
 
 @dataclass
-class SFTConfig:
+class LoopConfig:
+    """What train/loop.py reads, shared by every trainer. Field order = the order in config.json."""
+    out: str = "runs/train"
+    steps: int = 2000
+    batch_tasks: int = 8  # examples per step, each from a different task (paper: 8 x 1)
+    lr: float = 2e-4
+    weight_decay: float = 0.01
+    warmup: float = 0.2  # fraction of steps
+    grad_clip: float = 1.0
+    seed: int = 0
+    log_every: int = 10
+    eval_every: int = 200
+    checkpoint_every: int = 100
+    threads: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SFTConfig(LoopConfig):
+    """sft, lora and mt-lora: through the frozen base."""
     out: str = "runs/sft"
+    lr: float = 2e-4  # the paper's 2.5e-5 is for 1.2M steps; we have thousands
     base: str | None = None  # base GGUF; None = the default SmolLM2
     store: str | None = None  # task store; None = ~/.cache/t2l-edge/tasks
     hypernet: dict = field(default_factory=lambda: {"variant": "M"})  # HyperConfig fields
@@ -23,56 +45,31 @@ class SFTConfig:
     heldout_tasks: list[str] = field(default_factory=list)  # validated with held-out descriptions
     max_train_tasks: int = 0  # >0: a seeded subset of the training tasks (held-out ones unchanged)
     allow_seed_descriptions: bool = False  # fall back to a task's own seed text (one description)
-    steps: int = 2000
-    batch_tasks: int = 8  # examples per step, each from a different task (paper: 8 x 1)
     max_len: int = 128
     prompt_style: str = "chat"  # chat (template, options listed), plain (cloze), as in `eval --style`; mixed = half each
     match_lengths: bool = False  # length bucketing: rows of a batch picked to have similar lengths
-    lr: float = 2e-4  # the paper's 2.5e-5 is for 1.2M steps; we have thousands
-    weight_decay: float = 0.01
-    warmup: float = 0.2  # fraction of steps
-    grad_clip: float = 1.0
     l2: float = 1e-3
     label_smoothing: float = 0.1
     neftune_alpha: float = 5.0
     bf16: bool | str = "auto"  # autocast, weights stay fp32; auto = only with hardware bf16 (train/device.py)
     device: str = "auto"  # auto = cuda when available, else cpu
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
-    swap_weight: float = 0.0  # >0: the swap hinge of train/sft_step.py (reward for reading the description)
+    swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
     sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between
-    seed: int = 0
-    log_every: int = 10
-    eval_every: int = 200
     eval_examples: int = 64
-    checkpoint_every: int = 100
-    threads: int | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
-class ReconConfig:
+class ReconConfig(LoopConfig):
     """T2L trained to reproduce a library of task LoRAs (no base model in the loop)."""
     out: str = "runs/recon"
+    lr: float = 1e-3
+    warmup: float = 0.1
+    eval_every: int = 100
     library: str = "runs/lora"  # a `train lora` output folder: LIBRARY/TASK/best/adapter.gguf
     hypernet: dict = field(default_factory=lambda: {"variant": "M"})  # rank/alpha/targets must match the library
     loss: str = "delta"  # delta: L1 on scale*B@A; ab: L1 on A and B z-scored per (module, layer)
-    steps: int = 2000
-    batch_tasks: int = 8
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup: float = 0.1
-    grad_clip: float = 1.0
-    seed: int = 0
-    log_every: int = 10
-    eval_every: int = 100
-    checkpoint_every: int = 100
-    threads: int | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def config_class(kind: str):

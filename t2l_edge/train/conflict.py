@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sft_data import TaskData
+from .batches import TaskData
 
 
 @dataclass

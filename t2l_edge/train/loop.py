@@ -3,8 +3,8 @@ decay, clipping, periodic validation, JSON-lines logs, checkpoints every N steps
 exact resume, and torchrun data parallelism.
 
 What is trained is any module that maps description embeddings to {module: (A, B)}: the T2L
-hypernetwork, or a FixedLoRA baseline that ignores them. `save_best(module, folder, info)`
-writes the trainer's own output format whenever validation improves.
+hypernetwork, or a FixedLoRA baseline that ignores them. A trainer plugs in its step,
+validation, output format and progress display as Callbacks.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import torch
 from .checkpoint_state import load_state, save_state
 from .device import use_bf16
 from .distributed import Dist, wrap_ddp
-from .sft_data import TaskData, make_batch
-from .sft_step import SwapHinge, sft_loss, swap_partners  # noqa: F401  (swap_partners: re-exported)
+from .batches import TaskData, make_batch
+from .loss import SwapHinge, sft_loss, swap_partners
 
 
 def lr_lambda(warmup_steps: int, total: int):
@@ -90,14 +90,32 @@ def _device_of(module: torch.nn.Module) -> torch.device:
     return next(module.parameters()).device
 
 
-def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Callable[[torch.nn.Module], float],
-               save_best: Callable[[torch.nn.Module, Path, dict], None], prov: dict, resume: bool = False, progress=None,
-               stop_at: int | None = None, dist: Dist = Dist()) -> dict:
-    """The loop every trainer runs. step_fn(trained, step) -> (loss, fields) does one forward
-    pass (trained is `module`, DDP-wrapped under torchrun); the loop does backward, clipping,
-    the optimizer and schedule, validation via validate_fn(module), logs and checkpoints.
-    A field "tokens_computed" in fields becomes tokens_per_s in the log. stop_at: checkpoint and return
-    after this step (time-boxed runs); resume later."""
+@dataclass
+class Callbacks:
+    """What a trainer plugs into train_loop.
+    step(trained, step) -> (loss, fields): one forward pass (trained is the module, DDP-wrapped
+      under torchrun); a field "tokens_computed" becomes tokens_per_s in the log.
+    validate(module) -> val_loss or {"val_loss": ..., more fields}.
+    save_best(module, folder, info): the trainer's own output, whenever validation improves.
+    progress(step, record): optional, e.g. train/progress.progress_bar (rank 0 only)."""
+    step: Callable
+    validate: Callable[[torch.nn.Module], float | dict]
+    save_best: Callable[[torch.nn.Module, Path, dict], None]
+    progress: Callable | None = None
+
+
+@dataclass
+class _State:
+    """What the loop carries from step to step, and what a checkpoint stores besides weights."""
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    start: int
+    best: float
+    prov: dict
+
+
+def _start(cfg, module: torch.nn.Module, prov: dict, resume: bool, dist: Dist) -> _State:
+    """Save the config, build AdamW and its schedule, and with `resume` load the checkpoint."""
     out = Path(cfg.out)
     if dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
@@ -110,51 +128,78 @@ def train_loop(cfg, module: torch.nn.Module, step_fn: Callable, validate_fn: Cal
         state = load_state(out / "checkpoint", module, opt)
         start, best = state["step"], state.get("best_val", math.inf)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps), last_epoch=start - 1)
+    return _State(opt, sched, start, best, {"config": cfg.to_dict(), "world_size": dist.world, **prov})
+
+
+def _optimise(cfg, module: torch.nn.Module, trained, st: _State, fn: Callable, step: int) -> dict:
+    """One optimiser step; returns the log record of step + 1 (before validation)."""
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout/NEFTune noise: a function of the step
+    loss, fields = fn(trained, step)
+    loss.backward()
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip))
+    st.opt.step()
+    st.sched.step()
+    st.opt.zero_grad(set_to_none=True)
+    dt = time.perf_counter() - t0
+    record = {"step": step + 1, "loss": float(loss.detach()), **fields, "lr": st.sched.get_last_lr()[0], "grad_norm": grad_norm}
+    if "tokens_computed" in record:
+        record["tokens_per_s"] = record.pop("tokens_computed") / dt
+    record["s"] = dt
+    return record
+
+
+def _validate(cfg, module: torch.nn.Module, st: _State, cb: Callbacks, record: dict) -> None:
+    """Validation into `record` every eval_every steps and at the end; best/ when it improves."""
+    step = record["step"]
+    if step % cfg.eval_every and step != cfg.steps:
+        return
+    measured = cb.validate(module)
+    record.update(measured if isinstance(measured, dict) else {"val_loss": measured})
+    if record["val_loss"] < st.best:
+        st.best = record["val_loss"]
+        cb.save_best(module, Path(cfg.out) / "best", {**st.prov, "step": step, "val_loss": st.best})
+
+
+def train_loop(cfg, module: torch.nn.Module, callbacks: Callbacks, prov: dict, resume: bool = False,
+               stop_at: int | None = None, dist: Dist = Dist()) -> dict:
+    """The loop every trainer runs: backward, clipping, the optimizer and schedule, validation,
+    logs and checkpoints around callbacks.step. stop_at: checkpoint and return after this step
+    (time-boxed runs); resume later."""
+    out = Path(cfg.out)
+    st = _start(cfg, module, prov, resume, dist)
     trained = wrap_ddp(module, dist)  # after loading: DDP broadcasts rank 0's weights
-    prov = {"config": cfg.to_dict(), "world_size": dist.world, **prov}
     stop = {"flag": False}
     old = signal.signal(signal.SIGINT, lambda *a: stop.update(flag=True))
     log = open(out / "log.jsonl", "a") if dist.is_main else None
     module.train()
-    step = start
+    step = st.start
     end = min(cfg.steps, stop_at or cfg.steps)
+
+    def checkpoint():
+        save_state(out / "checkpoint", module, st.opt, step, {"best_val": st.best, "provenance": st.prov})
+
     try:
         while step < end and not dist.any(stop["flag"]):
-            t0 = time.perf_counter()
-            torch.manual_seed(cfg.seed * 1_000_003 + step)  # dropout/NEFTune noise: a function of the step
-            loss, fields = step_fn(trained, step)
-            loss.backward()
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip))
-            opt.step()
-            sched.step()
-            opt.zero_grad(set_to_none=True)
+            record = _optimise(cfg, module, trained, st, callbacks.step, step)
             step += 1
-            dt = time.perf_counter() - t0
-            record = {"step": step, "loss": float(loss.detach()), **fields, "lr": sched.get_last_lr()[0], "grad_norm": grad_norm}
-            if "tokens_computed" in record:
-                record["tokens_per_s"] = record.pop("tokens_computed") / dt
-            record["s"] = dt
-            if dist.is_main and (step % cfg.eval_every == 0 or step == cfg.steps):
-                measured = validate_fn(module)
-                record.update(measured if isinstance(measured, dict) else {"val_loss": measured})
-                if record["val_loss"] < best:
-                    best = record["val_loss"]
-                    save_best(module, out / "best", {**prov, "step": step, "val_loss": best})
+            if dist.is_main:
+                _validate(cfg, module, st, callbacks, record)
             if log and (step % cfg.log_every == 0 or "val_loss" in record):
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-            if progress and dist.is_main:
-                progress(step, record)
+            if callbacks.progress and dist.is_main:
+                callbacks.progress(step, record)
             if dist.is_main and step % cfg.checkpoint_every == 0:
-                save_state(out / "checkpoint", module, opt, step, {"best_val": best, "provenance": prov})
+                checkpoint()
     finally:
         signal.signal(signal.SIGINT, old)
-        if dist.is_main and step > start:
-            save_state(out / "checkpoint", module, opt, step, {"best_val": best, "provenance": prov})
+        if dist.is_main and step > st.start:
+            checkpoint()
         if log:
             log.close()
         dist.barrier()
-    return {"step": step, "best_val": best, "interrupted": stop["flag"] or step < end}
+    return {"step": step, "best_val": st.best, "interrupted": stop["flag"] or step < end}
 
 
 def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData], val_tasks: list[TaskData], pad_id: int,
@@ -187,6 +232,6 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
             fields["loss"], fields["ce"] = float(parts[0]) / dist.world, float(parts[1]) / dist.world
         return loss, fields
 
-    return train_loop(cfg, gen, step_fn,
-                      lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families),
-                      save_best, provenance or {}, resume=resume, progress=progress, stop_at=stop_at, dist=dist)
+    callbacks = Callbacks(step_fn, lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families),
+                          save_best, progress)
+    return train_loop(cfg, gen, callbacks, provenance or {}, resume=resume, stop_at=stop_at, dist=dist)

@@ -8,18 +8,22 @@ Loss, per step, on one sampled training description for each of several library 
   ab     L1 between generated and library A and B, each z-scored with the library's own
          per-(module, layer) mean and std (the paper's cheaper variant)
 Validation: the same loss with each task's held-out descriptions (unseen wording).
+The library is what `train lora` wrote: LIBRARY/TASK/best/adapter.gguf, each task's committed
+descriptions embedded with the bundle's encoder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..core.adapter import lora_scale
+from ..core.errors import T2LError
 from .distributed import Dist
-from .loop import train_loop
+from .loop import Callbacks, train_loop
 
 
 @dataclass
@@ -30,6 +34,35 @@ class LibraryTask:
     scale: float
     train_emb: np.ndarray  # [n, emb_dim] training descriptions
     val_emb: np.ndarray  # [m, emb_dim] held-out descriptions
+
+
+def load_library(folder: str | Path, log=print) -> list:
+    """LIBRARY/TASK/best/adapter.gguf for every task with committed training descriptions."""
+    from ..data.descriptions import descriptions
+    from ..formats.gguf_adapter import read_gguf_adapter
+    from .tasks import DescriptionEmbedder
+
+    files = sorted(Path(folder).glob("*/best/adapter.gguf"))
+    if not files:
+        raise T2LError(f"no LoRA library in {folder} (expects TASK/best/adapter.gguf)", "train one with `t2l-edge train lora`")
+    embed = DescriptionEmbedder()
+    library, skipped, base = [], [], None
+    for f in files:
+        tid = f.parent.parent.name
+        train_d, val_d = descriptions(tid, "train"), descriptions(tid, "heldout")
+        if not train_d:  # benchmarks have held-out descriptions only: never train on them
+            skipped.append(tid)
+            continue
+        ad = read_gguf_adapter(f)
+        base = base or ad.base
+        emb = embed(train_d + val_d)
+        library.append(LibraryTask(tid, {m: torch.from_numpy(v) for m, v in ad.A.items()},
+                                   {m: torch.from_numpy(v) for m, v in ad.B.items()}, ad.scale,
+                                   emb[: len(train_d)], emb[len(train_d):]))
+    if not library:
+        raise T2LError(f"no task in {folder} has training descriptions", "benchmark oracles (bench.*) cannot be reconstruction targets")
+    log(f"LoRA library: {len(library)} tasks" + (f" ({len(skipped)} without training descriptions skipped)" if skipped else ""))
+    return library, base, {"encoder": embed.name}
 
 
 def _stats(library: list[LibraryTask], key: str) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -94,5 +127,5 @@ def run_recon(cfg, net, library: list[LibraryTask], resume: bool = False, progre
         save_hypernet(module, folder, provenance=info)
 
     prov = {"kind": "recon", "library_tasks": [t.task_id for t in library], **(provenance or {})}
-    return train_loop(cfg, net, step_fn, lambda m: validate_recon(m, library, cfg.loss, stats), save_best, prov,
-                      resume=resume, progress=progress, stop_at=stop_at, dist=dist)
+    callbacks = Callbacks(step_fn, lambda m: validate_recon(m, library, cfg.loss, stats), save_best, progress)
+    return train_loop(cfg, net, callbacks, prov, resume=resume, stop_at=stop_at, dist=dist)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .distributed import Dist
 from .loop import lr_lambda, run_training, validate  # noqa: F401  (re-exported for callers and tests)
-from .sft_data import TaskData
+from .batches import TaskData
 
 
 def save_best_hypernet(net, folder: Path, info: dict) -> None:

@@ -10,7 +10,7 @@ import torch
 
 from t2l_edge.data.schema import Example
 from t2l_edge.train.batched_lora import wrap_model
-from t2l_edge.train.sft_data import TaskData
+from t2l_edge.train.batches import TaskData
 
 
 def char_formatter(ex):

@@ -6,16 +6,14 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from safetensors.torch import save_file  # noqa: E402
-from t2l_edge.hypernet.config import HyperConfig  # noqa: E402
-from t2l_edge.hypernet.model import HyperNetwork  # noqa: E402
-from t2l_edge.train.config import SFTConfig  # noqa: E402
-from t2l_edge.train.distributed import init_from_env, shutdown  # noqa: E402
-from t2l_edge.train.sft import run_sft  # noqa: E402
-from tiny_models import tiny_spec  # noqa: E402
-from train_fixtures import char_formatter, tiny_causal_lm, toy_tasks  # noqa: E402
+from safetensors.torch import save_file
+from t2l_edge.hypernet.config import HyperConfig
+from t2l_edge.hypernet.model import HyperNetwork
+from t2l_edge.train.config import SFTConfig
+from t2l_edge.train.distributed import init_from_env, shutdown
+from t2l_edge.train.sft import run_sft
+from tests.helpers.tiny_models import tiny_spec
+from tests.helpers.train_fixtures import char_formatter, tiny_causal_lm, toy_tasks
 
 if __name__ == "__main__":
     out = Path(sys.argv[1])

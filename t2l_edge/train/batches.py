@@ -1,4 +1,5 @@
-"""What an SFT step eats: per-task description embeddings and examples in a prompt style.
+"""What a training step eats: per-task description embeddings and examples, sampled into
+right-padded batches (one example and one description per row).
 
 Sampling is stateless: the batch of step s depends only on (seed, s), so a resumed run sees
 exactly the batches an uninterrupted one would.
@@ -6,70 +7,36 @@ exactly the batches an uninterrupted one would.
 
 from __future__ import annotations
 
-import zlib
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..data.schema import Example, cloze_prompt, user_turn
 from ..core.errors import T2LError
+from ..data.schema import Example
 
 
-class _Formatter(ABC):
-    """Prompt text and answer text -> (token ids, number of prompt tokens); None when the pair is
-    longer than max_len. Only the answer tokens are scored."""
+@dataclass
+class Batch:
+    embeddings: torch.Tensor  # [T, emb_dim], one sampled description per example
+    input_ids: torch.Tensor  # [T, S]
+    attention_mask: torch.Tensor  # [T, S]
+    labels: torch.Tensor  # [T, S], -100 outside the completion
 
-    def __init__(self, tokenizer, max_len: int):
-        self.tok, self.max_len = tokenizer, max_len
+    def rows(self, part: slice) -> "Batch":
+        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part])
 
-    @abstractmethod
-    def parts(self, ex: Example) -> tuple[str, str]:
-        """(prompt text, answer text) of one example in this shape."""
+    def to(self, device) -> "Batch":
+        return Batch(self.embeddings.to(device), self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device))
 
-    def __call__(self, ex: Example) -> tuple[list[int], int] | None:
-        prompt, answer = self.parts(ex)
-        p_ids = self.tok(prompt, add_special_tokens=False)["input_ids"]
-        a_ids = self.tok(answer, add_special_tokens=False)["input_ids"]
-        if len(p_ids) + len(a_ids) > self.max_len:
-            return None
-        return p_ids + a_ids, len(p_ids)
+    def with_embeddings(self, embeddings: torch.Tensor) -> "Batch":
+        """The same rows under other descriptions (the description-gap measurement)."""
+        return Batch(embeddings, self.input_ids, self.attention_mask, self.labels)
 
-
-class ChatFormatter(_Formatter):
-    """Prompt in the user turn, answer in the assistant turn, via the tokenizer's chat template.
-    The answer's end-of-turn token is scored too."""
-
-    def parts(self, ex: Example) -> tuple[str, str]:
-        prompt = self.tok.apply_chat_template([{"role": "user", "content": user_turn(ex)}], add_generation_prompt=True, tokenize=False)
-        return prompt, ex.answer + (self.tok.eos_token or "")
-
-
-class PlainFormatter(_Formatter):
-    """The plain (cloze) style of `t2l-edge eval --style plain`: "Question: ...\nAnswer:" with
-    no chat template and no option list, then " answer". Training in this shape makes the
-    adapter raise the likelihood of the right option exactly where the plain style scores it.
-    No end token: the cloze ends with the option."""
-
-    def parts(self, ex: Example) -> tuple[str, str]:
-        return cloze_prompt(ex), " " + ex.answer
-
-
-class MixedFormatter:
-    """Half the examples in each shape, so one adapter serves both uses: chat generation (the
-    product) and the plain cloze scoring (the primary benchmark format). The shape is a fixed
-    function of the example id (crc32 parity), not a random draw: batches stay a pure function
-    of the step, and a resumed run sees the same prompts."""
-
-    def __init__(self, tokenizer, max_len: int):
-        self.shapes = (ChatFormatter(tokenizer, max_len), PlainFormatter(tokenizer, max_len))
-
-    def __call__(self, ex: Example) -> tuple[list[int], int] | None:
-        return self.shapes[zlib.crc32(ex.id.encode()) & 1](ex)
-
-
-FORMATTERS = {"chat": ChatFormatter, "plain": PlainFormatter, "mixed": MixedFormatter}
+    @property
+    def n_scored(self) -> int:
+        """Completion tokens the loss averages over (labels shifted by one, as in the loss)."""
+        return int((self.labels[:, 1:] != -100).sum())
 
 
 @dataclass
@@ -133,8 +100,6 @@ def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights) -> l
 def collate(rows: list[tuple], pad_id: int):
     """[((token ids, n prompt tokens), description embedding)] -> a right-padded Batch whose
     labels cover each row's answer tokens only."""
-    from .sft_step import Batch
-
     width = max(len(ids) for (ids, _), _ in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(input_ids)

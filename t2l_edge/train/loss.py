@@ -1,4 +1,5 @@
-"""One T2L SFT step: descriptions -> hypernetwork -> per-example LoRA -> loss through the base.
+"""The loss of every trainer that runs through the base (sft, lora, mt-lora): descriptions ->
+generator -> per-example LoRA -> loss through the frozen base.
 
 Loss = next-token cross-entropy on completion tokens (optionally label-smoothed)
      + l2 * mean squared value of the generated A and B (the paper's penalty, which keeps the
@@ -20,29 +21,7 @@ import torch
 from ..core.adapter import lora_scale
 from ..hypernet.model import HyperNetwork
 from .batched_lora import completion_loss, lora_applied, row_completion_losses
-
-
-@dataclass
-class Batch:
-    embeddings: torch.Tensor  # [T, emb_dim], one sampled description per example
-    input_ids: torch.Tensor  # [T, S]
-    attention_mask: torch.Tensor  # [T, S]
-    labels: torch.Tensor  # [T, S], -100 outside the completion
-
-    def rows(self, part: slice) -> "Batch":
-        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part])
-
-    def to(self, device) -> "Batch":
-        return Batch(self.embeddings.to(device), self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device))
-
-    def with_embeddings(self, embeddings: torch.Tensor) -> "Batch":
-        """The same rows under other descriptions (the description-gap measurement)."""
-        return Batch(embeddings, self.input_ids, self.attention_mask, self.labels)
-
-    @property
-    def n_scored(self) -> int:
-        """Completion tokens the loss averages over (labels shifted by one, as in the loss)."""
-        return int((self.labels[:, 1:] != -100).sum())
+from .batches import Batch
 
 
 def swap_partners(n: int, paired: bool) -> list[int]:

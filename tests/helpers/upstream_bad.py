@@ -1,4 +1,4 @@
-"""Every malformed adapter of tests/bad_adapters.py, built for the real SmolLM2 base, through
+"""Every malformed adapter of tests/helpers/bad_adapters.py, built for the real SmolLM2 base, through
 our validator and through upstream llama-server, side by side.
 
 Upstream runs as a subprocess (`llama-server --lora CASE.gguf`): it either exits before it is
@@ -14,7 +14,7 @@ import re
 import signal
 from pathlib import Path
 
-import upstream_tools as up
+from tests.helpers import upstream_tools as up
 
 # The lines of llama-server's log that say why an adapter was refused.
 _REASON = re.compile(r"(error|failed|invalid|mismatch|does not exist|missing|not transposed|incorrect|unsupported|expect)", re.I)
@@ -66,11 +66,11 @@ def upstream_verdict(bin_dir: Path, base: Path, adapter: Path, log: Path) -> dic
 
 def compare_all(bin_dir: Path, d: Path) -> list[dict]:
     """One row per malformed adapter: our validator's verdict and upstream's."""
-    from bad_adapters import build_cases
+    from tests.helpers.bad_adapters import build_cases
     from t2l_edge.core.basemodel import default_base_path, read_base_spec
     from t2l_edge.core.errors import T2LError
     from t2l_edge.formats.validate import validate_adapter
-    from tinyllama import random_adapter
+    from tests.helpers.tinyllama import random_adapter
 
     base = default_base_path()
     spec = read_base_spec(base)

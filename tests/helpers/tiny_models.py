@@ -1,17 +1,26 @@
 """Tiny stand-ins built in code: a BERT-style encoder with its tokenizer, a small base shape,
-and bundles exported from them. No downloads; everything takes well under a second."""
+and bundles exported from them. No downloads; everything takes well under a second.
+
+Importing this module needs no torch (tiny_spec, read_manifest and the stored bundle serve the
+torch-free runtime tests); the builders import torch when called."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from t2l_edge.core.basemodel import BaseSpec
-from t2l_edge.hypernet.config import HyperConfig
-from t2l_edge.hypernet.model import HyperNetwork
+
+if TYPE_CHECKING:
+    from t2l_edge.hypernet.model import HyperNetwork
+
+# Built by tests/helpers/make_tiny_bundle.py (tiny_bundle(..., "M", perturb=0.5)) and committed, so
+# the runtime tests need no torch to get a bundle.
+STORED_BUNDLE = Path(__file__).resolve().parent.parent / "data" / "tiny_bundle"
 
 WORDS = ("answer yes or no the question with a number translate into french summarise text "
          "pick correct option write python function classify review positive negative . , ?").split()
@@ -35,6 +44,7 @@ def tiny_tokenizer(path: Path) -> Path:
 
 def tiny_encoder(folder: Path, seed: int = 0) -> dict:
     """Exports a 2-layer BERT (hidden 32, emb 32) to ONNX; returns the dict write_bundle takes."""
+    import torch
     from transformers import BertConfig, BertModel
 
     from t2l_edge.export.encoder import export_encoder_onnx
@@ -54,6 +64,11 @@ def tiny_encoder(folder: Path, seed: int = 0) -> dict:
 def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj", "v_proj"), seed: int = 0,
                   perturb: float = 0.05) -> HyperNetwork:
     """A hypernetwork with random (non-zero) head weights, so outputs depend on the input."""
+    import torch
+
+    from t2l_edge.hypernet.config import HyperConfig
+    from t2l_edge.hypernet.model import HyperNetwork
+
     torch.manual_seed(seed)
     cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets)
     net = HyperNetwork(cfg, spec or tiny_spec())
@@ -80,6 +95,7 @@ def read_manifest(folder: Path) -> dict:
 
 def torch_pipeline(enc: dict, net: HyperNetwork, texts: list[str]) -> dict:
     """Reference: tokenize, embed and generate in PyTorch."""
+    import torch
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(enc["tokenizer"]))

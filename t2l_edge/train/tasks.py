@@ -1,5 +1,5 @@
-"""Wire the real pieces for `t2l-edge train`: task store, descriptions, the bundle's own ONNX
-encoder, and one held-out task split shared by T2L and the LoRA baselines."""
+"""The tasks every trainer trains on: the task store, their descriptions embedded by the bundle's
+own ONNX encoder, and one held-out task split shared by T2L and the LoRA baselines."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from ..data.descriptions import descriptions as committed
 from ..data.store import TaskStore
 from ..core.errors import T2LError
-from .sft_data import TaskData
+from .batches import TaskData
 
 HELDOUT_EVERY = 23  # every 23rd pool task (sorted ids) is validation-only: ~11 of 255, like the paper
 
@@ -133,7 +133,7 @@ def load_sft_data(cfg, log=print):
     from .config import SAMPLE_BY
     from .conflict import load_families
     from .loop import ExtraData
-    from .sft_data import family_weights
+    from .batches import family_weights
 
     store, embed = TaskStore(cfg.store), DescriptionEmbedder()
     train, val, prov = load_tasks(cfg, log=log, store=store, embed=embed)

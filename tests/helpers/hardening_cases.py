@@ -15,12 +15,12 @@ from pathlib import Path
 import gguf
 import numpy as np
 
-from bad_adapters import build_cases
+from tests.helpers.bad_adapters import build_cases
 from t2l_edge.core.basemodel import read_base_spec
 from t2l_edge.runtime.bundle import sha256_file
 from t2l_edge.formats.gguf_adapter import write_gguf
-from tiny_models import tiny_bundle, tiny_encoder
-from tinyllama import TinyLlama, random_adapter
+from tests.helpers.tiny_models import STORED_BUNDLE
+from tests.helpers.tinyllama import TinyLlama, random_adapter
 
 
 @dataclass
@@ -76,7 +76,7 @@ def build_world(d: Path) -> tuple[dict, list[Case]]:
     other_base = TinyLlama(seed=7).write(d / "other.gguf")
     wide_base = TinyLlama(hidden=96, n_head=6, n_head_kv=2).write(d / "wide.gguf")
     spec = read_base_spec(base)
-    bundle_src, _, _ = tiny_bundle(d / "bundle", "M", encoder=tiny_encoder(d / "enc"))
+    bundle_src = Path(shutil.copytree(STORED_BUNDLE, d / "bundle"))  # the committed tiny bundle: no torch
     # The tiny bundle's manifest names a fake base; point it at the tiny llama so generate works.
     man = json.loads((bundle_src / "manifest.json").read_text())
     man["base"] = {**spec.to_dict()}
@@ -160,3 +160,59 @@ def build_world(d: Path) -> tuple[dict, list[Case]]:
     mk("training", "--set with a bad number", ["train", "sft", "--set", "steps=many"], "cannot read 'many' as int")
     mk("training", "recon without a LoRA library", ["train", "recon", "--set", f"library={d / 'nolib'}"], "no LoRA library")
     return {"dir": d, "base": base, "bundle": bundle_src, "good": good, "out": out}, cases
+
+# The ids of build_world's cases, in order: static, so pytest can parametrize without building
+# the world at collection (tests/test_hardening_cli.py checks the two agree).
+CASE_IDS = [
+    'description: empty',
+    'description: whitespace only',
+    'description: control character',
+    'description: 100,000 characters (works, warns)',
+    'description: emoji, CJK, right-to-left (work)',
+    'description: invalid UTF-8 in --from-file',
+    'description: --from-file with only blank lines',
+    'bundle: missing file',
+    'bundle: corrupted ONNX (checksum mismatch)',
+    'bundle: truncated ONNX with a matching checksum',
+    'bundle: newer manifest format',
+    'bundle: manifest shape disagrees with ONNX',
+    'bundle: not a bundle folder',
+    'base model: not a GGUF',
+    'base model: truncated GGUF',
+    'base model: unsupported architecture',
+    'base model: fused QKV',
+    'base model: different size than the adapter',
+    'base model: different file than the adapter was made for',
+    'base model: a LoRA adapter passed as the base',
+    'adapter: wrong arch',
+    'adapter: wrong shape',
+    'adapter: transposed a',
+    'adapter: transposed a (generate)',
+    'adapter: missing half',
+    'adapter: unknown suffix',
+    'adapter: unknown base tensor',
+    'adapter: nan',
+    'adapter: bad dtype',
+    'adapter: mixed rank',
+    'adapter: no alpha',
+    'adapter: model not adapter',
+    'adapter: model gguf',
+    'adapter: model gguf (generate)',
+    'adapter: truncated',
+    'adapter: truncated (generate)',
+    'adapter: cut header',
+    'adapter: not gguf',
+    'adapter: zero bytes',
+    'adapter: zero bytes (generate)',
+    'adapter: base mismatch',
+    'output: existing file without --force',
+    'output: a directory as the output path',
+    'output: missing parent directory',
+    'numerics: --max-delta-norm exceeded',
+    'training: unknown trainer',
+    'training: broken YAML config',
+    'training: unknown config key',
+    'training: --set without =',
+    'training: --set with a bad number',
+    'training: recon without a LoRA library',
+]

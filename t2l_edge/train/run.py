@@ -1,0 +1,76 @@
+"""What `t2l-edge train KIND` runs once the config is resolved.
+
+sft, mt-lora and lora load the base from GGUF, wrap its projections for per-example LoRA and
+hand over to their trainer; recon reads the LoRA library written by `train lora` and trains the
+hypernetwork on it, with no base model in the loop.
+"""
+
+from __future__ import annotations
+
+from ..core.errors import T2LError
+
+
+def run(kind: str, cfg, resume: bool, until: int | None, dist, echo=print) -> dict:
+    log = echo if dist.is_main else (lambda s: None)
+    if kind == "recon":
+        return _run_recon(cfg, resume, until, dist, log)
+    return _run_through_base(kind, cfg, resume, until, dist, log)
+
+
+def _run_through_base(kind: str, cfg, resume: bool, until: int | None, dist, log) -> dict:
+    from ..core.basemodel import read_base_spec, resolve_base
+    from ..hypernet.config import HyperConfig
+    from .base_torch import load_base_torch
+    from .batched_lora import wrap_model
+    from .device import resolve_device, use_bf16
+    from .progress import progress_bar
+    from .prompts import FORMATTERS
+
+    base_path = resolve_base(cfg.base)
+    spec = read_base_spec(base_path)
+    device = resolve_device(cfg.device)
+    model, tok, sha = load_base_torch(base_path)
+    model.to(device)
+    hcfg = HyperConfig.from_dict(cfg.hypernet)
+    wrapped = wrap_model(model, hcfg.targets, spec.n_layer)
+    formatter = FORMATTERS[cfg.prompt_style](tok, cfg.max_len)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    prov = {"base_sha256": sha, "device": str(device)}
+    with progress_bar(kind, cfg.steps, enabled=dist.is_main) as progress:
+        if kind == "sft":
+            from ..hypernet.model import HyperNetwork
+            from .sft import run_sft
+            from .tasks import load_sft_data
+
+            train_tasks, val_tasks, extra, data_prov = load_sft_data(cfg, log=log)
+            net = HyperNetwork(hcfg, spec, init_seed=cfg.seed).to(device)
+            log(f"hypernetwork {hcfg.variant}: {net.param_count():,} parameters; base {spec.name} (sha256 {sha[:12]}); "
+                f"{dist.world} process(es) on {device}, bf16 autocast {'on' if use_bf16(cfg.bf16, device) else 'off'}")
+            return run_sft(cfg, net, model, wrapped, formatter, train_tasks, val_tasks, pad, resume=resume,
+                           progress=progress, provenance={**data_prov, **prov}, stop_at=until, dist=dist, extra=extra)
+        from .baselines import run_lora, run_mt_lora
+
+        trainer = run_mt_lora if kind == "mt-lora" else run_lora
+        return trainer(cfg, hcfg, spec, model, wrapped, formatter, pad, resume=resume, progress=progress,
+                       provenance=prov, stop_at=until, dist=dist, log=log)
+
+
+def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
+    from ..hypernet.config import HyperConfig
+    from ..hypernet.model import HyperNetwork
+    from .progress import progress_bar
+    from .recon import load_library, run_recon
+
+    if cfg.loss not in ("delta", "ab"):
+        raise T2LError(f"unknown recon loss '{cfg.loss}'", "use delta or ab")
+    library, base, prov = load_library(cfg.library, log=log)
+    hcfg = HyperConfig.from_dict(cfg.hypernet)
+    first = library[0]
+    if set(first.A) != set(hcfg.targets) or first.A[hcfg.targets[0]].shape[1] != hcfg.rank:
+        raise T2LError(f"the library's LoRAs (targets {sorted(first.A)}, rank {first.A[next(iter(first.A))].shape[1]}) "
+                       f"do not match the hypernetwork config (targets {list(hcfg.targets)}, rank {hcfg.rank})",
+                       "set hypernet.targets and hypernet.rank to the library's")
+    net = HyperNetwork(hcfg, base, init_seed=cfg.seed)
+    with progress_bar("recon", cfg.steps, enabled=dist.is_main) as progress:
+        return run_recon(cfg, net, library, resume=resume, progress=progress, provenance={**prov, "base_sha256": base.sha256},
+                         stop_at=until, dist=dist)
