@@ -55,7 +55,11 @@ def train(
         cfg = cls(**{k: v for k, v in json.loads(saved.read_text()).items() if k in cls.__dataclass_fields__})
         if out:
             cfg.out = out
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise T2LError("training needs PyTorch, which this environment lacks",
+                       "install the training extra: scripts/setup.sh train") from None
 
     from ..train.distributed import init_from_env, shutdown
 
