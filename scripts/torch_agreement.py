@@ -18,7 +18,7 @@ from t2l_edge.core.atomic import atomic_output
 from t2l_edge.data.benchmarks import MC, load_benchmark
 from t2l_edge.engine import Engine
 from t2l_edge.evaluation.mc import score_item
-from t2l_edge.evaluation.torch_scorer import TorchScorer
+from t2l_edge.train.torch_scorer import TorchScorer
 from t2l_edge.train.base_torch import load_base_torch
 
 

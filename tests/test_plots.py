@@ -9,7 +9,8 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("sklearn")
 
 from t2l_edge.analysis import plots  # noqa: E402
-from t2l_edge.analysis.flops import hypernet_flops, transformer_flops  # noqa: E402
+from t2l_edge.analysis.flops import transformer_flops  # noqa: E402
+from t2l_edge.hypernet.flops import hypernet_flops  # noqa: E402
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

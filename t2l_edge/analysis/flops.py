@@ -28,15 +28,6 @@ def transformer_flops(n_tokens: int, layers: int, width: int, ffn: int, kv_width
     return float(n_tokens * layers * 2 * (proj + mlp + attn))
 
 
-def hypernet_flops(net) -> float:
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        net.eval()(torch.zeros(1, net.cfg.emb_dim))
-    return float(counter.get_total_flops())
-
-
 def icl_extra_tokens(tokenizer_json: str, shots: int = 3, benchmarks=None, seed: int = 0) -> dict[str, float]:
     """Mean tokens that `shots` solved examples (question + answer, from each benchmark's
     never-scored part) add to a prompt, per benchmark."""
@@ -59,6 +50,8 @@ def icl_extra_tokens(tokenizer_json: str, shots: int = 3, benchmarks=None, seed:
 
 
 def flops_report(net, base, tokenizer_json: str, description_tokens: int = 24, query_tokens: int = 100) -> dict:
+    from ..hypernet.flops import hypernet_flops  # `net` is a PyTorch module: counted on the torch side
+
     enc = transformer_flops(description_tokens, **MINILM)
     hyp = hypernet_flops(net)
     extra = icl_extra_tokens(tokenizer_json)
