@@ -107,8 +107,9 @@ def _reply(console, session: _Session, text: str, compare: bool, description: st
         "--prompt \"Which gas do plants absorb? A) oxygen B) carbon dioxide\" --compare\n\n"
         "--compare shows the plain base answer next to the adapted one. --desc-in-prompt also puts the "
         "description in front of each prompt the adapted model sees (the base keeps the plain prompt); "
-        "on the multiple-choice benchmarks adapter and prompt together scored above either alone, at "
-        "the cost of the description's tokens in every prompt (printed)."
+        "in the steering check (docs/steer-check.md) adapter and prompt together matched 27% of "
+        "answers exactly, against 6% and 2% for either alone, at the cost of the description's tokens "
+        "in every prompt (printed)."
     )
 )
 def chat(
