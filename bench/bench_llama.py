@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from t2l_edge.core.basemodel import read_base_spec, resolve_base  # noqa: E402
 from t2l_edge.engine import Engine  # noqa: E402
 from t2l_edge.formats.gguf_adapter import write_gguf  # noqa: E402
+from t2l_edge.formats.validate import validate_adapter  # noqa: E402
 from tests.helpers.tinyllama import random_adapter  # noqa: E402
 
 PROMPT = ("Below is a passage about the water cycle. Water evaporates from oceans, lakes and rivers, rises "
@@ -99,9 +100,9 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="t2l-bench-"))
     try:
         adapters = [write_gguf(random_adapter(spec, ("q_proj", "v_proj"), rank=8, seed=s, b_scale=0.01,
-                                              description=f"bench {s}"), tmp / f"a{s}.gguf") for s in range(4)]
+                                              description=f"bench {s}"), tmp / f"a{s}.gguf") for s in range(6)]
         result = measure(args, base, spec, adapters)
-    finally:  # the four adapter files
+    finally:  # the adapter files
         shutil.rmtree(tmp, ignore_errors=True)
     write_result(args.out, result, indent=2)
     return 0
@@ -118,8 +119,13 @@ def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
         # Swaps: between resident adapters, and cold (validate + load a new file + activate).
         h2 = engine.load(adapters[1])
         warm = [timed(lambda x=x: engine.use(x))[0] for x in [h, h2] * 10]
-        cold = [timed(lambda p=p: engine.use(p))[0] for p in adapters[2:]]
+        # Where a new file's time goes: validate + llama.cpp load + activate on two new files, our
+        # validator alone on two others (new files each time, so no header cache is shared);
+        # writing is timed on the in-memory adapter.
+        cold = [timed(lambda p=p: engine.use(p))[0] for p in adapters[2:4]]
+        validate_only = [timed(lambda p=p: validate_adapter(p, base))[0] for p in adapters[4:6]]
         mem_adapter = random_adapter(spec, ("q_proj", "v_proj"), rank=8, seed=99, b_scale=0.01)
+        t_write, _ = timed(lambda: write_gguf(mem_adapter, adapters[0].parent / "written.gguf"))
         t_mem, _ = timed(lambda: engine.use(mem_adapter))
         example = engine.generate("Name three primary colors.", max_tokens=24)
 
@@ -145,6 +151,7 @@ def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
         "speed_1_generation_thread": {k: {"gen_tok_s_best": v["gen_tok_s_best"], "gen_tok_s_median": v["gen_tok_s_median"]}
                                       for k, v in speed_1t.items()},
         "swap_resident_s": swap_warm, "swap_new_file_s": swap_cold, "swap_in_memory_adapter_s": t_mem,
+        "new_file_validate_s": statistics.median(validate_only), "write_gguf_s": t_write,
         "reload_base_engine_mmap_s": reload_s, "reload_base_llama_lora_path_s": reload_hl_s,
         "reload_over_swap_resident": reload_s / swap_warm, "reload_over_swap_new_file": reload_s / swap_cold,
         "llama_lora_path_reload_over_swap_new_file": reload_hl_s / swap_cold if reload_hl_s else None,
