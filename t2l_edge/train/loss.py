@@ -48,7 +48,8 @@ def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, 
     come in the order make_batch gives (conflict pairs first), partners as swap_partners(paired)."""
     cfg = getattr(net, "module", net).cfg
     n_rows = len(batch.input_ids)
-    if swap is not None and swap.weight > 0:
+    doubled = swap is not None and swap.weight > 0  # own rows, then the same rows swapped
+    if doubled:
         order = swap_partners(n_rows, paired=True)
         batch = Batch(torch.cat([batch.embeddings, batch.embeddings[order]]), batch.input_ids.repeat(2, 1),
                       batch.attention_mask.repeat(2, 1), batch.labels.repeat(2, 1))
@@ -65,14 +66,14 @@ def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, 
         hook = emb.register_forward_hook(noise)
     try:
         with lora_applied(wrapped, loras, lora_scale(cfg.alpha, cfg.rank, cfg.use_rslora)):
-            if len(batch.input_ids) == n_rows:
+            if not doubled:
                 ce, n_tokens = completion_loss(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing, token_norm)
             else:
                 tok, per_row = row_completion_losses(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing)
     finally:
         if hook is not None:
             hook.remove()
-    if len(batch.input_ids) == n_rows:
+    if not doubled:
         loss = ce + l2 * penalty
         return loss, {"ce": float(ce.detach()), "l2": float(penalty.detach()), "tokens": n_tokens}
     own_tok = tok[: len(tok) // 2]  # the two halves score the same tokens, own rows first
