@@ -46,26 +46,21 @@ def _write(path: Path, data: dict) -> None:
 
 def file_digests(files: list[Path], trust_cache: bool = True) -> dict[Path, str]:
     """sha256 of each file, from the cache where its stamp is unchanged."""
-    if trust_cache:
-        stamps = {f: [str(Path(f).resolve()), _stamp(os.stat(f))] for f in files}
-        if all(_SEEN.get(k, [None])[:4] == st for k, st in stamps.values()):
-            return {f: _SEEN[k][4] for f, (k, _) in stamps.items()}
+    keyed = [(f, str(Path(f).resolve()), _stamp(os.stat(f))) for f in files]
+    if trust_cache and all(_SEEN.get(key, [None])[:4] == stamp for _, key, stamp in keyed):
+        return {f: _SEEN[key][4] for f, key, _ in keyed}
     store = cache_root() / CACHE_FILE
     cache = _read(store) if trust_cache else {}
     out, changed = {}, False
-    for f in files:
-        key, stamp = str(Path(f).resolve()), _stamp(os.stat(f))
+    for f, key, stamp in keyed:
         hit = cache.get(key)
         if isinstance(hit, list) and len(hit) == 5 and hit[:4] == stamp:
             out[f] = hit[4]
-            continue
-        out[f] = sha256_file(f)
-        cache[key] = stamp + [out[f]]
-        changed = True
-    for f in files:  # remember what was just verified, for this process's next call
-        key = str(Path(f).resolve())
-        if isinstance(cache.get(key), list):
-            _SEEN[key] = cache[key]
+        else:
+            out[f] = sha256_file(f)
+            cache[key] = stamp + [out[f]]
+            changed = True
+        _SEEN[key] = cache[key]  # verified now: this process's next call needs no file read
     if changed:
         if not trust_cache:  # a full check refreshes the entries it hashed, keeps the rest
             cache = {**_read(store), **cache}

@@ -32,6 +32,7 @@ ACCEPTED_DTYPES = {
     gguf.GGMLQuantizationType.F16: "F16",
     gguf.GGMLQuantizationType.BF16: "BF16",
 }
+_QUANT_SIZES = {int(k): v for k, v in gguf.GGML_QUANT_SIZES.items()}  # ggml type id -> (block, bytes)
 _SUFFIXES = (".lora_a", ".lora_b")
 # llama.cpp stores the token-embedding LoRA's A transposed (it is a row lookup, not a matmul).
 _TOKEN_EMBD = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.TOKEN_EMBD] + ".weight"
@@ -89,9 +90,6 @@ class _Tensor:
         # plain ints: np.prod and the enum lookup were a third of a validation's time
         block, size = _QUANT_SIZES.get(self.ttype, (1, 0))
         return math.prod(self.shape) * size // block
-
-
-_QUANT_SIZES = {int(k): v for k, v in gguf.GGML_QUANT_SIZES.items()}
 
 
 def _tensor_data(buf: memoryview, t: _Tensor) -> np.ndarray:
@@ -272,7 +270,7 @@ def _measure_pairs(path: Path, halves: dict, base_shapes: dict, alpha: float, lo
 
 
 def _require_finite(path: Path, names: list[str], a_all: np.ndarray, b_all: np.ndarray) -> None:
-    """Fail on the first pair (in name order) holding a NaN or Inf."""
+    """Fail on the first pair of this shape group (in name order) holding a NaN or Inf."""
     bad_a = ~np.isfinite(a_all).reshape(len(names), -1).all(axis=1)
     bad_b = ~np.isfinite(b_all).reshape(len(names), -1).all(axis=1)
     for name, in_a, in_b in zip(names, bad_a, bad_b):
