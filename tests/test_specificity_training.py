@@ -84,8 +84,8 @@ def test_conflict_pairs_share_an_input_and_disagree():
     rows = conflict_rows([fam], char_formatter, np.random.default_rng(0), 6)
     assert len(rows) == 12
     for k in range(0, 12, 2):
-        (ids_a, na), emb_a = rows[k]
-        (ids_b, nb), emb_b = rows[k + 1]
+        (ids_a, na), emb_a, _ = rows[k]
+        (ids_b, nb), emb_b, _ = rows[k + 1]
         assert ids_a[:na] == ids_b[:nb]  # same prompt
         assert ids_a[na:] != ids_b[nb:]  # different answer
         assert not np.array_equal(emb_a, emb_b)  # different task, different description
@@ -209,3 +209,22 @@ def test_config_checks_the_new_keys(tmp_path):
     assert resolve(SFTConfig, None, ["swap_weight=0.5", "swap_margin=1"]).swap_margin == 1.0
     with pytest.raises(T2LError):
         resolve(SFTConfig, None, ["swap_margin=0"])
+    assert resolve(SFTConfig, None, ["distill_weight=0.5"]).distill_weight == 0.5
+    with pytest.raises(T2LError):
+        resolve(SFTConfig, None, ["distill_weight=-1"])
+    assert resolve(SFTConfig, None, ["init_from=runs/x/best"]).init_from == "runs/x/best"
+
+
+def test_init_from_loads_an_earlier_hypernetwork_and_refuses_another_shape(tmp_path):
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.train.run import _load_weights
+
+    cfg = HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0)
+    earlier = HyperNetwork(cfg, tiny_spec(), init_seed=1)
+    save_hypernet(earlier, tmp_path / "best", provenance={"step": 7})
+    fresh = HyperNetwork(cfg, tiny_spec(), init_seed=2)
+    _load_weights(fresh, str(tmp_path / "best"), log=lambda s: None)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), earlier.state_dict().values()))
+    other = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=2, dropout=0.0), tiny_spec())
+    with pytest.raises(T2LError, match="init_from"):
+        _load_weights(other, str(tmp_path / "best"), log=lambda s: None)

@@ -65,16 +65,22 @@ def lora_applied(wrapped: dict[str, list[BatchedLoRALinear]], loras: dict[str, t
                 mod.A = mod.B = None
 
 
-def _scored_token_losses(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-                         label_smoothing: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token loss at every scored position, and the [T, S-1] mask of where they sit.
-    The vocabulary projection runs only at the positions that are scored: on a 49k vocabulary
-    that saves ~20% of a step and most of the activation memory."""
+def scored_logits(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                  labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits [N, vocab] in fp32, their targets [N], the [T, S-1] mask of where they sit) at the
+    N scored positions, row by row. The vocabulary projection runs only at the positions that
+    are scored: on a 49k vocabulary that saves ~20% of a step and most of the activation memory."""
     hidden = model.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     target = labels[:, 1:]
     keep = target != -100
-    logits = model.lm_head(hidden[:, :-1][keep]).float()
-    return nn.functional.cross_entropy(logits, target[keep], label_smoothing=label_smoothing, reduction="none"), keep
+    return model.lm_head(hidden[:, :-1][keep]).float(), target[keep], keep
+
+
+def _scored_token_losses(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
+                         label_smoothing: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-token loss at every scored position, the [T, S-1] mask of where they sit, and the logits."""
+    logits, target, keep = scored_logits(model, input_ids, attention_mask, labels)
+    return nn.functional.cross_entropy(logits, target, label_smoothing=label_smoothing, reduction="none"), keep, logits
 
 
 def completion_loss(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
@@ -82,15 +88,16 @@ def completion_loss(model: nn.Module, input_ids: torch.Tensor, attention_mask: t
     """Next-token loss over completion tokens only (labels == -100 elsewhere): the mean, or the
     sum divided by `token_norm` (data-parallel ranks divide by the global batch's count so that
     averaging their gradients gives exactly the single-process gradient)."""
-    tok, keep = _scored_token_losses(model, input_ids, attention_mask, labels, label_smoothing)
+    tok, keep, _ = _scored_token_losses(model, input_ids, attention_mask, labels, label_smoothing)
     loss = tok.mean() if token_norm is None else tok.sum() / token_norm
     return loss, int(keep.sum())
 
 
 def row_completion_losses(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor,
-                          label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-token losses (flat, as completion_loss averages them) and each row's mean [T]."""
-    tok, keep = _scored_token_losses(model, input_ids, attention_mask, labels, label_smoothing)
+                          label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The per-token losses (flat, as completion_loss averages them), each row's mean [T], and
+    the scored logits (flat, row by row: the prompt distillation compares them with a teacher's)."""
+    tok, keep, logits = _scored_token_losses(model, input_ids, attention_mask, labels, label_smoothing)
     rows = keep.nonzero()[:, 0]
     sums = torch.zeros(len(input_ids), dtype=tok.dtype, device=tok.device).index_add(0, rows, tok)
-    return tok, sums / keep.sum(1).clamp(min=1)
+    return tok, sums / keep.sum(1).clamp(min=1), logits

@@ -7,7 +7,7 @@ exactly the batches an uninterrupted one would.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -22,15 +22,22 @@ class Batch:
     input_ids: torch.Tensor  # [T, S]
     attention_mask: torch.Tensor  # [T, S]
     labels: torch.Tensor  # [T, S], -100 outside the completion
+    # The same rows with each row's description in the prompt (the prompt distillation
+    # teacher of train/loss.py): the same answer tokens, a longer prompt. None when not asked for.
+    teacher: "Batch | None" = None
 
     def rows(self, part: slice) -> "Batch":
-        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part])
+        teacher = self.teacher.rows(part) if self.teacher is not None else None
+        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part], teacher)
 
     def to(self, device) -> "Batch":
-        return Batch(self.embeddings.to(device), self.input_ids.to(device), self.attention_mask.to(device), self.labels.to(device))
+        teacher = self.teacher.to(device) if self.teacher is not None else None
+        return Batch(self.embeddings.to(device), self.input_ids.to(device), self.attention_mask.to(device),
+                     self.labels.to(device), teacher)
 
     def with_embeddings(self, embeddings: torch.Tensor) -> "Batch":
-        """The same rows under other descriptions (the description-gap measurement)."""
+        """The same rows under other descriptions (the description-gap measurement); the teacher,
+        which reads the own description, is dropped."""
         return Batch(embeddings, self.input_ids, self.attention_mask, self.labels)
 
     @property
@@ -44,11 +51,15 @@ class TaskData:
     task_id: str
     examples: list[Example]
     desc_emb: np.ndarray  # [n_descriptions, emb_dim]
+    descriptions: list[str] = field(default_factory=list)  # the texts of desc_emb's rows (prompt distillation)
+
+    def description(self, k: int) -> str | None:
+        return self.descriptions[k] if self.descriptions else None
 
 
 def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0,
                match_lengths: bool = False, families: list | None = None, n_pairs: int = 0,
-               weights: np.ndarray | None = None):
+               weights: np.ndarray | None = None, teacher: bool = False):
     """The batch of `step`: n tasks (different ones when there are enough), one example and one
     description each.
     `stream` separates independent sequences (0 training, 1 validation) under one seed.
@@ -57,7 +68,9 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
     the longest, so similar lengths mean less padding computed for nothing. The first row
     keeps the data's own length distribution.
     families, n_pairs: the first 2 * n_pairs rows are conflict pairs (train/conflict.py), the
-    rest come from `tasks`. weights: sampling probabilities over `tasks` (family balance)."""
+    rest come from `tasks`. weights: sampling probabilities over `tasks` (family balance).
+    teacher: also encode every row with its description in the prompt (Batch.teacher); it draws
+    nothing from the rng, so the batch of a step is the same with it or without it."""
     rng = np.random.default_rng([seed, step, stream])
     rows: list[tuple] = []
     if families and n_pairs:
@@ -68,7 +81,10 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
         rows += _task_rows(tasks, formatter, rng, n - len(rows), match_lengths, weights)
     if not rows:
         raise T2LError(f"no example fits max_len at step {step}", "raise max_len")
-    return collate(rows, pad_id)
+    batch = collate(rows, pad_id)
+    if teacher:
+        batch.teacher = collate([(formatter(ex, desc), emb, (ex, desc)) for _, emb, (ex, desc) in rows], pad_id)
+    return batch
 
 
 def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights) -> list[tuple]:
@@ -81,34 +97,36 @@ def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights) -> l
         t = tasks[ti]
         best = None
         for _ in range(8):  # a few tries to find an example that fits max_len (and the bucket)
-            enc = formatter(t.examples[int(rng.integers(len(t.examples)))])
+            ex = t.examples[int(rng.integers(len(t.examples)))]
+            enc = formatter(ex)
             if enc is None:
                 continue
             gap = abs(len(enc[0]) - pivot) if (match_lengths and pivot is not None) else 0
             if best is None or gap < best[0]:
-                best = (gap, enc)
+                best = (gap, enc, ex)
             if gap <= 8:
                 break
         if best is None:
             continue
-        enc = best[1]
+        _, enc, ex = best
         pivot = len(enc[0]) if pivot is None else pivot
-        rows.append((enc, t.desc_emb[int(rng.integers(len(t.desc_emb)))]))
+        k = int(rng.integers(len(t.desc_emb)))
+        rows.append((enc, t.desc_emb[k], (ex, t.description(k))))
     return rows
 
 
 def collate(rows: list[tuple], pad_id: int):
-    """[((token ids, n prompt tokens), description embedding)] -> a right-padded Batch whose
-    labels cover each row's answer tokens only."""
-    width = max(len(ids) for (ids, _), _ in rows)
+    """[((token ids, n prompt tokens), description embedding, (example, description text))] ->
+    a right-padded Batch whose labels cover each row's answer tokens only."""
+    width = max(len(row[0][0]) for row in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(input_ids)
     labels = torch.full_like(input_ids, -100)
-    for i, ((ids, n_prompt), _) in enumerate(rows):
+    for i, ((ids, n_prompt), *_) in enumerate(rows):
         input_ids[i, : len(ids)] = torch.tensor(ids)
         mask[i, : len(ids)] = 1
         labels[i, n_prompt: len(ids)] = torch.tensor(ids[n_prompt:])
-    embs = np.stack([e for _, e in rows])
+    embs = np.stack([row[1] for row in rows])
     return Batch(torch.from_numpy(embs).float(), input_ids, mask, labels)
 
 

@@ -56,6 +56,8 @@ class SFTConfig(LoopConfig):
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
+    distill_weight: float = 0.0  # >0: prompt distillation (train/loss.py): the adapter alone should act as adapter + description in the prompt
+    init_from: str | None = None  # a hypernetwork folder (best/ of an earlier run) to start from; a new schedule and optimizer
     sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between
     eval_examples: int = 64
 
@@ -141,6 +143,8 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
     if getattr(cfg, "synthetic_pairs", 0) < 0 or 2 * getattr(cfg, "synthetic_pairs", 0) > getattr(cfg, "batch_tasks", 0):
         raise T2LError(f"synthetic_pairs={cfg.synthetic_pairs} needs 2 rows each out of batch_tasks={cfg.batch_tasks}",
                        "use at most batch_tasks / 2")
+    if getattr(cfg, "distill_weight", 0.0) < 0:
+        raise T2LError(f"distill_weight={cfg.distill_weight} is negative", "use distill_weight >= 0 (0 = off)")
     if getattr(cfg, "swap_weight", 0.0) < 0 or getattr(cfg, "swap_margin", 0.5) <= 0:
         raise T2LError(f"swap_weight={cfg.swap_weight} / swap_margin={cfg.swap_margin} out of range",
                        "use swap_weight >= 0 (0 = off) and swap_margin > 0 nats")

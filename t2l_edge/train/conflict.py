@@ -25,7 +25,7 @@ class ConflictFamily:
 
 
 def conflict_rows(families: list[ConflictFamily], formatter, rng: np.random.Generator, n_pairs: int) -> list[tuple]:
-    """Up to 2 * n_pairs rows ((token ids, n prompt), embedding), consecutive pairs sharing an
+    """Up to 2 * n_pairs rows ((token ids, n prompt), embedding, (example, description text)), consecutive pairs sharing an
     input. The two variants are chosen among those whose answers differ on that input (for the
     topic family that always includes the one "yes"), so every pair is a real conflict."""
     rows: list[tuple] = []
@@ -41,7 +41,9 @@ def conflict_rows(families: list[ConflictFamily], formatter, rng: np.random.Gene
                 continue
             encs = [formatter(v.examples[j]) for v in pair]
             if all(e is not None for e in encs):
-                rows += [(e, v.desc_emb[int(rng.integers(len(v.desc_emb)))]) for e, v in zip(encs, pair)]
+                for e, v in zip(encs, pair):
+                    k = int(rng.integers(len(v.desc_emb)))
+                    rows.append((e, v.desc_emb[k], (v.examples[j], v.description(k))))
                 break
     return rows
 
@@ -73,6 +75,6 @@ def load_families(store, embed, split: str, exclude=frozenset()) -> list[Conflic
         for v in fam.variants:
             descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
             tid = synthetic.task_id(fam, v)
-            variants.append(TaskData(tid, tasks[tid], embed(descs)))
+            variants.append(TaskData(tid, tasks[tid], embed(descs), list(descs)))
         out.append(ConflictFamily(fam.name, variants))
     return out

@@ -213,18 +213,22 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
     bf16 = use_bf16(cfg.bf16, device)
     weight = getattr(cfg, "swap_weight", 0.0)
     swap = SwapHinge(weight, getattr(cfg, "swap_margin", 0.5)) if weight > 0 else None
+    distill = getattr(cfg, "distill_weight", 0.0)
 
     def step_fn(trained, step):
         batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths,
-                           families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights)
+                           families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights, teacher=distill > 0)
         norm = None
         if dist.enabled:  # this rank's rows; loss normalised by the global token count
             norm = batch.n_scored / dist.world
             batch = batch.rows(dist.shard(len(batch.input_ids)))
         batch = batch.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm, swap)
+            loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm, swap,
+                                  distill)
         computed = int(batch.attention_mask.sum()) * dist.world * (2 if swap else 1)
+        if batch.teacher is not None:  # the teacher's forward pass (no backward)
+            computed += int(batch.teacher.attention_mask.sum()) * dist.world
         fields = {**info, "tokens_computed": computed}
         if dist.enabled:  # log the global batch's loss, not this rank's share
             parts = torch.tensor([float(loss.detach()), info["ce"]], device=device)

@@ -9,18 +9,21 @@ Loss = next-token cross-entropy on completion tokens (optionally label-smoothed)
        by at least swap_margin nats, so the generator is paid for reading the description and
        stops being paid once it does. Both versions of a row go through the base in one forward
        pass of 2T rows (about twice a plain step's compute).
+     + distill_weight * KL(teacher || student) per answer token, when distill_weight > 0: the
+       teacher is the same adapter with the description also in the prompt (prompt_distill_kl).
 NEFTune adds uniform noise to input embeddings during training (alpha / sqrt(len * dim)).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
 
 from ..core.adapter import lora_scale
 from ..hypernet.model import HyperNetwork
-from .batched_lora import completion_loss, lora_applied, row_completion_losses
+from .batched_lora import lora_applied, row_completion_losses, scored_logits
 from .batches import Batch
 
 
@@ -42,44 +45,76 @@ class SwapHinge:
 
 def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, label_smoothing: float = 0.0,
              neftune_alpha: float = 0.0, token_norm: float | None = None,
-             swap: SwapHinge | None = None) -> tuple[torch.Tensor, dict]:
+             swap: SwapHinge | None = None, distill_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
     """`net` is anything that maps description embeddings to {module: (A, B)}: a HyperNetwork,
     a FixedLoRA baseline, or either wrapped in DistributedDataParallel. With `swap`, the rows
-    come in the order make_batch gives (conflict pairs first), partners as swap_partners(paired)."""
+    come in the order make_batch gives (conflict pairs first), partners as swap_partners(paired).
+    distill_weight > 0 needs batch.teacher (make_batch(..., teacher=True))."""
     cfg = getattr(net, "module", net).cfg
+    scale = lora_scale(cfg.alpha, cfg.rank, cfg.use_rslora)
     n_rows = len(batch.input_ids)
     doubled = swap is not None and swap.weight > 0  # own rows, then the same rows swapped
-    if doubled:
-        order = swap_partners(n_rows, paired=True)
-        batch = Batch(torch.cat([batch.embeddings, batch.embeddings[order]]), batch.input_ids.repeat(2, 1),
-                      batch.attention_mask.repeat(2, 1), batch.labels.repeat(2, 1))
-    loras = net(batch.embeddings)
+    student = _with_swapped_rows(batch) if doubled else batch
+    loras = net(student.embeddings)
     penalty = sum((a.pow(2).mean() + b.pow(2).mean()) for a, b in loras.values()) / len(loras)
-    hook = None
-    if neftune_alpha > 0 and net.training:
-        emb = model.get_input_embeddings()
-
-        def noise(_mod, _inp, out):
-            mag = neftune_alpha / (out.shape[1] * out.shape[2]) ** 0.5
-            return out + torch.empty_like(out).uniform_(-mag, mag)
-
-        hook = emb.register_forward_hook(noise)
-    try:
-        with lora_applied(wrapped, loras, lora_scale(cfg.alpha, cfg.rank, cfg.use_rslora)):
-            if not doubled:
-                ce, n_tokens = completion_loss(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing, token_norm)
-            else:
-                tok, per_row = row_completion_losses(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing)
-    finally:
-        if hook is not None:
-            hook.remove()
-    if not doubled:
-        loss = ce + l2 * penalty
-        return loss, {"ce": float(ce.detach()), "l2": float(penalty.detach()), "tokens": n_tokens}
-    own_tok = tok[: len(tok) // 2]  # the two halves score the same tokens, own rows first
+    with _neftune(model, neftune_alpha if net.training else 0.0), lora_applied(wrapped, loras, scale):
+        tok, per_row, logits = row_completion_losses(model, student.input_ids, student.attention_mask, student.labels,
+                                                     label_smoothing)
+    own_tok = tok[: len(tok) // 2] if doubled else tok  # the two halves score the same tokens, own rows first
     ce = own_tok.mean() if token_norm is None else own_tok.sum() / token_norm
-    gap = per_row[n_rows:] - per_row[:n_rows]
-    hinge = torch.relu(swap.margin - gap).mean()
-    loss = ce + l2 * penalty + swap.weight * hinge
-    return loss, {"ce": float(ce.detach()), "l2": float(penalty.detach()), "tokens": len(own_tok),
-                  "swap_gap": float(gap.detach().mean()), "hinge": float(hinge.detach())}
+    loss = ce + l2 * penalty
+    info = {"ce": float(ce.detach()), "l2": float(penalty.detach()), "tokens": len(own_tok)}
+    if doubled:
+        gap = per_row[n_rows:] - per_row[:n_rows]
+        hinge = torch.relu(swap.margin - gap).mean()
+        loss = loss + swap.weight * hinge
+        info.update(swap_gap=float(gap.detach().mean()), hinge=float(hinge.detach()))
+    if distill_weight > 0:
+        kl = prompt_distill_kl(model, wrapped, loras, scale, batch, logits[: len(own_tok)])
+        loss = loss + distill_weight * kl
+        info["distill_kl"] = float(kl.detach())
+    return loss, info
+
+
+def _with_swapped_rows(batch: Batch) -> Batch:
+    """2T rows: the batch, then the same rows under their swap partners' descriptions."""
+    order = swap_partners(len(batch.input_ids), paired=True)
+    return Batch(torch.cat([batch.embeddings, batch.embeddings[order]]), batch.input_ids.repeat(2, 1),
+                 batch.attention_mask.repeat(2, 1), batch.labels.repeat(2, 1))
+
+
+@contextlib.contextmanager
+def _neftune(model, alpha: float):
+    """NEFTune: uniform noise on the input embeddings (alpha / sqrt(len * dim)) while active."""
+    if alpha <= 0:
+        yield
+        return
+    def noise(_mod, _inp, out):
+        mag = alpha / (out.shape[1] * out.shape[2]) ** 0.5
+        return out + torch.empty_like(out).uniform_(-mag, mag)
+
+    hook = model.get_input_embeddings().register_forward_hook(noise)
+    try:
+        yield
+    finally:
+        hook.remove()
+
+
+def prompt_distill_kl(model, wrapped, loras: dict, scale: float, batch: Batch, student_logits: torch.Tensor) -> torch.Tensor:
+    """Prompt distillation: KL(teacher || student) per answer token, averaged. The teacher is the
+    same adapter (detached) with the row's description also in the prompt, the "own adapter +
+    description in the prompt" condition, which the steering check found far better than
+    either alone; the student has only the adapter. So the generator is paid for putting into
+    the adapter what the description says, on every token of the vocabulary, not only on the
+    gold one. No gradient reaches the teacher."""
+    if batch.teacher is None:
+        raise ValueError("prompt distillation needs make_batch(..., teacher=True)")
+    n_rows = len(batch.input_ids)
+    own = {m: (a[:n_rows].detach(), b[:n_rows].detach()) for m, (a, b) in loras.items()}
+    t = batch.teacher
+    with torch.no_grad(), lora_applied(wrapped, own, scale):
+        teacher_logits, _, _ = scored_logits(model, t.input_ids, t.attention_mask, t.labels)
+    if teacher_logits.shape != student_logits.shape:
+        raise ValueError(f"teacher scores {tuple(teacher_logits.shape)} positions, student {tuple(student_logits.shape)}")
+    t_logp = teacher_logits.log_softmax(-1)
+    return (t_logp.exp() * (t_logp - student_logits.log_softmax(-1))).sum(-1).mean()

@@ -43,7 +43,10 @@ def _run_through_base(kind: str, cfg, resume: bool, until: int | None, dist, log
             from .tasks import load_sft_data
 
             train_tasks, val_tasks, extra, data_prov = load_sft_data(cfg, log=log)
-            net = HyperNetwork(hcfg, spec, init_seed=cfg.seed).to(device)
+            net = HyperNetwork(hcfg, spec, init_seed=cfg.seed)
+            if cfg.init_from and not resume:
+                _load_weights(net, cfg.init_from, log)
+            net = net.to(device)
             log(f"hypernetwork {hcfg.variant}: {net.param_count():,} parameters; base {spec.name} (sha256 {sha[:12]}); "
                 f"{dist.world} process(es) on {device}, bf16 autocast {'on' if use_bf16(cfg.bf16, device) else 'off'}")
             return run_sft(cfg, net, model, wrapped, formatter, train_tasks, val_tasks, pad, resume=resume,
@@ -74,3 +77,17 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
     with progress_bar("recon", cfg.steps, enabled=dist.is_main) as progress:
         return run_recon(cfg, net, library, resume=resume, progress=progress, provenance={**prov, "base_sha256": base.sha256},
                          stop_at=until, dist=dist)
+
+
+def _load_weights(net, folder: str, log) -> None:
+    """Start from an earlier run's hypernetwork (a best/ folder): its weights, with this run's
+    fresh optimizer and schedule. Its config must match this run's hypernet settings."""
+    from ..hypernet.checkpoint import load_hypernet
+
+    earlier, meta = load_hypernet(folder)
+    if earlier.cfg != net.cfg or earlier.base.to_dict() != net.base.to_dict():
+        raise T2LError(f"init_from {folder}: its hypernetwork ({earlier.cfg.variant}, base {earlier.base.name}) "
+                       f"differs from this run's ({net.cfg.variant}, base {net.base.name})",
+                       "set hypernet to the earlier run's config or drop init_from")
+    net.load_state_dict(earlier.state_dict())
+    log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})")
