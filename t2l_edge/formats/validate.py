@@ -259,14 +259,32 @@ def _measure_pairs(path: Path, halves: dict, base_shapes: dict, alpha: float, lo
     norms: dict[str, dict[int, float]] = {}
     for members in groups.values():  # one stacked numpy call per shape, not one per pair
         names = [m[0] for m in members]
-        # stack first, widen once: one conversion per shape instead of one per tensor
-        a_all = np.stack([m[1] for m in members]).astype(np.float32, copy=False)
-        b_all = np.stack([m[2] for m in members]).astype(np.float32, copy=False)
+        a_all = _stack_f32([m[1] for m in members])
+        b_all = _stack_f32([m[2] for m in members])
         _require_finite(path, names, a_all, b_all)
         for name, value in zip(names, _delta_norms(a_all, b_all, scale)):
             module, layer = lookup.get(name, (name, 0))
             norms.setdefault(module, {})[layer] = float(value)
     return _Measured(rank, dtypes, norms)
+
+
+@functools.lru_cache(maxsize=1)
+def _f16_table() -> np.ndarray:
+    """float32 value of every float16 bit pattern (256 KiB): a table lookup widens f16 about
+    twice as fast as numpy's astype on this kind of CPU (measured in bench/bench_llama.py)."""
+    return np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+
+
+def _stack_f32(parts: list[np.ndarray]) -> np.ndarray:
+    """Same-shape tensors stacked into one float32 array, widened while they are copied."""
+    out = np.empty((len(parts), *parts[0].shape), dtype=np.float32)
+    table = _f16_table()
+    for i, x in enumerate(parts):
+        if x.dtype == np.float16:
+            np.take(table, x.view(np.uint16), out=out[i])
+        else:
+            out[i] = x
+    return out
 
 
 def _require_finite(path: Path, names: list[str], a_all: np.ndarray, b_all: np.ndarray) -> None:
