@@ -148,3 +148,37 @@ def test_refused_adapters_never_reach_llama_cpp(world):
     for name, (_, fragment) in world["cases"].items():
         assert fragment in result["refusals"][name], (name, result["refusals"][name])
     assert result["calls"] == [str(world["good"])]  # only the good adapter was handed to llama.cpp
+
+
+def test_in_memory_validation_reports_what_the_written_file_reports(world):
+    from t2l_edge.formats.validate import validate_adapter_object
+
+    ad = random_adapter(world["spec"], description="in memory")
+    from_file = validate_adapter(write_gguf(ad, world["dir"] / "mem.gguf", dtype="f32"), world["base"]).to_dict()
+    in_memory = validate_adapter_object(ad, world["base"]).to_dict()
+    for r in (from_file, in_memory):
+        r.pop("path")
+        norms = r.pop("delta_norms")
+        r["norms"] = {m: np.round(v, 5).tolist() for m, v in norms.items()}
+    assert in_memory == from_file
+
+
+def test_in_memory_validation_refuses_what_the_file_validator_refuses(world):
+    from dataclasses import replace
+
+    from t2l_edge.formats.validate import validate_adapter_object
+
+    ad = random_adapter(world["spec"])
+    ad.A["q_proj"][0, 0, 0] = np.nan
+    with pytest.raises(T2LError, match="NaN"):
+        validate_adapter_object(ad, world["base"])
+    other = random_adapter(replace(world["spec"], sha256="0" * 64, name="another"))
+    with pytest.raises(T2LError, match="was made for base 'another'"):
+        validate_adapter_object(other, world["base"])
+    assert not validate_adapter_object(other, world["base"], allow_base_mismatch=True).base_verified
+    wider = random_adapter(replace(world["spec"], hidden=world["spec"].hidden * 2, head_dim=world["spec"].head_dim * 2))
+    with pytest.raises(T2LError, match=r"is \(64, 64\) in the base, the adapter needs \(128, 128\)"):
+        validate_adapter_object(wider, world["base"])
+    llama_like = random_adapter(replace(world["spec"], arch="qwen2"))
+    with pytest.raises(T2LError, match="architecture 'qwen2'"):
+        validate_adapter_object(llama_like, world["base"])

@@ -22,7 +22,7 @@ import numpy as np
 from ..core.adapter import Adapter
 from ..core.basemodel import read_base_spec, resolve_base
 from ..core.errors import T2LError
-from ..formats.validate import AdapterReport, validate_adapter
+from ..formats.validate import AdapterReport, validate_adapter, validate_adapter_object
 from .binding import import_llama_cpp, install_logger
 from .generation import GenerationResult, decode_loop
 
@@ -162,12 +162,15 @@ class Engine:
             key = ("memory", id(adapter))
             if key in self._loaded:
                 return self._loaded[key]
-            from ..formats.gguf_adapter import write_gguf
+            from ..formats.gguf_adapter import write_scratch_gguf
 
-            # llama.cpp only loads files: write a temp GGUF, load it, delete it (data is copied).
-            with tempfile.TemporaryDirectory(prefix="t2l-adapter-") as tmp:
-                path = write_gguf(adapter, Path(tmp) / "adapter.gguf", dtype="f32")
-                loaded = self._load_file(path, key, allow_base_mismatch)
+            # Checked in memory, so the file below is ours and is not read back. llama.cpp only
+            # loads files: write a scratch GGUF (in RAM where /dev/shm exists), load it, delete
+            # it (llama.cpp copies the data).
+            report = validate_adapter_object(adapter, self.base_path, allow_base_mismatch=allow_base_mismatch)
+            with tempfile.TemporaryDirectory(prefix="t2l-adapter-", dir=_scratch_dir()) as tmp:
+                path = write_scratch_gguf(adapter, Path(tmp) / "adapter.gguf", dtype="f32")
+                loaded = self._init_adapter(path, key, report)
             loaded.source = adapter
             return loaded
         path = Path(adapter)
@@ -181,6 +184,10 @@ class Engine:
 
     def _load_file(self, path: Path, key: tuple, allow_base_mismatch: bool) -> LoadedAdapter:
         report = validate_adapter(path, self.base_path, allow_base_mismatch=allow_base_mismatch)
+        return self._init_adapter(path, key, report)
+
+    def _init_adapter(self, path: Path, key: tuple, report: AdapterReport) -> LoadedAdapter:
+        """Hand a validated file to llama.cpp (never an unvalidated one: the binding segfaults)."""
         ptr = self._lib.llama_adapter_lora_init(self._model, str(path).encode())
         if not ptr:  # a NULL pointer object is truthy-false but not None
             raise T2LError(f"llama.cpp refused adapter {path.name}", "run with verbose=True to see llama.cpp's reason")
@@ -394,3 +401,10 @@ class Engine:
         self._require_open()
         return decode_loop(self, list(tokens), max_tokens, temperature, on_token,
                            self.seed if seed is None else seed, should_stop)
+
+
+def _scratch_dir() -> str | None:
+    """/dev/shm when it is a writable folder (Linux tmpfs: the scratch adapter never touches a
+    disk), else the system temp folder."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None

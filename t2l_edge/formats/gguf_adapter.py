@@ -36,44 +36,60 @@ def _gguf_b(adapter: Adapter, module: str, layer: int) -> np.ndarray:
 
 def write_gguf(adapter: Adapter, path: str | os.PathLike, dtype: str = "f16", force: bool = False) -> Path:
     """Write `adapter` as a GGUF LoRA at `path` atomically. Returns the final path."""
-    import json
+    np_dtype = _checked_dtype(adapter, dtype)
+    with atomic_output(path, force=force) as tmp:
+        _write(adapter, tmp, np_dtype)
+    return Path(path)
 
+
+def write_scratch_gguf(adapter: Adapter, path: str | os.PathLike, dtype: str = "f32") -> Path:
+    """The same file written in place, with no rename and no fsync: for a file that lives only
+    until llama.cpp has copied it (Engine.load of an in-memory Adapter), where durability buys
+    nothing and the fsync alone was a quarter of the write."""
+    _write(adapter, Path(path), _checked_dtype(adapter, dtype))
+    return Path(path)
+
+
+def _checked_dtype(adapter: Adapter, dtype: str):
     if dtype not in DTYPES:
         raise T2LError(f"unknown adapter dtype '{dtype}'", "use f16 or f32")
     adapter.check_finite()
-    np_dtype, _ = DTYPES[dtype]
     if dtype == "f16":
         biggest = max(float(np.abs(x).max(initial=0.0)) for x in [*adapter.A.values(), *adapter.B.values()])
         if biggest > 65000.0:
             raise T2LError("generated LoRA values overflow float16", "write with --dtype f32")
+    return DTYPES[dtype][0]
+
+
+def _write(adapter: Adapter, path: Path, np_dtype) -> None:
+    import json
+
     spec = adapter.base
     shape_only = {k: v for k, v in spec.to_dict().items() if k not in ("sha256", "size", "name")}
-    with atomic_output(path, force=force) as tmp:
-        w = gguf.GGUFWriter(str(tmp), arch=spec.arch)
-        w.add_type(gguf.GGUFType.ADAPTER)
-        w.add_string(gguf.Keys.Adapter.TYPE, "lora")
-        w.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(adapter.gguf_alpha))
-        w.add_string(gguf.Keys.Adapter.LORA_TASK_NAME, adapter.description)
-        w.add_string(KEY_BASE_SHA256, spec.sha256)
-        w.add_string(KEY_BASE_NAME, spec.name)
-        w.add_string(KEY_BASE_SPEC, json.dumps(shape_only, sort_keys=True))
-        w.add_string(KEY_GENERATOR, adapter.generator)
-        w.add_uint32(KEY_RANK, adapter.rank)
-        w.add_float32(KEY_PEFT_ALPHA, float(adapter.alpha))
-        w.add_bool(KEY_RSLORA, bool(adapter.use_rslora))
-        w.add_string(KEY_EXTRA, json.dumps(adapter.extra, sort_keys=True))
-        for layer in range(spec.n_layer):
-            for module in sorted(adapter.A):
-                base_name = gguf_tensor_name(module, layer)
-                a = np.ascontiguousarray(adapter.A[module][layer], dtype=np_dtype)
-                b = np.ascontiguousarray(_gguf_b(adapter, module, layer), dtype=np_dtype)
-                w.add_tensor(base_name + ".lora_a", a)
-                w.add_tensor(base_name + ".lora_b", b)
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
-    return Path(path)
+    w = gguf.GGUFWriter(str(path), arch=spec.arch)
+    w.add_type(gguf.GGUFType.ADAPTER)
+    w.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    w.add_float32(gguf.Keys.Adapter.LORA_ALPHA, float(adapter.gguf_alpha))
+    w.add_string(gguf.Keys.Adapter.LORA_TASK_NAME, adapter.description)
+    w.add_string(KEY_BASE_SHA256, spec.sha256)
+    w.add_string(KEY_BASE_NAME, spec.name)
+    w.add_string(KEY_BASE_SPEC, json.dumps(shape_only, sort_keys=True))
+    w.add_string(KEY_GENERATOR, adapter.generator)
+    w.add_uint32(KEY_RANK, adapter.rank)
+    w.add_float32(KEY_PEFT_ALPHA, float(adapter.alpha))
+    w.add_bool(KEY_RSLORA, bool(adapter.use_rslora))
+    w.add_string(KEY_EXTRA, json.dumps(adapter.extra, sort_keys=True))
+    for layer in range(spec.n_layer):
+        for module in sorted(adapter.A):
+            base_name = gguf_tensor_name(module, layer)
+            a = np.ascontiguousarray(adapter.A[module][layer], dtype=np_dtype)
+            b = np.ascontiguousarray(_gguf_b(adapter, module, layer), dtype=np_dtype)
+            w.add_tensor(base_name + ".lora_a", a)
+            w.add_tensor(base_name + ".lora_b", b)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
 
 
 def _str(reader, key, default=None):

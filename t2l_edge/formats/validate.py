@@ -351,3 +351,41 @@ def validate_adapter(
         base_sha256_recorded=recorded, base_sha256_actual=actual, base_verified=verified,
         delta_norms={m: [v[k] for k in sorted(v)] for m, v in norms.items()}, warnings=warnings,
     )
+
+
+def validate_adapter_object(adapter, base_path: str | os.PathLike, allow_base_mismatch: bool = False,
+                            label: str = "in-memory adapter") -> AdapterReport:
+    """The checks of validate_adapter on an Adapter still in memory, before it is written for
+    llama.cpp (Engine.load): the file is then ours, produced by formats/gguf_adapter from these
+    checked arrays, so it need not be read back. Every pair must sit on a base tensor of the
+    right shape, values must be finite, and the recorded base must match. The report equals the
+    one validate_adapter gives for the same adapter written as f32 (tests/test_validate.py)."""
+    base_path = Path(base_path)
+    base_arch, base_shapes, _ = _read_base(base_path)
+    path = Path(label)
+    if adapter.base.arch != base_arch:
+        _fail(path, f"was made for architecture '{adapter.base.arch}', the base is '{base_arch}'",
+              "use an adapter made for this base model")
+    for module in sorted(adapter.A):
+        fin, fout = adapter.base.shape(module)  # Adapter.__post_init__ holds A and B to these
+        for layer in range(adapter.base.n_layer):
+            name = gguf_tensor_name(module, layer)
+            if base_shapes.get(name) != (fin, fout):
+                _fail(path, f"'{name}' is {base_shapes.get(name, 'missing')} in the base, the adapter needs ({fin}, {fout})",
+                      "the adapter was made for another base model")
+    adapter.check_finite()
+    kv = {KEY_BASE_SHA256: adapter.base.sha256, KEY_BASE_NAME: adapter.base.name}
+    recorded, actual, verified, warnings = _check_base_identity(path, kv, base_path, allow_base_mismatch)
+    alpha = float(np.float32(adapter.gguf_alpha))  # as the file stores it
+    if alpha == 0.0:
+        warnings.append("adapter.lora.alpha is 0: llama.cpp then applies the LoRA unscaled")
+    scale = alpha / adapter.rank if alpha else 1.0
+    norms = {m: [float(v) for v in _delta_norms(adapter.A[m].astype(np.float32, copy=False),
+                                                 adapter.B[m].astype(np.float32, copy=False), scale)]
+             for m in sorted(adapter.A)}
+    return AdapterReport(
+        path=label, description=adapter.description, arch=base_arch, rank=adapter.rank, alpha=alpha,
+        targets=sorted(norms), n_layers=adapter.base.n_layer, dtype="F32", generator=adapter.generator,
+        base_sha256_recorded=recorded, base_sha256_actual=actual, base_verified=verified,
+        delta_norms=norms, warnings=warnings,
+    )
