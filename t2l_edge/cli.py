@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("inspect_adapter", "Validate an adapter against a base model and describe it."),
     "generate": ("generate", "Answer a prompt with the base model plus an adapter in llama.cpp."),
     "chat": ("chat", "Make an adapter from a description and chat with it (or --compare with the base)."),
+    "merge": ("merge", "Bake an adapter into a copy of the base model (base speed, any llama.cpp program)."),
     "export": ("export_bundle", "Export a trained hypernetwork and the encoder to an ONNX bundle."),
     "data": ("data", "Build the task store and benchmark suite from registry packages."),
     "train": ("train", "Train T2L (sft, recon) or a LoRA baseline (lora, mt-lora); torchrun for several processes."),

@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.helpers import upstream_tools as up
@@ -211,6 +212,8 @@ def merge_metrics(world, engine):
     r = up.run([str(b / "llama-export-lora"), "-m", str(base), "--lora-scaled", f"{adapter}:0", "-o",
                 str(files["zero_f16"]), "-t", "1"])
     assert r.returncode == 0, r.stderr[-2000:] + r.stdout[-2000:]
+    files["ours_f16"] = d / "smollm2-sci-ours.gguf"  # t2l-edge merge, the same job
+    _cli("merge", str(adapter), "-o", str(files["ours_f16"]))
     for qtype in ("Q8_0", "Q4_1"):
         for name in ("merged", "zero"):
             src, dst = files[f"{name}_f16"], d / f"{name}-{qtype.lower()}.gguf"
@@ -233,8 +236,10 @@ def merge_metrics(world, engine):
     for kind in ("f16", "q8_0", "q4_1"):
         m[f"noise_{kind}"] = compare(ref_base, got[f"zero_{kind}"])
         m[f"merged_{kind}"] = compare(ref_adapted, got[f"merged_{kind}"])
+    m["ours_f16"] = compare(ref_adapted, got["ours_f16"])
+    m["ours_vs_upstream_f16"] = compare(got["merged_f16"], got["ours_f16"])
     print("\nexport-lora metrics:", json.dumps(m))
-    return m
+    return {**m, "files": files}
 
 
 def test_export_lora_adapter_moves_the_model(merge_metrics):
@@ -260,3 +265,25 @@ def test_export_lora_q4_1_keeps_most_of_the_adapter(merge_metrics):
     m = merge_metrics
     assert m["noise_q4_1"]["kl"] <= m["noise_f16"]["kl"]
     assert m["merged_q4_1"]["kl"] < 0.5 * m["adapter_effect"]["kl"]
+
+
+def test_our_merge_matches_export_lora(merge_metrics):
+    """`t2l-edge merge` against upstream's llama-export-lora on the same adapter: the same
+    tensors, the same types, values within one F16 rounding step (the two sum B @ A in a
+    different order), and as near the runtime adapter as export-lora's output is."""
+    import gguf
+
+    ours = gguf.GGUFReader(str(merge_metrics["files"]["ours_f16"]))
+    theirs = {t.name: t for t in gguf.GGUFReader(str(merge_metrics["files"]["merged_f16"])).tensors}
+    assert sorted(t.name for t in ours.tensors) == sorted(theirs)
+    for t in ours.tensors:
+        u = theirs[t.name]
+        assert t.tensor_type == u.tensor_type, t.name
+        if t.tensor_type == gguf.GGMLQuantizationType.F16:
+            a, b = np.asarray(t.data, np.float32), np.asarray(u.data, np.float32)
+            assert np.allclose(a, b, rtol=2e-3, atol=1e-5), (t.name, float(np.abs(a - b).max()))
+        else:
+            assert np.array_equal(t.data, u.data), t.name
+    noise, m = merge_metrics["noise_f16"], merge_metrics
+    assert m["ours_f16"]["kl"] <= 2 * noise["kl"] + 1e-3
+    assert m["ours_vs_upstream_f16"]["kl"] <= noise["kl"] + 1e-3

@@ -168,7 +168,7 @@ class Engine:
             # loads files: write a scratch GGUF (in RAM where /dev/shm exists), load it, delete
             # it (llama.cpp copies the data).
             report = validate_adapter_object(adapter, self.base_path, allow_base_mismatch=allow_base_mismatch)
-            with tempfile.TemporaryDirectory(prefix="t2l-adapter-", dir=_scratch_dir()) as tmp:
+            with tempfile.TemporaryDirectory(prefix="t2l-adapter-", dir=scratch_dir()) as tmp:
                 path = write_scratch_gguf(adapter, Path(tmp) / "adapter.gguf", dtype="f32")
                 loaded = self._init_adapter(path, key, report)
             loaded.source = adapter
@@ -403,7 +403,7 @@ class Engine:
                            self.seed if seed is None else seed, should_stop)
 
 
-def _scratch_dir() -> str | None:
+def scratch_dir() -> str | None:
     """/dev/shm when it is a writable folder (Linux tmpfs: the scratch adapter never touches a
     disk), else the system temp folder."""
     shm = "/dev/shm"

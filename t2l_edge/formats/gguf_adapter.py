@@ -26,7 +26,7 @@ from .keys import (KEY_BASE_NAME, KEY_BASE_SHA256, KEY_BASE_SPEC, KEY_EXTRA, KEY
 DTYPES = {"f16": (np.float16, gguf.GGMLQuantizationType.F16), "f32": (np.float32, gguf.GGMLQuantizationType.F32)}
 
 
-def _gguf_b(adapter: Adapter, module: str, layer: int) -> np.ndarray:
+def gguf_order_b(adapter: Adapter, module: str, layer: int) -> np.ndarray:
     b = adapter.B[module][layer]
     heads = qk_heads(module, adapter.base.n_head, adapter.base.n_head_kv)
     if adapter.base.permute_qk and heads is not None:
@@ -83,7 +83,7 @@ def _write(adapter: Adapter, path: Path, np_dtype) -> None:
         for module in sorted(adapter.A):
             base_name = gguf_tensor_name(module, layer)
             a = np.ascontiguousarray(adapter.A[module][layer], dtype=np_dtype)
-            b = np.ascontiguousarray(_gguf_b(adapter, module, layer), dtype=np_dtype)
+            b = np.ascontiguousarray(gguf_order_b(adapter, module, layer), dtype=np_dtype)
             w.add_tensor(base_name + ".lora_a", a)
             w.add_tensor(base_name + ".lora_b", b)
     w.write_header_to_file()
