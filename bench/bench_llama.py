@@ -74,6 +74,21 @@ def measure_speed(engine: Engine, handle, prompt_tokens, gen_tokens, repeats: in
     return out
 
 
+def measure_merged(args, base: Path, spec, folder: Path, prompt_tokens, gen_tokens) -> dict:
+    """The --merge fast path: the adapter baked into a copy of the base (formats/merge.py), run
+    with no adapter active. Its speed is compared with the base measured above."""
+    from t2l_edge.formats.merge import merge_adapter
+
+    adapter = random_adapter(spec, ("q_proj", "v_proj"), rank=8, seed=0, b_scale=0.01, description="bench merge")
+    t_merge, path = timed(lambda: merge_adapter(adapter, base, folder / "merged.gguf"))
+    with Engine(path, n_ctx=1024, n_threads=args.threads) as e:
+        prefill_and_decode(e, prompt_tokens[:32], gen_tokens[:4])  # warm-up
+        runs = [prefill_and_decode(e, prompt_tokens, gen_tokens) for _ in range(args.repeats)]
+    gen = [r[1] for r in runs]
+    return {"merge_s": t_merge, "bytes": path.stat().st_size, "gen_tok_s_best": max(gen),
+            "gen_tok_s_median": statistics.median(gen), "prompt_tok_s_median": statistics.median(r[0] for r in runs)}
+
+
 def reload_high_level(base: Path, adapter: Path, threads: int) -> float | None:
     """What an app without Engine does for a new adapter: a fresh Llama(lora_path=...), which
     also turns mmap off. The adapter was validated by Engine before, so this cannot crash."""
@@ -129,6 +144,8 @@ def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
         t_mem, _ = timed(lambda: engine.use(mem_adapter))
         example = engine.generate("Name three primary colors.", max_tokens=24)
 
+    merged = measure_merged(args, base, spec, adapters[0].parent, prompt_tokens, gen_tokens)
+
     # For information: one generation thread (prompts still use args.threads).
     with Engine(base, n_ctx=1024, n_threads=1, n_threads_batch=args.threads) as e1:
         speed_1t = measure_speed(e1, e1.load(adapters[0]), prompt_tokens[:32], gen_tokens, args.repeats)
@@ -147,7 +164,8 @@ def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
         "base_model": base.name, "threads": args.threads, "repeats": args.repeats,
         "n_prompt_tokens": len(prompt_tokens), "n_gen_tokens": len(gen_tokens),
         "adapter": "random LoRA r=8 on q_proj,v_proj, all layers, f16 GGUF (T2L-shaped)",
-        "speed": speed, "adapted_over_base": ratio,
+        "speed": speed, "adapted_over_base": ratio, "merged": merged,
+        "merged_over_base_gen_median": merged["gen_tok_s_median"] / speed["base"]["gen_tok_s_median"],
         "speed_1_generation_thread": {k: {"gen_tok_s_best": v["gen_tok_s_best"], "gen_tok_s_median": v["gen_tok_s_median"]}
                                       for k, v in speed_1t.items()},
         "swap_resident_s": swap_warm, "swap_new_file_s": swap_cold, "swap_in_memory_adapter_s": t_mem,
