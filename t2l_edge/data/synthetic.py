@@ -14,6 +14,7 @@ benchmark or the unseen-task reserve):
   mrpc_labels MRPC pairs likewise (same/different, yes/no, ...)
   sentence_ops news sentences (MRPC's first, RTE's second): copy, first word, last word, second word, first three words
   topic      MMLU questions: "is this about TOPIC? yes or no", one variant per topic
+  label_words RTE pairs answered with one of 24 word pairs the description names (cat/dog, alpha/beta, ...)
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -351,7 +352,39 @@ TOPIC = Family("topic", tuple(f"mmlu.{s}" for subs in TOPICS.values() for s in s
     for t in TOPICS
 ])
 
-FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC)
+# (word for an entailed pair, word for the rest). Most pairs carry no meaning of their own, so
+# only the description says which word answers: the generator has to pass the words named in the
+# text through to the output, not recognise one of a few label sets. No colour, sentiment or
+# yes/no words (the steering check's labels and answers).
+LABEL_WORD_PAIRS = (
+    ("cat", "dog"), ("alpha", "beta"), ("apple", "pear"), ("lion", "tiger"), ("tea", "coffee"),
+    ("gold", "silver"), ("pass", "fail"), ("match", "mismatch"), ("keep", "drop"), ("plus", "minus"),
+    ("river", "mountain"), ("piano", "guitar"), ("A", "B"), ("X", "O"), ("check", "cross"),
+    ("ok", "nope"), ("supported", "unsupported"), ("valid", "invalid"), ("agree", "disagree"),
+    ("hit", "miss"), ("sure", "doubtful"), ("bird", "fish"), ("salt", "sugar"), ("Q", "Z"),
+)
+
+
+def _label_word_descriptions(y: str, n: str) -> list[str]:
+    return [
+        f"If the second sentence follows from the first, answer {y}; otherwise answer {n}.",
+        f"Answer {y} when the hypothesis is implied by the text and {n} when it is not.",
+        f"entailment: {y} / {n}",
+        f"Reply {n} if the claim is not supported by the passage, {y} if it is.",
+        f"You label sentence pairs for a dataset. Use the word {y} for entailed pairs and {n} for all others.",
+        f"Does it follow? Say {y} for yes and {n} for no.",
+        f"{y} = follows, {n} = does not follow",
+        f"Read the premise and the hypothesis, then write {y} if the premise makes the hypothesis true, or {n} if it does not.",
+        f"Label each pair {y} (entailed) or {n} (not entailed).",
+        f"{n} if it does not follow, {y} if it does.",
+    ]
+
+
+LABEL_WORDS = Family("label_words", ("olmo.rte",), lambda ex: ex.prompt, [
+    _label_variant(f"{y}_{n}".lower(), y, n, _label_word_descriptions(y, n), 0) for y, n in LABEL_WORD_PAIRS
+])
+
+FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS)
 
 
 def task_id(family: Family, variant: Variant) -> str:
