@@ -3,9 +3,11 @@
 Each task's prompt carries only the input ("France", "12 + 7", a review); what to do with it is
 said by the description alone. Items are written here in code. The families are disjoint
 from the code-built tasks the training side uses (answer-format renaming for multiple choice,
-NLI label renaming on RTE/MRPC/CB inputs, sentence word operations such as copy / first /
+NLI label renaming on RTE/MRPC inputs, sentence word operations such as copy / first /
 last / second / first three words, and "is this question about TOPIC? yes/no" on MMLU): no
-task below shares an input set or an output rule with those.
+task below shares an input set with those. One output rule is shared: `label_words` answers RTE
+pairs with word pairs its description names, as `sentiment` below does with its own two words;
+none of its words (no sentiment, colour or yes/no words) is a label or answer here.
 
 Scoring normalises case (unless the task is about case), punctuation and spaces, then:
   exact    the whole answer equals the gold (or an accepted alias)
