@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -22,9 +23,10 @@ def _cpu_model() -> str:
 
 
 def machine_info(load: bool = False, **extra) -> dict:
-    """CPU model and count, Python and platform, plus `extra` (threads, torch, ...). load: also
-    the load average and the busiest processes (a shared machine's figures depend on them)."""
-    info = {"cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    """CPU model and count, Python and platform, the date, plus `extra` (threads, torch, ...).
+    load: also the load average and the busiest processes (a shared machine's figures depend on them)."""
+    info = {"cpu": _cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if load:
         busy = subprocess.run(["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True, text=True).stdout.splitlines()[1:6]
         info.update(loadavg_1_5_15=os.getloadavg(), busiest_processes=[b.strip()[:160] for b in busy])

@@ -4,6 +4,12 @@ Both runs are the real trainer on the real pool and SmolLM2, same global batch, 
 measured in the same invocation: 1 process with 2 threads vs 2 gloo processes with 1 thread
 each. Step times come from each run's log.jsonl (the first steps are dropped as warm-up).
 
+A third run, 1 process on 1 thread, gives the ceiling: two ranks can at best each do half the
+batch at the 1-thread speed, so `ddp_ceiling` = (1 process, 2 threads) / (half the 1-thread
+step) is the most DDP could gain over the 2-thread process, and `ddp_efficiency` how much of
+that ideal the real 2-process run reached (the rest is the gradient all-reduce and the ranks
+waiting on each other).
+
     .venv/bin/python -m bench.bench_train_ddp [--steps 12] [--batch 8]
 """
 
@@ -45,14 +51,19 @@ def main() -> None:
               "--set", f"checkpoint_every={10 ** 6}"]
     res = {"machine": machine_info(), "steps": args.steps, "batch": args.batch, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        one, two = Path(tmp) / "one", Path(tmp) / "two"
+        one, two, single = Path(tmp) / "one", Path(tmp) / "two", Path(tmp) / "single"
         _run([sys.executable, "-m", "t2l_edge", *common, "--out", str(one), "--set", "threads=2"], {"OMP_WAIT_POLICY": "PASSIVE"})
+        _run([sys.executable, "-m", "t2l_edge", *common, "--out", str(single), "--set", "threads=1"], {"OMP_WAIT_POLICY": "PASSIVE"})
         _run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--rdzv_backend=c10d",
               "--rdzv_endpoint=localhost:0", "-m", "t2l_edge", *common, "--out", str(two), "--set", "threads=1"],
              {"OMP_WAIT_POLICY": "PASSIVE"})
         skip = min(2, args.steps // 3)
         t1, t2 = statistics.median(_step_times(one, skip)), statistics.median(_step_times(two, skip))
-    res.update({"one_process_s_per_step": t1, "two_process_s_per_step": t2, "ddp_speedup": t1 / t2})
+        t_single = statistics.median(_step_times(single, skip))
+    ideal = t_single / 2
+    res.update({"one_process_s_per_step": t1, "two_process_s_per_step": t2, "ddp_speedup": t1 / t2,
+                "one_process_1thread_s_per_step": t_single, "ideal_two_process_s_per_step": ideal,
+                "ddp_ceiling": t1 / ideal, "ddp_efficiency": ideal / t2, "target_speedup": 1.6})
     write_result(args.out, res)
 
 
