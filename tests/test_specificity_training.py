@@ -213,6 +213,30 @@ def test_config_checks_the_new_keys(tmp_path):
     with pytest.raises(T2LError):
         resolve(SFTConfig, None, ["distill_weight=-1"])
     assert resolve(SFTConfig, None, ["init_from=runs/x/best"]).init_from == "runs/x/best"
+    assert resolve(SFTConfig, None, ["families=label_words,topic"]).families == ["label_words", "topic"]
+    with pytest.raises(T2LError, match="not known"):
+        resolve(SFTConfig, None, ["families=label_words,colours"])
+
+
+def test_a_run_loads_only_the_families_its_config_names():
+    from t2l_edge.train.conflict import load_families
+
+    store = SimpleNamespace(examples=_fake_source)
+    embed = lambda descs: np.zeros((len(descs), 4), dtype=np.float32)  # noqa: E731
+    picked = load_families(store, embed, "train", names=["topic", "mrpc_words"])
+    assert [f.name for f in picked] == ["topic", "mrpc_words"]  # FAMILIES order, not the config's
+    assert len(load_families(store, embed, "val")) == len(synthetic.FAMILIES)
+
+
+def test_word_families_answer_with_the_words_their_description_names():
+    for fam, positive in ((synthetic.LABEL_WORDS, 0), (synthetic.MRPC_WORDS, 1)):
+        tasks = synthetic.build_family(fam, _fake_source, "train")
+        for y, n in synthetic.LABEL_WORD_PAIRS:
+            variant = next(v for v in fam.variants if v.name == f"{y}_{n}".lower())
+            assert all(y in d and n in d for d in variant.descriptions), (fam.name, y)
+            for ex in tasks[synthetic.task_id(fam, variant)]:
+                src = int(ex.id.rsplit("-", 1)[1])  # _fake_source: answer_index = input % 2
+                assert ex.answer == (y if src % 2 == positive else n), (fam.name, ex.id)
 
 
 def test_init_from_loads_an_earlier_hypernetwork_and_refuses_another_shape(tmp_path):

@@ -15,6 +15,7 @@ benchmark or the unseen-task reserve):
   sentence_ops news sentences (MRPC's first, RTE's second): copy, first word, last word, second word, first three words
   topic      MMLU questions: "is this about TOPIC? yes or no", one variant per topic
   label_words RTE pairs answered with one of 24 word pairs the description names (cat/dog, alpha/beta, ...)
+  mrpc_words MRPC pairs answered with the same 24 word pairs (same meaning or not)
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -384,7 +385,31 @@ LABEL_WORDS = Family("label_words", ("olmo.rte",), lambda ex: ex.prompt, [
     _label_variant(f"{y}_{n}".lower(), y, n, _label_word_descriptions(y, n), 0) for y, n in LABEL_WORD_PAIRS
 ])
 
-FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS)
+
+
+def _paraphrase_word_descriptions(y: str, n: str) -> list[str]:
+    return [
+        f"If the two sentences mean the same thing, answer {y}; otherwise answer {n}.",
+        f"Answer {y} when the second sentence is a paraphrase of the first and {n} when it is not.",
+        f"paraphrase: {y} / {n}",
+        f"Reply {n} if the sentences say different things, {y} if they say the same.",
+        f"You label rewrites for an editor. Use the word {y} when the meaning is kept and {n} when it changed.",
+        f"Same meaning? Say {y} for yes and {n} for no.",
+        f"{y} = same meaning, {n} = different meaning",
+        f"Compare both sentences, then write {y} if they report the same content, or {n} if they do not.",
+        f"Tag each pair {y} (equivalent) or {n} (not equivalent).",
+        f"{n} when the meaning differs, {y} when it matches.",
+    ]
+
+
+# The label_words rule on a second input type: the same word pairs, asked of MRPC sentence pairs
+# ("same meaning?"), so the words to pass through and the relation to judge both come from the
+# description, and neither input type alone says which.
+MRPC_WORDS = Family("mrpc_words", ("olmo.mrpc",), lambda ex: ex.prompt, [
+    _label_variant(f"{y}_{n}".lower(), y, n, _paraphrase_word_descriptions(y, n), 1) for y, n in LABEL_WORD_PAIRS
+])
+
+FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS)
 
 
 def task_id(family: Family, variant: Variant) -> str:

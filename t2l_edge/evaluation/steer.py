@@ -5,9 +5,10 @@ said by the description alone. Items are written here in code. The families are 
 from the code-built tasks the training side uses (answer-format renaming for multiple choice,
 NLI label renaming on RTE/MRPC inputs, sentence word operations such as copy / first /
 last / second / first three words, and "is this question about TOPIC? yes/no" on MMLU): no
-task below shares an input set with those. One output rule is shared: `label_words` answers RTE
-pairs with word pairs its description names, as `sentiment` below does with its own two words;
-none of its words (no sentiment, colour or yes/no words) is a label or answer here.
+task below shares an input set with those. One output rule is shared: `label_words` and
+`mrpc_words` answer RTE and MRPC pairs with word pairs their description names, as `sentiment`
+below does with its own two words; none of their words (no sentiment, colour or yes/no words)
+is a label or answer here.
 
 Scoring normalises case (unless the task is about case), punctuation and spaces, then:
   exact    the whole answer equals the gold (or an accepted alias)

@@ -54,6 +54,7 @@ class SFTConfig(LoopConfig):
     bf16: bool | str = "auto"  # autocast, weights stay fp32; auto = only with hardware bf16 (train/device.py)
     device: str = "auto"  # auto = cuda when available, else cpu
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
+    families: list[str] = field(default_factory=list)  # code-built families to draw them from; empty = all (data/synthetic.py FAMILIES)
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
     distill_weight: float = 0.0  # >0: prompt distillation (train/loss.py): the adapter alone should act as adapter + description in the prompt
@@ -78,6 +79,18 @@ def config_class(kind: str):
     """sft, lora and mt-lora share SFTConfig (same loop, batches and settings: comparable runs);
     for the LoRA baselines `hypernet` only supplies rank, alpha, rsLoRA and targets."""
     return ReconConfig if kind == "recon" else SFTConfig
+
+
+def _family_names() -> list[str]:
+    from ..data.synthetic import FAMILIES
+
+    return [f.name for f in FAMILIES]
+
+
+def _unknown_families(names) -> list[str]:
+    if not isinstance(names, list):
+        return [repr(names)]
+    return [n for n in names if n not in _family_names()]
 
 
 def _coerce(value: str, current):
@@ -143,6 +156,9 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
     if getattr(cfg, "synthetic_pairs", 0) < 0 or 2 * getattr(cfg, "synthetic_pairs", 0) > getattr(cfg, "batch_tasks", 0):
         raise T2LError(f"synthetic_pairs={cfg.synthetic_pairs} needs 2 rows each out of batch_tasks={cfg.batch_tasks}",
                        "use at most batch_tasks / 2")
+    unknown = _unknown_families(getattr(cfg, "families", []))
+    if unknown:
+        raise T2LError(f"families: {', '.join(unknown)} not known", f"choose from {', '.join(_family_names())}")
     if getattr(cfg, "distill_weight", 0.0) < 0:
         raise T2LError(f"distill_weight={cfg.distill_weight} is negative", "use distill_weight >= 0 (0 = off)")
     if getattr(cfg, "swap_weight", 0.0) < 0 or getattr(cfg, "swap_margin", 0.5) <= 0:

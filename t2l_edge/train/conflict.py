@@ -61,15 +61,18 @@ def _pick_pair(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[T
     return side_a[int(rng.integers(len(side_a)))], side_b[int(rng.integers(len(side_b)))]
 
 
-def load_families(store, embed, split: str, exclude=frozenset()) -> list[ConflictFamily]:
+def load_families(store, embed, split: str, exclude=frozenset(), names=()) -> list[ConflictFamily]:
     """The code-built families (data/synthetic.py) from the store's own inputs. split "train"
     uses the training descriptions and inputs; "val" the held-out ones of both. `exclude`: the
-    pool's held-out tasks, whose inputs no family may use."""
+    pool's held-out tasks, whose inputs no family may use. `names`: only these families (a
+    config's `families`); empty = all, so a run keeps its data when a family is added later."""
     from ..data import synthetic
     from ..data.descriptions import HELDOUT_PER_TASK
 
     out = []
     for fam in synthetic.FAMILIES:
+        if names and fam.name not in names:
+            continue
         tasks = synthetic.build_family(fam, store.examples, split, exclude=exclude)
         variants = []
         for v in fam.variants:
