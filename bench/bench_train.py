@@ -52,26 +52,15 @@ def step_flops(net, model, wrapped, batch, bf16: bool) -> float:
     return float(counter.get_total_flops())
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=128)
-    ap.add_argument("--answer", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=6)
-    ap.add_argument("--variant", default="M")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train.json"))
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
+def build(args):
+    """The real base with per-example LoRA wrapping, an untrained hypernetwork, AdamW and one
+    fixed random batch of args.batch x args.seq tokens (loss on the last args.answer)."""
+    from t2l_edge.core.basemodel import default_base_path, read_base_spec
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
-    from t2l_edge.core.basemodel import read_base_spec, default_base_path
     from t2l_edge.train.base_torch import load_base_torch
     from t2l_edge.train.batched_lora import wrap_model
     from t2l_edge.train.batches import Batch
-    from t2l_edge.train.loss import sft_loss
 
     t0 = time.perf_counter()
     model, _tok, _sha = load_base_torch()
@@ -85,6 +74,40 @@ def main() -> None:
     labels = torch.full_like(ids, -100)
     labels[:, -args.answer:] = ids[:, -args.answer:]
     batch = Batch(torch.nn.functional.normalize(torch.randn(args.batch, 384, generator=g), dim=-1), ids, torch.ones_like(ids), labels)
+    return net, model, wrapped, opt, batch, load_s
+
+
+def timed_steps(net, model, wrapped, opt, batch, n: int, bf16: bool) -> list[float]:
+    """Seconds of each of n full training steps (loss, backward, clip, AdamW)."""
+    from t2l_edge.train.loss import sft_loss
+
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss, _ = sft_loss(net, model, wrapped, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--answer", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--variant", default="M")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train.json"))
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    net, model, wrapped, opt, batch, load_s = build(args)
 
     res = {"machine": machine_info(threads=torch.get_num_threads(), torch=torch.__version__), "batch": args.batch, "seq": args.seq, "answer_tokens": args.answer,
            "variant": args.variant, "hypernet_params": net.param_count(), "base_load_s": load_s, "modes": {}}
@@ -93,17 +116,7 @@ def main() -> None:
     res["auto_choice"] = "bf16-autocast" if use_bf16("auto", torch.device("cpu")) else "fp32"
     res["cpu_bf16_flags"] = sorted(f for f in cpu_flags() if "bf16" in f)
     for mode in ("fp32", "bf16-autocast"):
-        times = []
-        for step in range(args.steps + 1):
-            t = time.perf_counter()
-            opt.zero_grad()
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode != "fp32"):
-                loss, _ = sft_loss(net, model, wrapped, batch)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            if step:  # the first step warms up allocators and kernels
-                times.append(time.perf_counter() - t)
+        times = timed_steps(net, model, wrapped, opt, batch, args.steps + 1, bf16=mode != "fp32")[1:]  # first: warm-up
         med = statistics.median(times)
         flops = step_flops(net, model, wrapped, batch, mode != "fp32")
         peak = gemm_gflops(torch.float32 if mode == "fp32" else torch.bfloat16)
