@@ -24,6 +24,16 @@ def test_control_other_lends_descriptions_from_a_different_benchmark():
     assert [v.generate_from for v in vs] == heldout(other_benchmark("arc_easy"))[:2]
 
 
+def test_oracle_other_scores_the_lender_benchmarks_lora(tmp_path: Path):
+    for b in BENCHMARKS:
+        (tmp_path / f"bench.{b}" / "best").mkdir(parents=True)
+        (tmp_path / f"bench.{b}" / "best" / "adapter.gguf").write_bytes(b"GGUF")
+    [own] = variants("oracle", "piqa", 2, 0, adapter_dir=tmp_path)
+    [other] = variants("oracle-other", "piqa", 2, 0, adapter_dir=tmp_path)
+    assert own.adapter.parent.parent.name == "bench.piqa"
+    assert other.adapter.parent.parent.name == f"bench.{other_benchmark('piqa')}" != "bench.piqa"
+
+
 def test_t2l_and_desc_rows_use_the_heldout_descriptions():
     assert [v.generate_from for v in variants("t2l", "piqa", 2, 0)] == heldout("piqa")[:2]
     assert [v.in_prompt for v in variants("desc-in-prompt", "piqa", 2, 0)] == heldout("piqa")[:2]

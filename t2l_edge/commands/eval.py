@@ -31,13 +31,13 @@ _MC_DEFAULT = "arc_challenge,arc_easy,boolq,hellaswag,openbookqa,piqa,winogrande
     )
 )
 def evaluate(
-    row: str = typer.Option("base", "--row", help="base | desc-in-prompt | icl (--shots examples) | adapter (--adapter) | oracle (--adapter-dir) | t2l | control-random (T2L from random strings) | control-other (T2L from another benchmark's descriptions)"),
+    row: str = typer.Option("base", "--row", help="base | desc-in-prompt | icl (--shots examples) | adapter (--adapter) | oracle (--adapter-dir) | oracle-other (another benchmark's oracle, --adapter-dir) | t2l | control-random (T2L from random strings) | control-other (T2L from another benchmark's descriptions)"),
     benchmarks: str = typer.Option(_MC_DEFAULT, "--benchmarks"),
     limit: Optional[int] = typer.Option(200, "--limit", help="Seeded subset size per benchmark (0 = all)."),
     seed: int = typer.Option(0, "--seed"),
     style: str = typer.Option("plain", "--style", help="plain (cloze, as published base numbers), chat (cloze in the chat format T2L is trained on) or letter (options listed, the letter scored)."),
     adapter: Optional[Path] = typer.Option(None, "--adapter", help="GGUF adapter for --row adapter."),
-    adapter_dir: Optional[Path] = typer.Option(None, "--adapter-dir", help="`train lora` output for --row oracle: DIR/bench.NAME/best/adapter.gguf."),
+    adapter_dir: Optional[Path] = typer.Option(None, "--adapter-dir", help="`train lora` output for --row oracle / oracle-other: DIR/bench.NAME/best/adapter.gguf."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Bundle for the t2l and control rows (default models/default)."),
     descriptions: int = typer.Option(2, "--descriptions", help="Held-out descriptions per benchmark (rows that use descriptions)."),
     shots: int = typer.Option(3, "--shots", help="Worked examples per prompt for --row icl."),
@@ -110,8 +110,8 @@ def _check_options(row: str, style: str, adapter: Optional[Path], adapter_dir: O
         raise T2LError(f"unknown --row {row} or --style {style}", "see t2l-edge eval --help")
     if row == "adapter" and adapter is None:
         raise T2LError("--row adapter needs --adapter FILE", "pass the GGUF adapter to score")
-    if row == "oracle" and adapter_dir is None:
-        raise T2LError("--row oracle needs --adapter-dir DIR", "pass the output folder of `t2l-edge train lora`")
+    if row in ("oracle", "oracle-other") and adapter_dir is None:
+        raise T2LError(f"--row {row} needs --adapter-dir DIR", "pass the output folder of `t2l-edge train lora`")
     if shots < 1 and row == "icl":
         raise T2LError("--shots must be at least 1", "use --row base for zero-shot")
 

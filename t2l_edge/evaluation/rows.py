@@ -22,11 +22,12 @@ ROWS = {
     "icl": "the base with --shots worked examples from the benchmark's never-scored train part",
     "adapter": "one fixed GGUF adapter (--adapter), e.g. the multi-task LoRA",
     "oracle": "a task-specific LoRA per benchmark, trained on its disjoint part (--adapter-dir)",
+    "oracle-other": "another benchmark's task-specific LoRA (--adapter-dir; the control-other pairing): how task-specific a trained LoRA is",
     "t2l": "T2L adapters generated from the benchmark's held-out descriptions (--bundle)",
     "control-random": "T2L from random strings as long as the held-out descriptions",
     "control-other": "T2L from another benchmark's held-out descriptions",
 }
-# control-other: which benchmark lends its descriptions; a fixed rotation that pairs unlike tasks
+# control-other, oracle-other: which benchmark lends its descriptions or LoRA; a fixed rotation that pairs unlike tasks
 _OTHER_OFFSET = 5
 
 
@@ -77,6 +78,9 @@ def variants(row: str, bench: str, n_descriptions: int, seed: int, shots: int = 
         return [Variant(adapter=adapter)]
     if row == "oracle":
         return [Variant(adapter=oracle_adapter(adapter_dir, bench))]
+    if row == "oracle-other":
+        lender = other_benchmark(bench)
+        return [Variant(description=f"[{lender}] oracle", adapter=oracle_adapter(adapter_dir, lender))]
     if row == "icl":
         if bench in GEN:
             raise T2LError(f"the icl row has no worked examples for {bench}", "score it on the multiple-choice benchmarks")
