@@ -11,7 +11,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data.benchmarks import BENCHMARKS, GEN, load_benchmark
+from ..data.benchmarks import BENCHMARKS, GEN, MC, load_benchmark
 from ..data.descriptions import descriptions as task_descriptions
 from ..data.schema import Example
 from ..core.errors import T2LError
@@ -22,7 +22,7 @@ ROWS = {
     "icl": "the base with --shots worked examples from the benchmark's never-scored train part",
     "adapter": "one fixed GGUF adapter (--adapter), e.g. the multi-task LoRA",
     "oracle": "a task-specific LoRA per benchmark, trained on its disjoint part (--adapter-dir)",
-    "oracle-other": "another benchmark's task-specific LoRA (--adapter-dir; the control-other pairing): how task-specific a trained LoRA is",
+    "oracle-other": "another multiple-choice benchmark's task-specific LoRA (--adapter-dir): how task-specific a trained LoRA is",
     "t2l": "T2L adapters generated from the benchmark's held-out descriptions (--bundle)",
     "control-random": "T2L from random strings as long as the held-out descriptions",
     "control-other": "T2L from another benchmark's held-out descriptions",
@@ -62,6 +62,15 @@ def other_benchmark(bench: str) -> str:
     return BENCHMARKS[(BENCHMARKS.index(bench) + _OTHER_OFFSET) % len(BENCHMARKS)]
 
 
+def other_mc_benchmark(bench: str) -> str:
+    """The oracle-other lender, among the multiple-choice benchmarks (the ones with oracle LoRAs):
+    control-other's lender where that is one of them, else the next of the remaining benchmarks
+    in a cycle, so every benchmark lends exactly once and never to itself."""
+    kept = {b: other_benchmark(b) for b in MC if other_benchmark(b) in MC}
+    rest = [b for b in MC if b not in kept]
+    return kept.get(bench) or rest[(rest.index(bench) + 1) % len(rest)]
+
+
 def oracle_adapter(adapter_dir: Path, bench: str) -> Path:
     path = Path(adapter_dir) / f"bench.{bench}" / "best" / "adapter.gguf"
     if not path.is_file():
@@ -79,7 +88,9 @@ def variants(row: str, bench: str, n_descriptions: int, seed: int, shots: int = 
     if row == "oracle":
         return [Variant(adapter=oracle_adapter(adapter_dir, bench))]
     if row == "oracle-other":
-        lender = other_benchmark(bench)
+        if bench not in MC:
+            raise T2LError(f"the oracle-other row has no other oracle for {bench}", "score it on the multiple-choice benchmarks")
+        lender = other_mc_benchmark(bench)
         return [Variant(description=f"[{lender}] oracle", adapter=oracle_adapter(adapter_dir, lender))]
     if row == "icl":
         if bench in GEN:
