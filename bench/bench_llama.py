@@ -150,6 +150,11 @@ def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
     with Engine(base, n_ctx=1024, n_threads=1, n_threads_batch=args.threads) as e1:
         speed_1t = measure_speed(e1, e1.load(adapters[0]), prompt_tokens[:32], gen_tokens, args.repeats)
 
+    # The engine's default: generation threads measured on the first decode steps (engine/threads.py).
+    with Engine(base, n_ctx=1024) as ea:
+        speed_auto = measure_speed(ea, ea.load(adapters[0]), prompt_tokens[:32], gen_tokens, args.repeats)
+        auto_threads = ea.decode_threads
+
     reloads = [t_load]
     for _ in range(2):
         t, e = timed(lambda: Engine(base, n_ctx=1024, n_threads=args.threads))
@@ -168,6 +173,8 @@ def measure(args, base: Path, spec, adapters: list[Path]) -> dict:
         "merged_over_base_gen_median": merged["gen_tok_s_median"] / speed["base"]["gen_tok_s_median"],
         "speed_1_generation_thread": {k: {"gen_tok_s_best": v["gen_tok_s_best"], "gen_tok_s_median": v["gen_tok_s_median"]}
                                       for k, v in speed_1t.items()},
+        "speed_measured_threads": {**{k: {"gen_tok_s_best": v["gen_tok_s_best"], "gen_tok_s_median": v["gen_tok_s_median"]}
+                                       for k, v in speed_auto.items()}, "decode_threads": auto_threads},
         "swap_resident_s": swap_warm, "swap_new_file_s": swap_cold, "swap_in_memory_adapter_s": t_mem,
         "new_file_validate_s": statistics.median(validate_only), "write_gguf_s": t_write,
         "reload_base_engine_mmap_s": reload_s, "reload_base_llama_lora_path_s": reload_hl_s,

@@ -231,3 +231,31 @@ def test_public_cache_and_token_generation_methods(engine, tiny):
     assert engine.generate_tokens(prompt, max_tokens=6).text == engine.generate("hi", max_tokens=6).text
     stopped = engine.generate_tokens(prompt, max_tokens=6, should_stop=lambda: True)
     assert stopped.n_gen_tokens <= 1 and stopped.stop_reason in ("stopped", "eos")
+
+
+def test_thread_tuner_tries_each_count_then_keeps_the_fastest():
+    from t2l_edge.engine.threads import STEPS_PER_CANDIDATE, DecodeThreadTuner, candidate_counts
+
+    assert candidate_counts(8) == [8, 4, 1] and candidate_counts(2) == [2, 1] and candidate_counts(1) == [1]
+    applied = []
+    tuner = DecodeThreadTuner(8, applied.append)
+    step_s = {8: 0.020, 4: 0.012, 1: 0.015}
+    for _ in range(3 * STEPS_PER_CANDIDATE):
+        tuner.observe(step_s[tuner.current])
+    assert applied == [4, 1, 4] and tuner.chosen == 4 and tuner.current == 4
+    tuner.observe(9.9)  # settled: later steps change nothing
+    assert tuner.chosen == 4 and tuner.summary()["median_step_s"] == pytest.approx(step_s)
+    assert DecodeThreadTuner(1, applied.append).chosen == 1
+
+
+def test_measured_generation_threads_settle_without_changing_the_text(tiny):
+    with Engine(tiny["base"], n_ctx=256, kv_type="f32", n_threads=1) as fixed:
+        assert fixed.decode_threads == {"threads": 1, "chosen_by": "caller", "median_step_s": {}}
+        want = fixed.generate("the cat", max_tokens=24, chat=False).text
+    with Engine(tiny["base"], n_ctx=256, kv_type="f32", n_threads=None, n_threads_batch=2) as auto:
+        if auto._tuner is None:
+            pytest.skip("one core: nothing to choose")
+        texts = [auto.generate("the cat", max_tokens=24, chat=False).text for _ in range(3)]
+        info = auto.decode_threads
+    assert info["chosen_by"] == "measured" and info["threads"] in info["median_step_s"]
+    assert texts == [want] * 3  # the thread count changes speed, not results

@@ -120,7 +120,7 @@ def chat(
     base: Optional[Path] = typer.Option(None, "--base", help="Base model GGUF (default: SmolLM2-135M-Instruct Q4_1)."),
     scale: float = typer.Option(1.0, "--scale", help="Adapter strength."),
     max_tokens: int = typer.Option(128, "--max-tokens", "-n", min=1, help="Stop after this many new tokens."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (default: all available)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for prompts and generation (default: all cores for prompts; for generation all, half or one, whichever decodes fastest on the first tokens)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (needs --prompt)."),
     desc_in_prompt: bool = typer.Option(False, "--desc-in-prompt", help="Also put the description in front of the adapted model's prompts."),
 ) -> None:

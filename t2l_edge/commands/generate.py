@@ -30,7 +30,7 @@ def generate(
     temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="0 = greedy (deterministic)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed when --temperature > 0."),
     raw: bool = typer.Option(False, "--raw", help="Send the prompt as is, without the chat template."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (default: all available)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for prompts and generation (default: all cores for prompts; for generation all, half or one, whichever decodes fastest on the first tokens)."),
     allow_base_mismatch: bool = typer.Option(False, "--allow-base-mismatch", help="Accept an adapter made for another base file."),
     merge: bool = typer.Option(False, "--merge", help="Bake the adapter into a temporary copy of the base first (~3 s): "
                                "base speed for long generations (see `t2l-edge merge`)."),

@@ -65,7 +65,7 @@ def serve(
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Generator bundle directory (default: the installed one)."),
     base: Optional[Path] = typer.Option(None, "--base", help="Base model GGUF (default: SmolLM2-135M-Instruct Q4_1)."),
     adapters_dir: Optional[Path] = typer.Option(None, "--adapters-dir", help="Folder of pre-made GGUF adapters to serve by file name."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads (default: all available)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for prompts and generation (default: all cores for prompts; for generation all, half or one, whichever decodes fastest on the first tokens)."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="T2L_EDGE_API_KEY", show_default=False,
                                           help="Require 'Authorization: Bearer KEY' on the API (env T2L_EDGE_API_KEY)."),
     ctx: int = typer.Option(2048, "--ctx", min=64, help="Context length in tokens (prompt plus reply)."),

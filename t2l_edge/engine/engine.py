@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -25,6 +26,7 @@ from ..core.errors import T2LError
 from ..formats.validate import AdapterReport, validate_adapter, validate_adapter_object
 from .binding import import_llama_cpp, install_logger
 from .generation import GenerationResult, decode_loop
+from .threads import DecodeThreadTuner
 
 _KV_TYPES = {"f16": 1, "f32": 0}  # GGML_TYPE_F16 / GGML_TYPE_F32
 _SCORE_SEQS = 8  # answer options decoded together by score(); sequence 0 holds the context
@@ -48,11 +50,13 @@ class Engine:
     def __init__(self, base_path: str | os.PathLike | None = None, n_ctx: int = 2048, n_threads: int | None = None,
                  seed: int = 0, verbose: bool = False, kv_type: str = "f16", n_batch: int = 512,
                  n_threads_batch: int | None = None):
-        """n_threads: threads for token-by-token generation; n_threads_batch: for prompts and
-        scoring (default: n_threads). On a small model, one generation thread can be as fast
-        as two because every graph node ends in a thread barrier."""
+        """n_threads: threads for token-by-token generation; None measures the first decode
+        steps under all cores, half and one, and keeps the fastest (engine/threads.py: on a
+        small model one thread can decode twice as fast as two). n_threads_batch: threads for
+        prompts and scoring (default: n_threads, or all cores when that is measured)."""
         self._lib = lib = import_llama_cpp()
         self._model = self._ctx = None
+        self._tuner: DecodeThreadTuner | None = None
         self._loaded: dict[tuple, LoadedAdapter] = {}
         self._batch = None
         self.base_path = resolve_base(base_path)
@@ -94,7 +98,9 @@ class Engine:
         if not self._ctx:
             self.close()
             raise T2LError("llama.cpp could not create a context", f"try a smaller n_ctx than {self.n_ctx}")
-        self.n_threads = threads
+        self.n_threads, self._n_threads_batch = threads, cparams.n_threads_batch
+        # Generation threads: the caller's count, or measured on the first decode steps.
+        self._tuner = DecodeThreadTuner(threads, self._set_decode_threads) if n_threads is None and threads > 1 else None
         self._vocab = lib.llama_model_get_vocab(self._model)
         self.n_vocab = int(lib.llama_vocab_n_tokens(self._vocab))
         self._batch = lib.llama_batch_init(self.n_batch, 0, 1)
@@ -318,7 +324,11 @@ class Engine:
                 batch.logits[i] = (start + i) in wanted
             batch.n_tokens = len(chunk)
             self.decoded_tokens += len(chunk)
+            timed = self._tuner is not None and len(chunk) == 1
+            t0 = time.perf_counter() if timed else 0.0
             rc = lib.llama_decode(self._ctx, batch)
+            if timed and rc == 0:
+                self._tuner.observe(time.perf_counter() - t0)
             if rc != 0:
                 self.reset_cache()
                 raise T2LError(f"llama.cpp decode failed (code {rc})", "the input may exceed the context; raise n_ctx")
@@ -330,6 +340,20 @@ class Engine:
         if not want:
             return np.zeros((0, self.n_vocab), np.float32)
         return np.stack([rows[p] for p in want])
+
+    def _set_decode_threads(self, n: int) -> None:
+        self._lib.llama_set_n_threads(self._ctx, n, self._n_threads_batch)
+        self.n_threads = n
+
+    @property
+    def decode_threads(self) -> dict:
+        """The generation thread count and how it was chosen: {"threads", "chosen_by",
+        "median_step_s"} (median seconds per decode step for each count measured so far)."""
+        if self._tuner is None:
+            return {"threads": self.n_threads, "chosen_by": "caller", "median_step_s": {}}
+        summary = self._tuner.summary()
+        return {"threads": self._tuner.current, "chosen_by": "measured" if summary["chosen"] else "measuring",
+                "median_step_s": summary["median_step_s"]}
 
     def logits(self, tokens: Sequence[int]) -> np.ndarray:
         """Logits [len(tokens), vocab] at every position (for tests and debugging)."""
