@@ -14,27 +14,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import torch
 from bench._common import machine_info, write_result
-from bench.bench_train import build, timed_steps
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.bench_train import build, step_args, timed_steps
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=128)
-    ap.add_argument("--answer", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=6, help="timed steps per mode, after the first")
-    ap.add_argument("--variant", default="M")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "compile.json"))
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = step_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), "compile.json")
     from t2l_edge.train.device import use_bf16
 
     bf16 = use_bf16("auto", torch.device("cpu"))

@@ -52,6 +52,21 @@ def step_flops(net, model, wrapped, batch, bf16: bool) -> float:
     return float(counter.get_total_flops())
 
 
+def step_args(ap: argparse.ArgumentParser, out: str) -> argparse.Namespace:
+    """The step's shape and threads (shared with bench_compile), parsed; torch threads set."""
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--answer", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=6, help="timed steps per mode, after a warm-up step")
+    ap.add_argument("--variant", default="M")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / out))
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
+
+
 def build(args):
     """The real base with per-example LoRA wrapping, an untrained hypernetwork, AdamW and one
     fixed random batch of args.batch x args.seq tokens (loss on the last args.answer)."""
@@ -95,17 +110,7 @@ def timed_steps(net, model, wrapped, opt, batch, n: int, bf16: bool) -> list[flo
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--seq", type=int, default=128)
-    ap.add_argument("--answer", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=6)
-    ap.add_argument("--variant", default="M")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train.json"))
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = step_args(argparse.ArgumentParser(), "train.json")
 
     net, model, wrapped, opt, batch, load_s = build(args)
 
