@@ -56,6 +56,14 @@ def test_specificity_report_and_plot(world, tmp_path, capsys, monkeypatch):
     say = res["matrix"]["toy.say"]
     assert any(abs(say[c] - say["base"]) > 1e-6 for c in res["columns"] if c != "base")
     assert png.read_bytes()[:8] == PNG
+    # an existing heat-map is never replaced silently, and the refusal comes before any scoring
+    again = ["specificity", "--set", "bench", "--bundle", str(world["bundle"]), "--base", str(world["base"]),
+             "--out", str(tmp_path / "again.json")]
+    assert main(again + ["--plot", str(png)]) == 2 and "exists" in capsys.readouterr().err
+    (tmp_path / "again.png").write_bytes(b"mine")  # the default heat-map goes beside --out
+    assert main(again) == 2 and (tmp_path / "again.png").read_bytes() == b"mine"
+    assert not (tmp_path / "again.json").exists()
+    capsys.readouterr()
     cost = res["prompt_cost"]["toy.say"]  # the description as a prompt: tokens and FLOPs per query
     assert cost["description_tokens"] >= 3 and cost["extra_flops_per_query"] > 0
     assert set(res["option_logp"]["per_task"]) == {"toy.yes_no", "toy.pick"}  # the continuous view: multiple choice only

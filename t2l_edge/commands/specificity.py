@@ -44,7 +44,7 @@ def specificity(
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
     label: Optional[str] = typer.Option(None, "--label", help="Name in reports (default: the output file's name)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the result JSON here (atomically; --force to replace)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Heat-map PNG (default docs/plots/swap-SET.png; with --no-plot, none)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Heat-map PNG (default: beside --out, as .png; none without --out or with --no-plot)."),
     no_plot: bool = typer.Option(False, "--no-plot"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of markdown."),
     force: bool = typer.Option(False, "--force"),
@@ -57,8 +57,10 @@ def specificity(
     from ..evaluation.swap_stats import analyse
     from ..runtime import Generator
 
-    if out:
-        check_output_path(out, force)
+    plot_path = None if no_plot else plot or (out.with_suffix(".png") if out else None)
+    for path in (out, plot_path):  # refuse an existing file before any work, not after it
+        if path:
+            check_output_path(path, force)
     names = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
     swap_tasks = load_set(task_set, names, limit, seed, store)  # fails on a bad name before loading a model
     gen = Generator.load(bundle)
@@ -78,8 +80,8 @@ def specificity(
         with atomic_output(out, force=force) as tmp:
             tmp.write_text(json.dumps(result, indent=1))
         typer.echo(f"wrote {out}", err=True)
-    if not no_plot:
-        _heatmap(result, plot or Path("docs/plots") / f"swap-{task_set}.png")
+    if plot_path:
+        _heatmap(result, plot_path)
     if as_json:
         typer.echo(json.dumps({k: result[k] for k in ("set", "label", "config", "summary", "per_task", "seconds")}, indent=1))
     else:
