@@ -154,6 +154,15 @@ def measure(args, tmp: Path) -> dict:
     emb = gen.embed([DESC])
     enc_ms = 1000 * statistics.median(_timed(lambda: gen.embed([DESC])) for _ in range(30))
     hyper_ms = 1000 * statistics.median(_timed(lambda: gen.session.run(None, {HYPERNET_INPUT: emb})) for _ in range(30))
+    # Is the hypernetwork run compute-bound? Its FLOPs (counted on the PyTorch twin) per second,
+    # against this machine's fp32 GEMM peak at torch's default threads (as ORT's default).
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from bench.bench_train import gemm_gflops
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(torch.from_numpy(emb))
+    hyper_gflop = counter.get_total_flops() / 1e9
     batch = [f"{DESC} Variant {i}." for i in range(32)]
     t = time.perf_counter()
     gen.make_batch(batch)
@@ -184,6 +193,8 @@ def measure(args, tmp: Path) -> dict:
         "warm_make_ms": 1000 * med(warm),
         "warm_make_ms_by_threads": warm_by_threads,
         "warm_encoder_ms": enc_ms, "warm_hypernet_ms": hyper_ms,
+        "hypernet_gflop": hyper_gflop, "hypernet_gflops_achieved": hyper_gflop / (hyper_ms / 1000),
+        "gemm_peak_fp32_gflops": gemm_gflops(torch.float32),
         "batch32_adapters_per_s": 32 / batch_s,
         "torch_cold_s": med(torch_cold),
         "torch_warm_ms": 1000 * med(torch_warm),

@@ -46,6 +46,9 @@ def _warm(r: dict) -> list[str]:
     m = r["make_adapter"]
     best = min(m["warm_make_ms_by_threads"].values())
     why = f"the int8 MiniLM encoder alone takes {m['warm_encoder_ms']:.1f} ms and the hypernetwork {m['warm_hypernet_ms']:.1f} ms"
+    if "hypernet_gflop" in m:  # compute-bound: its FLOPs already run near the machine's GEMM peak
+        why += (f", which is {m['hypernet_gflop']:.2f} GFLOP run at {m['hypernet_gflops_achieved']:.0f} GFLOP/s, "
+                f"{m['hypernet_gflops_achieved'] / m['gemm_peak_fp32_gflops']:.0%} of this machine's fp32 GEMM peak")
     return ["warm `Generator.make`", f"{best:.1f} ms (best ORT thread count)", "≤ 5 ms", _verdict(best <= 5, why),
             "make_adapter"]
 
