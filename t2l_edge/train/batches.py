@@ -14,6 +14,7 @@ import torch
 
 from ..core.errors import T2LError
 from ..data.schema import Example
+from .choices import Choices, gold_chars, wrong_option_rows
 
 
 @dataclass
@@ -25,20 +26,26 @@ class Batch:
     # The same rows with each row's description in the prompt (the prompt distillation
     # teacher of train/loss.py): the same answer tokens, a longer prompt. None when not asked for.
     teacher: "Batch | None" = None
+    # The wrong options of the multiple-choice rows (option ranking, train/choices.py). None when not asked for.
+    choices: Choices | None = None
 
     def rows(self, part: slice) -> "Batch":
         teacher = self.teacher.rows(part) if self.teacher is not None else None
-        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part], teacher)
+        choices = self.choices.select(part, len(self.input_ids)) if self.choices is not None else None
+        return Batch(self.embeddings[part], self.input_ids[part], self.attention_mask[part], self.labels[part], teacher,
+                     choices)
 
     def to(self, device) -> "Batch":
         teacher = self.teacher.to(device) if self.teacher is not None else None
+        choices = self.choices.to(device) if self.choices is not None else None
         return Batch(self.embeddings.to(device), self.input_ids.to(device), self.attention_mask.to(device),
-                     self.labels.to(device), teacher)
+                     self.labels.to(device), teacher, choices)
 
     def with_embeddings(self, embeddings: torch.Tensor) -> "Batch":
         """The same rows under other descriptions (the description-gap measurement); the teacher,
-        which reads the own description, is dropped."""
-        return Batch(embeddings, self.input_ids, self.attention_mask, self.labels)
+        which reads the own description, is dropped. The wrong options stay: they take their
+        main row's adapter, so they follow the swap."""
+        return Batch(embeddings, self.input_ids, self.attention_mask, self.labels, choices=self.choices)
 
     @property
     def n_scored(self) -> int:
@@ -59,7 +66,7 @@ class TaskData:
 
 def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0,
                match_lengths: bool = False, families: list | None = None, n_pairs: int = 0,
-               weights: np.ndarray | None = None, teacher: bool = False):
+               weights: np.ndarray | None = None, teacher: bool = False, choices: int = 0):
     """The batch of `step`: n tasks (different ones when there are enough), one example and one
     description each.
     `stream` separates independent sequences (0 training, 1 validation) under one seed.
@@ -70,13 +77,16 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
     families, n_pairs: the first 2 * n_pairs rows are conflict pairs (train/conflict.py), the
     rest come from `tasks`. weights: sampling probabilities over `tasks` (family balance).
     teacher: also encode every row with its description in the prompt (Batch.teacher); it draws
-    nothing from the rng, so the batch of a step is the same with it or without it."""
+    nothing from the rng, so the batch of a step is the same with it or without it.
+    choices: k > 1 adds up to k - 1 wrong options of each multiple-choice pool-task row
+    (Batch.choices, train/choices.py); it draws nothing from the rng either."""
     rng = np.random.default_rng([seed, step, stream])
     rows: list[tuple] = []
     if families and n_pairs:
         from .conflict import conflict_rows
 
         rows = conflict_rows(families, formatter, rng, min(n_pairs, n // 2))
+    first_task_row = len(rows)
     if tasks and len(rows) < n:
         rows += _task_rows(tasks, formatter, rng, n - len(rows), match_lengths, weights)
     if not rows:
@@ -84,6 +94,11 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
     batch = collate(rows, pad_id)
     if teacher:
         batch.teacher = collate([(formatter(ex, desc), emb, (ex, desc)) for _, emb, (ex, desc) in rows], pad_id)
+    if choices > 1:
+        wrong, row_of, chars = wrong_option_rows(rows, first_task_row, formatter, choices)
+        if wrong:
+            batch.choices = Choices(collate(wrong, pad_id), torch.tensor(row_of), torch.tensor(chars, dtype=torch.float32),
+                                    torch.tensor(gold_chars(rows, first_task_row), dtype=torch.float32))
     return batch
 
 

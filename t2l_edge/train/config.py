@@ -61,6 +61,9 @@ class SFTConfig(LoopConfig):
     init_from: str | None = None  # a hypernetwork folder (best/ of an earlier run) to start from; a new schedule and optimizer
     sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between
     eval_examples: int = 64
+    rank_weight: float = 0.0  # >0: option ranking (train/choices.py): CE over a multiple-choice row's options, acc_norm as a loss
+    rank_options: int = 0  # options per multiple-choice row in ranking, gold included (>1 also reports val_rank_acc)
+    rank_temp: float = 1.0  # multiplies per-character log-likelihoods before the softmax over options
 
 
 @dataclass
@@ -161,6 +164,10 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
         raise T2LError(f"families: {', '.join(unknown)} not known", f"choose from {', '.join(_family_names())}")
     if getattr(cfg, "distill_weight", 0.0) < 0:
         raise T2LError(f"distill_weight={cfg.distill_weight} is negative", "use distill_weight >= 0 (0 = off)")
+    if getattr(cfg, "rank_weight", 0.0) < 0 or getattr(cfg, "rank_temp", 1.0) <= 0 or (
+            getattr(cfg, "rank_weight", 0.0) > 0 and getattr(cfg, "rank_options", 0) < 2):
+        raise T2LError(f"rank_weight={cfg.rank_weight} / rank_options={cfg.rank_options} / rank_temp={cfg.rank_temp} "
+                       "out of range", "use rank_weight >= 0, rank_options >= 2 when rank_weight > 0, rank_temp > 0")
     if getattr(cfg, "swap_weight", 0.0) < 0 or getattr(cfg, "swap_margin", 0.5) <= 0:
         raise T2LError(f"swap_weight={cfg.swap_weight} / swap_margin={cfg.swap_margin} out of range",
                        "use swap_weight >= 0 (0 = off) and swap_margin > 0 nats")

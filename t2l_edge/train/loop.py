@@ -24,7 +24,7 @@ from .checkpoint_state import load_state, save_state
 from .device import use_bf16
 from .distributed import Dist, wrap_ddp
 from .batches import TaskData, make_batch
-from .loss import SwapHinge, sft_loss, swap_partners
+from .loss import RankTerm, SwapHinge, sft_loss, swap_partners
 
 
 def lr_lambda(warmup_steps: int, total: int):
@@ -51,15 +51,25 @@ def description_gap(ce_own: float, ce_swapped: float) -> float:
     return ce_swapped - ce_own
 
 
-def _own_and_swapped(gen, model, wrapped, batches, paired: bool, bf16: bool, device) -> tuple[float, float]:
-    own, swapped = [], []
+def _own_and_swapped(gen, model, wrapped, batches, paired: bool, bf16: bool, device, rank: RankTerm | None = None) -> dict:
+    """Mean CE under each row's own description and under its swap partner's; with `rank` and
+    wrong options in the batches, also the share of multiple-choice rows whose gold option wins."""
+    ce = {"own": [], "swapped": []}
+    wins = {"own": [], "swapped": []}  # (share, rows) per batch
     for batch in batches:
         batch = batch.to(device)
         order = swap_partners(len(batch.input_ids), paired)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            own.append(sft_loss(gen, model, wrapped, batch, l2=0.0)[1]["ce"])
-            swapped.append(sft_loss(gen, model, wrapped, batch.with_embeddings(batch.embeddings[order]), l2=0.0)[1]["ce"])
-    return float(np.mean(own)), float(np.mean(swapped))
+            for key, b in (("own", batch), ("swapped", batch.with_embeddings(batch.embeddings[order]))):
+                info = sft_loss(gen, model, wrapped, b, l2=0.0, rank=rank)[1]
+                ce[key].append(info["ce"])
+                if "rank_acc" in info:
+                    wins[key].append((info["rank_acc"], info["rank_rows"]))
+    out = {k: float(np.mean(v)) for k, v in ce.items()}
+    for key, parts in wins.items():
+        if parts:
+            out[f"rank_{key}"] = sum(a * n for a, n in parts) / sum(n for _, n in parts)
+    return out
 
 
 def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad_id: int, val_families=()) -> dict:
@@ -73,15 +83,20 @@ def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad
     n_batches = max(1, cfg.eval_examples // cfg.batch_tasks)
     gen.eval()
     with torch.no_grad():
-        pool = [make_batch(val_tasks, formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=1) for i in range(n_batches)]
-        own, swapped = _own_and_swapped(gen, model, wrapped, pool, False, bf16, device)
-        out = {"val_loss": own, "val_gap": description_gap(own, swapped)}
+        k = getattr(cfg, "rank_options", 0)
+        pool = [make_batch(val_tasks, formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=1, choices=k)
+                for i in range(n_batches)]
+        rank = RankTerm(0.0, getattr(cfg, "rank_temp", 1.0)) if k > 1 else None
+        m = _own_and_swapped(gen, model, wrapped, pool, False, bf16, device, rank)
+        out = {"val_loss": m["own"], "val_gap": description_gap(m["own"], m["swapped"])}
+        if "rank_own" in m:  # the description gap in the benchmarks' metric: own minus swapped accuracy
+            out.update(val_rank_acc=m["rank_own"], val_rank_gap=m["rank_own"] - m["rank_swapped"])
         if val_families:
             n_syn = max(1, n_batches // 2)
             syn = [make_batch([], formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=2, families=list(val_families),
                               n_pairs=cfg.batch_tasks // 2) for i in range(n_syn)]
-            own, swapped = _own_and_swapped(gen, model, wrapped, syn, True, bf16, device)
-            out.update(syn_val_loss=own, syn_gap=description_gap(own, swapped))
+            m = _own_and_swapped(gen, model, wrapped, syn, True, bf16, device)
+            out.update(syn_val_loss=m["own"], syn_gap=description_gap(m["own"], m["swapped"]))
     gen.train()
     return out
 
@@ -214,21 +229,29 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
     weight = getattr(cfg, "swap_weight", 0.0)
     swap = SwapHinge(weight, getattr(cfg, "swap_margin", 0.5)) if weight > 0 else None
     distill = getattr(cfg, "distill_weight", 0.0)
+    rank_weight = getattr(cfg, "rank_weight", 0.0)
+    n_options = getattr(cfg, "rank_options", 0) if rank_weight > 0 else 0
 
     def step_fn(trained, step):
         batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths,
-                           families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights, teacher=distill > 0)
+                           families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights, teacher=distill > 0,
+                           choices=n_options)
         norm = None
+        rank = RankTerm(rank_weight, getattr(cfg, "rank_temp", 1.0)) if n_options > 1 else None
         if dist.enabled:  # this rank's rows; loss normalised by the global token count
             norm = batch.n_scored / dist.world
+            if rank is not None and batch.choices is not None:
+                rank.norm = batch.choices.n_groups / dist.world
             batch = batch.rows(dist.shard(len(batch.input_ids)))
         batch = batch.to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             loss, info = sft_loss(trained, model, wrapped, batch, cfg.l2, cfg.label_smoothing, cfg.neftune_alpha, norm, swap,
-                                  distill)
+                                  distill, rank)
         computed = int(batch.attention_mask.sum()) * dist.world * (2 if swap else 1)
         if batch.teacher is not None:  # the teacher's forward pass (no backward)
             computed += int(batch.teacher.attention_mask.sum()) * dist.world
+        if batch.choices is not None:  # the wrong options' forward pass
+            computed += int(batch.choices.rows.attention_mask.sum()) * dist.world
         fields = {**info, "tokens_computed": computed}
         if dist.enabled:  # log the global batch's loss, not this rank's share
             parts = torch.tensor([float(loss.detach()), info["ce"]], device=device)

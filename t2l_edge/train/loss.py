@@ -11,6 +11,8 @@ Loss = next-token cross-entropy on completion tokens (optionally label-smoothed)
        pass of 2T rows (about twice a plain step's compute).
      + distill_weight * KL(teacher || student) per answer token, when distill_weight > 0: the
        teacher is the same adapter with the description also in the prompt (prompt_distill_kl).
+     + rank.weight * option-ranking CE over the multiple-choice rows' options, when the batch has
+       wrong options (train/choices.py): the benchmarks' acc_norm made a loss.
 NEFTune adds uniform noise to input embeddings during training (alpha / sqrt(len * dim)).
 """
 
@@ -25,6 +27,7 @@ from ..core.adapter import lora_scale
 from ..hypernet.model import HyperNetwork
 from .batched_lora import lora_applied, row_completion_losses, scored_logits
 from .batches import Batch
+from .choices import option_ranking
 
 
 def swap_partners(n: int, paired: bool) -> list[int]:
@@ -38,6 +41,13 @@ def swap_partners(n: int, paired: bool) -> list[int]:
 
 
 @dataclass
+class RankTerm:
+    weight: float  # of the option-ranking CE in the loss (0: measured, not trained)
+    temp: float  # multiplies the per-character log-likelihoods before the softmax over options
+    norm: float | None = None  # data parallel: the global batch's multiple-choice rows (else this batch's)
+
+
+@dataclass
 class SwapHinge:
     weight: float  # of the hinge term in the loss
     margin: float  # nats a row should lose under another row's description
@@ -45,11 +55,13 @@ class SwapHinge:
 
 def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, label_smoothing: float = 0.0,
              neftune_alpha: float = 0.0, token_norm: float | None = None,
-             swap: SwapHinge | None = None, distill_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+             swap: SwapHinge | None = None, distill_weight: float = 0.0,
+             rank: RankTerm | None = None) -> tuple[torch.Tensor, dict]:
     """`net` is anything that maps description embeddings to {module: (A, B)}: a HyperNetwork,
     a FixedLoRA baseline, or either wrapped in DistributedDataParallel. With `swap`, the rows
     come in the order make_batch gives (conflict pairs first), partners as swap_partners(paired).
-    distill_weight > 0 needs batch.teacher (make_batch(..., teacher=True))."""
+    distill_weight > 0 needs batch.teacher (make_batch(..., teacher=True)); rank acts on
+    batch.choices (make_batch(..., choices=k)) and does nothing without them."""
     cfg = getattr(net, "module", net).cfg
     scale = lora_scale(cfg.alpha, cfg.rank, cfg.use_rslora)
     n_rows = len(batch.input_ids)
@@ -73,6 +85,15 @@ def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, 
         kl = prompt_distill_kl(model, wrapped, loras, scale, batch, logits[: len(own_tok)])
         loss = loss + distill_weight * kl
         info["distill_kl"] = float(kl.detach())
+    if rank is not None and batch.choices is not None:
+        counts = student.labels[:n_rows, 1:].ne(-100).sum(1)
+        with _neftune(model, neftune_alpha if net.training else 0.0):
+            rank_ce, acc, n_mc = option_ranking(model, wrapped, loras, scale, batch.choices, -per_row[:n_rows] * counts,
+                                                rank.temp)
+        if rank.weight > 0:
+            share = 1.0 if rank.norm is None else n_mc / rank.norm  # this rank's part of the global mean
+            loss = loss + rank.weight * rank_ce * share
+        info.update(rank_ce=float(rank_ce.detach()), rank_acc=acc, rank_rows=n_mc)
     return loss, info
 
 
