@@ -82,10 +82,14 @@ def gold_chars(rows: list[tuple], first: int) -> list[int]:
     return [option_chars(ex.answer) if i >= first and ex.options else 0 for i, (_, _, (ex, _)) in enumerate(rows)]
 
 
-def _logp_sums(model, batch, label_smoothing: float = 0.0) -> torch.Tensor:
-    """Summed log-likelihood of each row's answer tokens."""
-    _, per_row, _ = row_completion_losses(model, batch.input_ids, batch.attention_mask, batch.labels, label_smoothing)
-    return -per_row * (batch.labels[:, 1:] != -100).sum(1)
+def answer_logp(per_row: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Summed log-likelihood of each row's answer tokens, from row_completion_losses' per-row means."""
+    return -per_row * (labels[:, 1:] != -100).sum(1)
+
+
+def _logp_sums(model, batch) -> torch.Tensor:
+    _, per_row, _ = row_completion_losses(model, batch.input_ids, batch.attention_mask, batch.labels)
+    return answer_logp(per_row, batch.labels)
 
 
 def option_ranking(model, wrapped, loras: dict, scale: float, choices: Choices, gold_logp: torch.Tensor,

@@ -27,7 +27,7 @@ from ..core.adapter import lora_scale
 from ..hypernet.model import HyperNetwork
 from .batched_lora import lora_applied, row_completion_losses, scored_logits
 from .batches import Batch
-from .choices import option_ranking
+from .choices import answer_logp, option_ranking
 
 
 def swap_partners(n: int, paired: bool) -> list[int]:
@@ -86,10 +86,9 @@ def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, 
         loss = loss + distill_weight * kl
         info["distill_kl"] = float(kl.detach())
     if rank is not None and batch.choices is not None:
-        counts = student.labels[:n_rows, 1:].ne(-100).sum(1)
+        gold = answer_logp(per_row[:n_rows], student.labels[:n_rows])
         with _neftune(model, neftune_alpha if net.training else 0.0):
-            rank_ce, acc, n_mc = option_ranking(model, wrapped, loras, scale, batch.choices, -per_row[:n_rows] * counts,
-                                                rank.temp)
+            rank_ce, acc, n_mc = option_ranking(model, wrapped, loras, scale, batch.choices, gold, rank.temp)
         if rank.weight > 0:
             share = 1.0 if rank.norm is None else n_mc / rank.norm  # this rank's part of the global mean
             loss = loss + rank.weight * rank_ce * share
