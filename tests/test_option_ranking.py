@@ -89,3 +89,26 @@ def test_training_on_the_term_makes_the_gold_option_win():
         loss.backward()
         opt.step()
     assert accuracy() >= 0.9 and accuracy() > before, (before, accuracy())
+
+
+def test_ranking_hinge_under_swapped_descriptions_adds_its_term():
+    model, wrapped = tiny_causal_lm()
+    net = _net()
+    batch = make_batch(_mc_tasks(), desc_formatter, 0, 0, 5, 0, choices=4)
+    swap = SwapHinge(1.0, 0.5)
+    plain, info_p = sft_loss(net, model, wrapped, batch, swap=swap, rank=RankTerm(1.0, 1.0))
+    hinged, info_h = sft_loss(net, model, wrapped, batch, swap=swap, rank=RankTerm(1.0, 1.0, swap_weight=2.0, swap_margin=10.0))
+    assert "rank_swap_gap" not in info_p and 0.0 <= info_h["rank_acc_swapped"] <= 1.0
+    # a margin far above any gap keeps every row's hinge active: the term is 2 * (10 - mean gap)
+    assert float(hinged) == pytest.approx(float(plain) + 2.0 * (10.0 - info_h["rank_swap_gap"]), rel=1e-4)
+    _, info_off = sft_loss(net, model, wrapped, batch, rank=RankTerm(1.0, 1.0, swap_weight=2.0))
+    assert "rank_swap_gap" not in info_off  # without the swap hinge's 2T rows there is nothing to compare
+
+
+def test_rank_swap_weight_needs_the_swap_hinge_and_ranking():
+    from t2l_edge.core.errors import T2LError
+    from t2l_edge.train.config import SFTConfig, resolve
+    with pytest.raises(T2LError, match="rank_swap_weight"):
+        resolve(SFTConfig, None, ["rank_swap_weight=1.0", "rank_weight=1.0", "rank_options=4"])  # no swap hinge
+    cfg = resolve(SFTConfig, None, ["rank_swap_weight=1.0", "rank_weight=1.0", "rank_options=4", "swap_weight=0.5"])
+    assert cfg.rank_swap_weight == 1.0

@@ -14,6 +14,12 @@ a task's right answers from its wrong ones, the task knowledge the oracle LoRAs 
 multiple-choice rows whose gold option wins (val_rank_acc) under the own description and under
 another task's (val_rank_gap = own minus swapped): the description gap in the benchmarks' metric.
 
+With the swap hinge on, `rank_swap_weight` adds the hinge in this metric too: each
+multiple-choice row's ranking CE under its swap partner's adapter should exceed the CE under its
+own by `rank_swap_margin` nats. The CE hinge alone can be met by fitting the answer's format
+worse under a wrong description; this one pays only when the own adapter ranks the task's options
+better than another task's adapter does, which is what own-minus-other on the benchmarks measures.
+
 The wrong options are the first k - 1 in the example's order: no random draw, so a batch's main
 rows are the same with ranking on or off and validation losses stay comparable across runs.
 """
@@ -93,11 +99,12 @@ def _logp_sums(model, batch) -> torch.Tensor:
 
 
 def option_ranking(model, wrapped, loras: dict, scale: float, choices: Choices, gold_logp: torch.Tensor,
-                   temp: float) -> tuple[torch.Tensor, float, int]:
-    """(mean ranking CE over the multiple-choice rows, share whose gold option scores best,
-    number of such rows). gold_logp [T]: the main rows' summed answer log-likelihoods, from the
-    step's own forward pass; loras: the main rows' adapters (A, B indexed by main row)."""
-    own = {m: (a[choices.row_of], b[choices.row_of]) for m, (a, b) in loras.items()}
+                   temp: float, offset: int = 0) -> tuple[torch.Tensor, float]:
+    """(ranking CE of each multiple-choice row [G], share whose gold option scores best).
+    gold_logp [T]: the main rows' summed answer log-likelihoods under the same adapters, from the
+    step's own forward pass; loras: adapters indexed by main row + `offset` (offset T picks the
+    swapped half of a swap-hinge step's 2T adapters)."""
+    own = {m: (a[choices.row_of + offset], b[choices.row_of + offset]) for m, (a, b) in loras.items()}
     with lora_applied(wrapped, own, scale):
         wrong = _logp_sums(model, choices.rows)
     wrong_score = wrong / choices.chars
@@ -107,4 +114,4 @@ def option_ranking(model, wrapped, loras: dict, scale: float, choices: Choices, 
         scores = torch.cat([gold_score.reshape(1), wrong_score[choices.row_of == row]]) * temp
         losses.append(torch.nn.functional.cross_entropy(scores.unsqueeze(0).float(), scores.new_zeros(1, dtype=torch.long)))
         wins += int(scores[0] >= scores[1:].max())
-    return torch.stack(losses).mean(), wins / len(losses), len(losses)
+    return torch.stack(losses), wins / len(losses)

@@ -64,6 +64,8 @@ class SFTConfig(LoopConfig):
     rank_weight: float = 0.0  # >0: option ranking (train/choices.py): CE over a multiple-choice row's options, acc_norm as a loss
     rank_options: int = 0  # options per multiple-choice row in ranking, gold included (>1 also reports val_rank_acc)
     rank_temp: float = 1.0  # multiplies per-character log-likelihoods before the softmax over options
+    rank_swap_weight: float = 0.0  # >0 (with swap_weight and rank_weight): the swap hinge on the ranking CE
+    rank_swap_margin: float = 0.3  # nats of ranking CE a row should lose under another row's description
 
 
 @dataclass
@@ -168,6 +170,11 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
             getattr(cfg, "rank_weight", 0.0) > 0 and getattr(cfg, "rank_options", 0) < 2):
         raise T2LError(f"rank_weight={cfg.rank_weight} / rank_options={cfg.rank_options} / rank_temp={cfg.rank_temp} "
                        "out of range", "use rank_weight >= 0, rank_options >= 2 when rank_weight > 0, rank_temp > 0")
+    rank_swap = getattr(cfg, "rank_swap_weight", 0.0)
+    if rank_swap < 0 or getattr(cfg, "rank_swap_margin", 0.3) <= 0 or (
+            rank_swap > 0 and (getattr(cfg, "swap_weight", 0.0) <= 0 or getattr(cfg, "rank_weight", 0.0) <= 0)):
+        raise T2LError(f"rank_swap_weight={rank_swap} / rank_swap_margin={cfg.rank_swap_margin} out of range",
+                       "rank_swap_weight > 0 needs swap_weight > 0 and rank_weight > 0, and rank_swap_margin > 0")
     if getattr(cfg, "swap_weight", 0.0) < 0 or getattr(cfg, "swap_margin", 0.5) <= 0:
         raise T2LError(f"swap_weight={cfg.swap_weight} / swap_margin={cfg.swap_margin} out of range",
                        "use swap_weight >= 0 (0 = off) and swap_margin > 0 nats")

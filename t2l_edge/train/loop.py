@@ -237,7 +237,8 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
                            families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights, teacher=distill > 0,
                            choices=n_options)
         norm = None
-        rank = RankTerm(rank_weight, getattr(cfg, "rank_temp", 1.0)) if n_options > 1 else None
+        rank = RankTerm(rank_weight, getattr(cfg, "rank_temp", 1.0), swap_weight=getattr(cfg, "rank_swap_weight", 0.0),
+                        swap_margin=getattr(cfg, "rank_swap_margin", 0.3)) if n_options > 1 else None
         if dist.enabled:  # this rank's rows; loss normalised by the global token count
             norm = batch.n_scored / dist.world
             if rank is not None and batch.choices is not None:

@@ -13,6 +13,8 @@ Loss = next-token cross-entropy on completion tokens (optionally label-smoothed)
        teacher is the same adapter with the description also in the prompt (prompt_distill_kl).
      + rank.weight * option-ranking CE over the multiple-choice rows' options, when the batch has
        wrong options (train/choices.py): the benchmarks' acc_norm made a loss.
+     + rank.swap_weight * mean over those rows of max(0, margin - (ranking CE under a swapped
+       description - own ranking CE)), on swap-hinge steps: the swap hinge in acc_norm's terms.
 NEFTune adds uniform noise to input embeddings during training (alpha / sqrt(len * dim)).
 """
 
@@ -45,6 +47,8 @@ class RankTerm:
     weight: float  # of the option-ranking CE in the loss (0: measured, not trained)
     temp: float  # multiplies the per-character log-likelihoods before the softmax over options
     norm: float | None = None  # data parallel: the global batch's multiple-choice rows (else this batch's)
+    swap_weight: float = 0.0  # of the ranking hinge under swapped descriptions (needs the swap hinge's 2T rows)
+    swap_margin: float = 0.3  # nats of ranking CE a row should lose under another row's description
 
 
 @dataclass
@@ -86,14 +90,31 @@ def sft_loss(net: HyperNetwork, model, wrapped, batch: Batch, l2: float = 1e-3, 
         loss = loss + distill_weight * kl
         info["distill_kl"] = float(kl.detach())
     if rank is not None and batch.choices is not None:
-        gold = answer_logp(per_row[:n_rows], student.labels[:n_rows])
-        with _neftune(model, neftune_alpha if net.training else 0.0):
-            rank_ce, acc, n_mc = option_ranking(model, wrapped, loras, scale, batch.choices, gold, rank.temp)
-        if rank.weight > 0:
-            share = 1.0 if rank.norm is None else n_mc / rank.norm  # this rank's part of the global mean
-            loss = loss + rank.weight * rank_ce * share
-        info.update(rank_ce=float(rank_ce.detach()), rank_acc=acc, rank_rows=n_mc)
+        loss = loss + _ranking_terms(model, wrapped, loras, scale, batch, student, per_row, rank, doubled, info,
+                                     neftune_alpha if net.training else 0.0)
     return loss, info
+
+
+def _ranking_terms(model, wrapped, loras, scale, batch, student, per_row, rank: RankTerm, doubled: bool, info: dict,
+                   neftune_alpha: float) -> torch.Tensor:
+    """The option-ranking CE (rank.weight) and, on swap-hinge steps, the ranking hinge under the
+    swap partners' adapters (rank.swap_weight); fills info with what they measured."""
+    n_rows = len(batch.input_ids)
+    gold = answer_logp(per_row[:n_rows], student.labels[:n_rows])
+    with _neftune(model, neftune_alpha):
+        own, acc = option_ranking(model, wrapped, loras, scale, batch.choices, gold, rank.temp)
+    share = 1.0 if rank.norm is None else len(own) / rank.norm  # this rank's part of the global mean
+    extra = rank.weight * own.mean() * share
+    info.update(rank_ce=float(own.detach().mean()), rank_acc=acc, rank_rows=len(own))
+    if doubled and rank.swap_weight > 0:
+        gold_swapped = answer_logp(per_row[n_rows:], student.labels[n_rows:])
+        with _neftune(model, neftune_alpha):
+            swapped, acc_swapped = option_ranking(model, wrapped, loras, scale, batch.choices, gold_swapped, rank.temp,
+                                                  offset=n_rows)
+        gap = swapped - own
+        extra = extra + rank.swap_weight * torch.relu(rank.swap_margin - gap).mean() * share
+        info.update(rank_swap_gap=float(gap.detach().mean()), rank_acc_swapped=acc_swapped)
+    return extra
 
 
 def _with_swapped_rows(batch: Batch) -> Batch:
