@@ -104,8 +104,8 @@ def option_ranking(model, wrapped, loras: dict, scale: float, choices: Choices, 
     gold_logp [T]: the main rows' summed answer log-likelihoods under the same adapters, from the
     step's own forward pass; loras: adapters indexed by main row + `offset` (offset T picks the
     swapped half of a swap-hinge step's 2T adapters)."""
-    own = {m: (a[choices.row_of + offset], b[choices.row_of + offset]) for m, (a, b) in loras.items()}
-    with lora_applied(wrapped, own, scale):
+    picked = {m: (a[choices.row_of + offset], b[choices.row_of + offset]) for m, (a, b) in loras.items()}
+    with lora_applied(wrapped, picked, scale):
         wrong = _logp_sums(model, choices.rows)
     wrong_score = wrong / choices.chars
     losses, wins = [], 0

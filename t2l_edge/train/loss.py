@@ -100,17 +100,18 @@ def _ranking_terms(model, wrapped, loras, scale, batch, student, per_row, rank: 
     """The option-ranking CE (rank.weight) and, on swap-hinge steps, the ranking hinge under the
     swap partners' adapters (rank.swap_weight); fills info with what they measured."""
     n_rows = len(batch.input_ids)
-    gold = answer_logp(per_row[:n_rows], student.labels[:n_rows])
+    swapped_too = doubled and rank.swap_weight > 0
     with _neftune(model, neftune_alpha):
-        own, acc = option_ranking(model, wrapped, loras, scale, batch.choices, gold, rank.temp)
-    share = 1.0 if rank.norm is None else len(own) / rank.norm  # this rank's part of the global mean
-    extra = rank.weight * own.mean() * share
-    info.update(rank_ce=float(own.detach().mean()), rank_acc=acc, rank_rows=len(own))
-    if doubled and rank.swap_weight > 0:
-        gold_swapped = answer_logp(per_row[n_rows:], student.labels[n_rows:])
-        with _neftune(model, neftune_alpha):
-            swapped, acc_swapped = option_ranking(model, wrapped, loras, scale, batch.choices, gold_swapped, rank.temp,
+        own, acc = option_ranking(model, wrapped, loras, scale, batch.choices,
+                                  answer_logp(per_row[:n_rows], student.labels[:n_rows]), rank.temp)
+        if swapped_too:  # the same options under the swap partners' adapters, the second half of loras
+            swapped, acc_swapped = option_ranking(model, wrapped, loras, scale, batch.choices,
+                                                  answer_logp(per_row[n_rows:], student.labels[n_rows:]), rank.temp,
                                                   offset=n_rows)
+    share = 1.0 if rank.norm is None else len(own) / rank.norm  # this rank's part of the global mean
+    extra = rank.weight * own.mean() * share if rank.weight > 0 else own.new_zeros(())
+    info.update(rank_ce=float(own.detach().mean()), rank_acc=acc, rank_rows=len(own))
+    if swapped_too:
         gap = swapped - own
         extra = extra + rank.swap_weight * torch.relu(rank.swap_margin - gap).mean() * share
         info.update(rank_swap_gap=float(gap.detach().mean()), rank_acc_swapped=acc_swapped)
