@@ -38,15 +38,16 @@ from t2l_edge.core.errors import T2LError
 CONDITIONS = ("base", "own", "other", "prompt", "own+prompt")
 
 
-def run(engine, gen, pairs, limit: int | None, conditions=CONDITIONS, log=print) -> dict:
-    """pairs: (task, the task that lends its description to the "other" condition)."""
+def run(engine, gen, pairs, limit: int | None, conditions=CONDITIONS, log=print, guidance: float = 1.0) -> dict:
+    """pairs: (task, the task that lends its description to the "other" condition); guidance as
+    in `eval --guidance` (core/guidance.py), for both adapters."""
     from t2l_edge.evaluation.steer import match
 
     out = {}
     for task, lender in pairs:
         items = task.items[:limit] if limit else task.items
-        own = gen.make(task.description)
-        plan = {"base": (None, False), "own": (own, False), "other": (gen.make(lender.description), False),
+        own = gen.make(task.description, guidance)
+        plan = {"base": (None, False), "own": (own, False), "other": (gen.make(lender.description, guidance), False),
                 "prompt": (None, True), "own+prompt": (own, True)}
         res = {"description": task.description, "other_from": lender.name, "n": len(items), "conditions": {}}
         for cond in conditions:
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="items per task (default: all, 20-24)")
     p.add_argument("--conditions", default=",".join(CONDITIONS), help=f"subset of {','.join(CONDITIONS)}")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--guidance", type=float, default=1.0, help="scale the adapters' difference from the description-free one (1 = off)")
     p.add_argument("--out", type=Path, default=None, help="JSON with every answer")
     p.add_argument("--md", type=Path, default=None, help="markdown table with example answers")
     p.add_argument("--force", action="store_true", help="replace existing outputs")
@@ -131,8 +133,8 @@ def _main(args) -> int:
     pairs = [(t, other_task(known, i)) for i, t in enumerate(known) if t.name in names]
     gen, t0 = Generator.load(args.bundle), time.perf_counter()
     with Engine(args.base, n_threads=args.threads) as engine:
-        res = run(engine, gen, pairs, args.limit, conditions, log=lambda s: print(s, file=sys.stderr))
-    result = {"kind": "steer-check", "bundle": str(gen.bundle_dir), "bundle_id": gen.manifest.bundle_id,
+        res = run(engine, gen, pairs, args.limit, conditions, log=lambda s: print(s, file=sys.stderr), guidance=args.guidance)
+    result = {"kind": "steer-check", "bundle": str(gen.bundle_dir), "bundle_id": gen.manifest.bundle_id, "guidance": args.guidance,
               "limit": args.limit, "conditions": conditions, "tasks": res, "seconds": time.perf_counter() - t0,
               "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()}
     text = markdown(res, conditions)

@@ -121,6 +121,28 @@ def test_family_weights_balance_families():
     assert 0.5 < w[:3].sum() < 0.75
 
 
+def _kinded_tasks() -> list[TaskData]:
+    """Three multiple-choice tasks (two of one family) and three free-answer ones."""
+    def task(k, tid, family, mc):
+        opts = ["aa", "bb"] if mc else []
+        exs = [Example(f"{tid} q{i}", "aa", options=opts, answer_index=0 if mc else -1) for i in range(10)]
+        return TaskData(tid, exs, np.full((2, 8), k, np.float32), family=family)  # the embedding names the task
+    spec = [("mc1", "mmlu", True), ("mc2", "mmlu", True), ("mc3", "arc", True),
+            ("gen1", "bb", False), ("gen2", "ni", False), ("gen3", "ni2", False)]
+    return [task(k, *row) for k, row in enumerate(spec)]
+
+
+def test_hard_pairs_match_the_answer_kind_across_families():
+    tasks = _kinded_tasks()
+    for step in range(30):
+        plain = make_batch(tasks, char_formatter, step, 0, 6, 0)
+        hard = make_batch(tasks, char_formatter, step, 0, 6, 0, hard_pairs=True)
+        assert torch.equal(plain.embeddings[0::2], hard.embeddings[0::2])  # the first of each pair is the same task
+        picked = [tasks[int(row[0])] for row in hard.embeddings]
+        for a, b in zip(picked[0::2], picked[1::2]):
+            assert bool(a.examples[0].options) == bool(b.examples[0].options) and a.family != b.family
+
+
 def test_swap_partners_never_keep_a_row_own_description():
     for n in (2, 3, 7, 8):
         for paired in (False, True):

@@ -40,6 +40,7 @@ def evaluate(
     adapter_dir: Optional[Path] = typer.Option(None, "--adapter-dir", help="`train lora` output for --row oracle / oracle-other: DIR/bench.NAME/best/adapter.gguf."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="Bundle for the t2l and control rows (default models/default)."),
     descriptions: int = typer.Option(2, "--descriptions", help="Held-out descriptions per benchmark (rows that use descriptions)."),
+    guidance: float = typer.Option(1.0, "--guidance", help="t2l and control rows: scale each adapter's difference from the description-free one (1 = off; see docs/specificity.md)."),
     shots: int = typer.Option(3, "--shots", help="Worked examples per prompt for --row icl."),
     label: Optional[str] = typer.Option(None, "--label", help="Row name in reports (default: the output file's name)."),
     base: Optional[Path] = typer.Option(None, "--base"),
@@ -48,6 +49,7 @@ def evaluate(
     force: bool = typer.Option(False, "--force"),
 ) -> None:
     from ..core.atomic import check_output_path
+    from ..core.guidance import check_guidance
     from ..data.benchmarks import GEN
     from ..engine import Engine
     from ..evaluation import results as schema
@@ -56,6 +58,7 @@ def evaluate(
 
     names = _benchmark_names(benchmarks)
     _check_options(row, style, adapter, adapter_dir, shots)
+    check_guidance(guidance)
     if out:
         check_output_path(out, force)
     plans = {b: variants(row, b, descriptions, seed, shots, adapter, adapter_dir) for b in names}  # fail before loading anything
@@ -70,6 +73,8 @@ def evaluate(
     config = {"benchmarks": names, "descriptions": descriptions, "shots": shots if row == "icl" else 0,
               "adapter": str(adapter) if adapter else None, "adapter_dir": str(adapter_dir) if adapter_dir else None,
               "bundle": str(bundle) if bundle else ("models/default" if gen else None), "threads": threads}
+    if guidance != 1.0:
+        config["guidance"] = guidance
     results = schema.new_result(row, label or (out.stem if out else row), recorded_style, limit, seed, config)
     t_all = time.perf_counter()
     with Engine(base, n_threads=threads) as engine:
@@ -77,7 +82,7 @@ def evaluate(
         raw = raw_prompt_tok_s(engine)
         scored_s, decoded0 = 0.0, engine.decoded_tokens
         for b in names:
-            results["benchmarks"][b], seconds = _score_benchmark(engine, gen, b, plans[b], style, limit, seed)
+            results["benchmarks"][b], seconds = _score_benchmark(engine, gen, b, plans[b], style, limit, seed, guidance)
             scored_s += seconds
         decoded = engine.decoded_tokens - decoded0
     schema.finish_result(results, time.perf_counter() - t_all, raw, scored_s, decoded)
@@ -116,7 +121,8 @@ def _check_options(row: str, style: str, adapter: Optional[Path], adapter_dir: O
         raise T2LError("--shots must be at least 1", "use --row base for zero-shot")
 
 
-def _score_benchmark(engine, gen, b: str, plan: list, style: str, limit: Optional[int], seed: int) -> tuple[dict, float]:
+def _score_benchmark(engine, gen, b: str, plan: list, style: str, limit: Optional[int], seed: int,
+                     guidance: float = 1.0) -> tuple[dict, float]:
     """(the benchmark's result entry, seconds spent in multiple-choice scoring) over its variants."""
     from ..data.benchmarks import load_benchmark
     from ..evaluation.results import benchmark_entry
@@ -126,7 +132,7 @@ def _score_benchmark(engine, gen, b: str, plan: list, style: str, limit: Optiona
     t0 = time.perf_counter()
     for v in plan:
         if v.generate_from is not None:
-            engine.use(gen.make(v.generate_from))
+            engine.use(gen.make(v.generate_from, guidance))
         elif v.adapter is not None:
             engine.use(v.adapter)
         else:

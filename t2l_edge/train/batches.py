@@ -59,6 +59,7 @@ class TaskData:
     examples: list[Example]
     desc_emb: np.ndarray  # [n_descriptions, emb_dim]
     descriptions: list[str] = field(default_factory=list)  # the texts of desc_emb's rows (prompt distillation)
+    family: str = ""  # the pool's family (MMLU subjects share one); hard pairs avoid a partner of the same
 
     def description(self, k: int) -> str | None:
         return self.descriptions[k] if self.descriptions else None
@@ -66,7 +67,7 @@ class TaskData:
 
 def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, pad_id: int, stream: int = 0,
                match_lengths: bool = False, families: list | None = None, n_pairs: int = 0,
-               weights: np.ndarray | None = None, teacher: bool = False, choices: int = 0):
+               weights: np.ndarray | None = None, teacher: bool = False, choices: int = 0, hard_pairs: bool = False):
     """The batch of `step`: n tasks (different ones when there are enough), one example and one
     description each.
     `stream` separates independent sequences (0 training, 1 validation) under one seed.
@@ -79,7 +80,10 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
     teacher: also encode every row with its description in the prompt (Batch.teacher); it draws
     nothing from the rng, so the batch of a step is the same with it or without it.
     choices: k > 1 adds up to k - 1 wrong options of each multiple-choice pool-task row
-    (Batch.choices, train/choices.py); it draws nothing from the rng either."""
+    (Batch.choices, train/choices.py); it draws nothing from the rng either.
+    hard_pairs: the pool rows come in pairs of one answer kind (multiple-choice with
+    multiple-choice, the rest with the rest), so a swap partner (swap_partners(paired=True))
+    differs in what the task asks, not in its answer format; off, no rng draw changes."""
     rng = np.random.default_rng([seed, step, stream])
     rows: list[tuple] = []
     if families and n_pairs:
@@ -88,7 +92,7 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
         rows = conflict_rows(families, formatter, rng, min(n_pairs, n // 2))
     first_task_row = len(rows)
     if tasks and len(rows) < n:
-        rows += _task_rows(tasks, formatter, rng, n - len(rows), match_lengths, weights)
+        rows += _task_rows(tasks, formatter, rng, n - len(rows), match_lengths, weights, hard_pairs)
     if not rows:
         raise T2LError(f"no example fits max_len at step {step}", "raise max_len")
     batch = collate(rows, pad_id)
@@ -102,10 +106,12 @@ def make_batch(tasks: list[TaskData], formatter, step: int, seed: int, n: int, p
     return batch
 
 
-def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights) -> list[tuple]:
+def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights, hard_pairs: bool = False) -> list[tuple]:
     # Different tasks per batch (the paper's setting); a task-specific LoRA has one task, so
     # with fewer tasks than rows they repeat.
     picks = rng.choice(len(tasks), size=n, replace=len(tasks) < n, p=weights)
+    if hard_pairs:
+        picks = _same_kind_partners(tasks, picks, rng, weights)
     rows = []
     pivot = None
     for ti in picks:
@@ -128,6 +134,28 @@ def _task_rows(tasks, formatter, rng, n: int, match_lengths: bool, weights) -> l
         k = int(rng.integers(len(t.desc_emb)))
         rows.append((enc, t.desc_emb[k], (ex, t.description(k))))
     return rows
+
+
+def is_multiple_choice(task: TaskData) -> bool:
+    return bool(task.examples and task.examples[0].options)
+
+
+def _same_kind_partners(tasks, picks: np.ndarray, rng, weights) -> np.ndarray:
+    """Replace every odd pick with a task of its even neighbour's answer kind from another family
+    (the sampling weights renormalised over those), so each swap pair is a hard negative: a
+    format adapter alone cannot tell the two descriptions apart, and two MMLU subjects (which
+    differ in knowledge a 135M base barely has) are not asked to."""
+    kind = np.array([is_multiple_choice(t) for t in tasks])
+    family = np.array([t.family or t.task_id for t in tasks])
+    p = np.ones(len(tasks)) / len(tasks) if weights is None else np.asarray(weights, dtype=float)
+    out = picks.copy()
+    for i in range(1, len(out), 2):
+        first = out[i - 1]
+        same = (kind == kind[first]) & (family != family[first])
+        if same.any():
+            q = np.where(same, p, 0.0)
+            out[i] = int(rng.choice(len(tasks), p=q / q.sum()))
+    return out
 
 
 def collate(rows: list[tuple], pad_id: int):

@@ -57,6 +57,7 @@ class SFTConfig(LoopConfig):
     families: list[str] = field(default_factory=list)  # code-built families to draw them from; empty = all (data/synthetic.py FAMILIES)
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
+    hard_pairs: bool = False  # swap partners of one answer kind (multiple-choice with multiple-choice; train/batches.py)
     distill_weight: float = 0.0  # >0: prompt distillation (train/loss.py): the adapter alone should act as adapter + description in the prompt
     init_from: str | None = None  # a hypernetwork folder (best/ of an earlier run) to start from; a new schedule and optimizer
     sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between

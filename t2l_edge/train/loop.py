@@ -91,6 +91,11 @@ def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad
         out = {"val_loss": m["own"], "val_gap": description_gap(m["own"], m["swapped"])}
         if "rank_own" in m:  # the description gap in the benchmarks' metric: own minus swapped accuracy
             out.update(val_rank_acc=m["rank_own"], val_rank_gap=m["rank_own"] - m["rank_swapped"])
+        if getattr(cfg, "hard_pairs", False):  # the gap against partners of the same answer kind
+            hard = [make_batch(val_tasks, formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=1, hard_pairs=True)
+                    for i in range(n_batches)]
+            m = _own_and_swapped(gen, model, wrapped, hard, True, bf16, device)
+            out["val_hard_gap"] = description_gap(m["own"], m["swapped"])
         if val_families:
             n_syn = max(1, n_batches // 2)
             syn = [make_batch([], formatter, i, cfg.seed, cfg.batch_tasks, pad_id, stream=2, families=list(val_families),
@@ -235,7 +240,7 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
     def step_fn(trained, step):
         batch = make_batch(train_tasks, formatter, step, cfg.seed, cfg.batch_tasks, pad_id, match_lengths=cfg.match_lengths,
                            families=extra.train_families, n_pairs=extra.n_pairs, weights=extra.weights, teacher=distill > 0,
-                           choices=n_options)
+                           choices=n_options, hard_pairs=getattr(cfg, "hard_pairs", False))
         norm = None
         rank = RankTerm(rank_weight, getattr(cfg, "rank_temp", 1.0), swap_weight=getattr(cfg, "rank_swap_weight", 0.0),
                         swap_margin=getattr(cfg, "rank_swap_margin", 0.3)) if n_options > 1 else None

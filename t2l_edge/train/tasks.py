@@ -115,7 +115,7 @@ def load_tasks(cfg, log=print, store: TaskStore | None = None, embed=None):
             continue
         emb = embed(descs)
         split = "val" if tid in heldout else "train"
-        td = TaskData(tid, store.examples(tid, split), emb, list(descs))
+        td = TaskData(tid, store.examples(tid, split), emb, list(descs), family=store.task(tid).get("family", ""))
         (val if tid in heldout else train).append(td)
     if not train:
         raise T2LError("no training task has descriptions", "add t2l_edge/data/descriptions/*.json or --set allow_seed_descriptions=true")
