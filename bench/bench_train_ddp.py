@@ -10,7 +10,12 @@ step) is the most DDP could gain over the 2-thread process, and `ddp_efficiency`
 that ideal the real 2-process run reached (the rest is the gradient all-reduce and the ranks
 waiting on each other).
 
-    .venv/bin/python -m bench.bench_train_ddp [--steps 12] [--batch 8]
+    .venv/bin/python -m bench.bench_train_ddp [--steps 12] [--batch 8] [--store DIR]
+
+--store points the three runs at another task store, such as a partial pool from
+`t2l-edge data build --without bigbench --out DIR` on a machine that cannot fetch the BIG-bench
+sdist. The three runs always share one store, so the ratios compare like with like; the
+seconds per step move with the rows' lengths, which depend on the tasks that fill them.
 """
 
 from __future__ import annotations
@@ -40,16 +45,24 @@ def _step_times(run: Path, skip: int) -> list[float]:
     return [r["s"] for r in rows if r["step"] > skip and "val_loss" not in r]
 
 
+def _store_note(store: str | None) -> str:
+    from t2l_edge.data.store import TaskStore
+
+    without = TaskStore(store).manifest.get("without", [])
+    return f"partial pool, without {', '.join(without)}" if without else "the full pool"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--store", default=None, help="task store folder (default: the full pool in the cache)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "train_ddp.json"))
     args = ap.parse_args()
     common = ["train", "sft", "--config", "configs/sft_smollm2_M.yaml", "--set", f"steps={args.steps}",
               "--set", f"batch_tasks={args.batch}", "--set", "log_every=1", "--set", f"eval_every={10 ** 6}",
-              "--set", f"checkpoint_every={10 ** 6}"]
-    res = {"machine": machine_info(), "steps": args.steps, "batch": args.batch, "cpus": os.cpu_count()}
+              "--set", f"checkpoint_every={10 ** 6}"] + (["--set", f"store={args.store}"] if args.store else [])
+    res = {"machine": machine_info(), "steps": args.steps, "batch": args.batch, "cpus": os.cpu_count(), "store": _store_note(args.store)}
     with tempfile.TemporaryDirectory() as tmp:
         one, two, single = Path(tmp) / "one", Path(tmp) / "two", Path(tmp) / "single"
         _run([sys.executable, "-m", "t2l_edge", *common, "--out", str(one), "--set", "threads=2"], {"OMP_WAIT_POLICY": "PASSIVE"})

@@ -114,6 +114,8 @@ def _ddp(r: dict) -> list[str]:
                f"{d['ddp_efficiency']:.0%} of that")
     else:
         why = "not broken down (this file predates the 1-thread ceiling run)"
+    if d.get("store", "the full pool") != "the full pool":
+        why += f" (all three runs on a {d['store']}: the same trainer, batch and max_len, other tasks' rows)"
     return ["DDP, 2 processes vs 1", f"{d['ddp_speedup']:.2f}x", "≥ 1.6x", _verdict(d["ddp_speedup"] >= 1.6, why),
             "train_ddp"]
 

