@@ -146,6 +146,36 @@ def test_heldout_pool_split_matches_the_trainers(tmp_path):
     assert set(heldout_pool_ids(store.task_ids())) == split_ids(SFTConfig(), store)[1]
 
 
+def test_a_partial_pool_has_no_validation_set(tmp_path):
+    """Every 23rd id of a partial store is not one of the pool's validation tasks, so `--set
+    pool` refuses it instead of scoring tasks the generator trained on."""
+    from t2l_edge.core.errors import T2LError
+    from t2l_edge.data.store import write_store
+    from t2l_edge.evaluation.swap_sets import load_set
+
+    tasks = [{"id": f"toy.t{k:02d}", "source": "toy", "family": "toy", "license": "none", "format": "gen", "seed_text": "",
+              "examples": [Example(f"q {i}", "a") for i in range(20)]} for k in range(30)]
+    path = write_store(tmp_path / "s", tasks, {"inputs_key": "toy", "without": ["bigbench"]}, {})
+    with pytest.raises(T2LError, match="partial pool"):
+        load_set("pool", store=path)
+
+
+def test_guided_columns_use_the_guided_adapters():
+    """`run_swap(..., guidance=g)` asks the generator for guided adapters; 1 leaves the call as it was."""
+    asked = []
+
+    class Recording(FollowingGen):
+        def make(self, text, guidance=None):
+            asked.append(guidance)
+            return super().make(text)
+
+    run_swap(FakeEngine(), Recording(), _tasks(2), n_descriptions=1, prompt_rows=False, guidance=2.0)
+    assert asked and set(asked) == {2.0}
+    asked.clear()
+    run_swap(FakeEngine(), Recording(), _tasks(2), n_descriptions=1, prompt_rows=False)
+    assert set(asked) == {None}
+
+
 def test_heatmap_renders_a_mixed_metric_matrix(tmp_path):
     pytest.importorskip("matplotlib")
     from t2l_edge.analysis.plots import swap_heatmap

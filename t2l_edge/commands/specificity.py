@@ -42,6 +42,7 @@ def specificity(
     base: Optional[Path] = typer.Option(None, "--base", help="Base GGUF (default: SmolLM2-135M-Instruct Q4_1)."),
     store: Optional[Path] = typer.Option(None, "--store", help="Task store for --set pool (default ~/.cache/t2l-edge/tasks)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1),
+    guidance: float = typer.Option(1.0, "--guidance", help="Scale every adapter's difference from the description-free one (1 = off; docs/specificity.md)."),
     label: Optional[str] = typer.Option(None, "--label", help="Name in reports (default: the output file's name)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the result JSON here (atomically; --force to replace)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Heat-map PNG (default: beside --out, as .png; none without --out or with --no-plot)."),
@@ -50,6 +51,7 @@ def specificity(
     force: bool = typer.Option(False, "--force"),
 ) -> None:
     from ..core.atomic import atomic_output, check_output_path
+    from ..core.guidance import check_guidance
     from ..engine import Engine
     from ..evaluation.swap import prompt_cost, run_swap
     from ..evaluation.swap_report import render_swap
@@ -57,6 +59,7 @@ def specificity(
     from ..evaluation.swap_stats import analyse
     from ..runtime import Generator
 
+    check_guidance(guidance)
     plot_path = None if no_plot else plot or (out.with_suffix(".png") if out else None)
     for path in (out, plot_path):  # refuse an existing file before any work, not after it
         if path:
@@ -66,12 +69,13 @@ def specificity(
     gen = Generator.load(bundle)
     t0 = time.perf_counter()
     with Engine(base, n_threads=threads) as engine:
-        run = run_swap(engine, gen, swap_tasks, descriptions, n_random, prompt_rows, log=lambda s: typer.echo(s, err=True))
+        run = run_swap(engine, gen, swap_tasks, descriptions, n_random, prompt_rows, log=lambda s: typer.echo(s, err=True),
+                       guidance=guidance)
         base_sha, cost = engine.spec.sha256, prompt_cost(engine, swap_tasks, descriptions)
     result = {"kind": "swap", "set": task_set, "label": label or (out.stem if out else f"swap-{task_set}"),
               "config": {"tasks": [t.id for t in swap_tasks], "limit": limit, "seed": seed, "descriptions": descriptions,
                          "random": n_random, "prompt_rows": prompt_rows, "bundle": str(gen.bundle_dir),
-                         "threads": threads, "style": "plain"},
+                         "threads": threads, "style": "plain", **({"guidance": guidance} if guidance != 1.0 else {})},
               "bundle_id": gen.manifest.bundle_id, "base_sha256": base_sha, **run, **analyse(run),
               "prompt_cost": cost,
               "option_logp": analyse({"columns": run["columns"], "tasks": run["tasks_option_logp"]}) if run["tasks_option_logp"] else None,

@@ -96,7 +96,7 @@ def _mean_rows(rows: list[list[float]]) -> list[float]:
 
 
 def run_swap(engine, gen, tasks: list[SwapTask], n_descriptions: int = 1, n_random: int = 3,
-             prompt_rows: bool = True, log: Callable[[str], None] = lambda s: None) -> dict:
+             prompt_rows: bool = True, log: Callable[[str], None] = lambda s: None, guidance: float = 1.0) -> dict:
     """Per-item scores of every task under every column, plus the two prompt rows.
 
     `gen` makes adapters (`Generator.make`); `engine` scores (`Engine`: use / clear / tokenize /
@@ -118,7 +118,7 @@ def run_swap(engine, gen, tasks: list[SwapTask], n_descriptions: int = 1, n_rand
             if text is None:
                 engine.clear()
             else:
-                engine.use(gen.make(text))
+                engine.use(gen.make(text, guidance) if guidance != 1.0 else gen.make(text))
             for t in tasks:
                 add(t.id, col.name, score_task(engine, t))
             own = col.name.removeprefix("task:")

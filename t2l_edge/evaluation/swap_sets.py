@@ -48,6 +48,9 @@ def pool_tasks(names: list[str] | None, limit: int | None, seed: int, store: Pat
     from ..data.store import TaskStore
 
     st = TaskStore(store)
+    if st.manifest.get("without"):  # its sorted ids are not the pool's, so neither is every 23rd
+        raise T2LError(f"{st.path} is a partial pool (built without {', '.join(st.manifest['without'])}); "
+                       "its validation tasks are not the pool's", "build the full pool with `t2l-edge data build`")
     held = heldout_pool_ids(st.task_ids())
     names = names or held
     bad = [t for t in names if t not in held]
