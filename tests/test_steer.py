@@ -61,7 +61,11 @@ class Tagged:
 
 
 class FakeGen:
-    def make(self, text):
+    def __init__(self):
+        self.guidance_seen = set()
+
+    def make(self, text, guidance=1.0):
+        self.guidance_seen.add(guidance)
         return Tagged(text)
 
 
@@ -90,7 +94,9 @@ def test_run_and_markdown_on_a_fake_engine():
     mod = _script()
     ts = tasks()[:3]
     pairs = [(t, other_task(ts, i)) for i, t in enumerate(ts)]
-    res = mod.run(FakeEngine(ts), FakeGen(), pairs, limit=4, log=lambda s: None)
+    gen = FakeGen()
+    res = mod.run(FakeEngine(ts), gen, pairs, limit=4, log=lambda s: None, guidance=2.0)
+    assert gen.guidance_seen == {2.0}, "both adapters are made at the asked guidance"
     for name, r in res.items():
         c = r["conditions"]
         assert r["n"] == 4 and c["own"]["exact"] == c["prompt"]["exact"] == c["own+prompt"]["exact"] == 1.0
