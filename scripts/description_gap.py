@@ -2,7 +2,9 @@
 """The description gap of an exported bundle, on exactly the validation batches a training run
 logs: held-out pool tasks (val_loss, val_gap) and the held-out conflict families (syn_val_loss,
 syn_gap). The gap is the CE with descriptions swapped across tasks minus the CE with each
-task's own; about 0 means the generator ignores its description.
+task's own; about 0 means the generator ignores its description. The random gap
+(val_random_gap) is the CE under adapters made from the swap controls' nonsense strings minus
+the CE with each task's own: the bar's own-minus-random, in training units.
 
 This puts a bundle whose training run is gone (such as the shipped default) on the same scale
 as a run's log. The bundle's ONNX hypernetwork makes the adapters; PyTorch runs the base.
@@ -69,7 +71,8 @@ def main() -> None:
     wrapped = wrap_model(model, gen.manifest.targets, gen.manifest.base.n_layer)
     _, val, extra, _ = load_sft_data(cfg, log=(lambda s: None) if args.json else print)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    fields = validate(gen, model, wrapped, val, FORMATTERS[cfg.prompt_style](tok, cfg.max_len), cfg, pad, extra.val_families)
+    fields = validate(gen, model, wrapped, val, FORMATTERS[cfg.prompt_style](tok, cfg.max_len), cfg, pad, extra.val_families,
+                      extra.random_emb)
     out = {"bundle": str(args.bundle), "bundle_id": gen.manifest.bundle_id, "config": args.config,
            "prompt_style": cfg.prompt_style, **{k: float(np.round(v, 4)) for k, v in fields.items()}}
     print(json.dumps(out, indent=None if args.json else 1))

@@ -164,16 +164,18 @@ def test_description_gap_is_zero_when_the_generator_ignores_descriptions_and_gro
     net = HyperNetwork(HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0), tiny_spec())
     tasks = toy_tasks(4, emb_dim=32)  # task k answers 'xx' or 'yy' to every prompt: only the description says which
     # untrained: bias hyper-init makes every adapter zero, whatever the description
-    blind = validate(net, model, wrapped, tasks, char_formatter, _cfg(), pad_id=0)
+    nonsense = np.random.default_rng(0).normal(size=(3, 32)).astype(np.float32)  # embeddings of no task
+    blind = validate(net, model, wrapped, tasks, char_formatter, _cfg(), pad_id=0, random_emb=nonsense)
     assert blind["val_gap"] == pytest.approx(0.0, abs=1e-6)
+    assert blind["val_random_gap"] == pytest.approx(0.0, abs=1e-6)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-2)
     for step in range(60):
         loss, _ = sft_loss(net, model, wrapped, make_batch(tasks, char_formatter, step, 0, 4, 0))
         opt.zero_grad()
         loss.backward()
         opt.step()
-    reading = validate(net, model, wrapped, tasks, char_formatter, _cfg(), pad_id=0)
-    assert reading["val_gap"] > 0.5, reading
+    reading = validate(net, model, wrapped, tasks, char_formatter, _cfg(), pad_id=0, random_emb=nonsense)
+    assert reading["val_gap"] > 0.5 and reading["val_random_gap"] > 0.1, reading
 
 
 def test_swap_hinge_is_the_margin_for_a_blind_generator_and_pays_for_reading():

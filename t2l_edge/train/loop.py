@@ -43,6 +43,7 @@ class ExtraData:
     val_families: list = field(default_factory=list)
     weights: np.ndarray | None = None
     n_pairs: int = 0
+    random_emb: np.ndarray | None = None  # the swap controls' random strings, embedded (val_random_gap)
 
 
 def description_gap(ce_own: float, ce_swapped: float) -> float:
@@ -72,10 +73,12 @@ def _own_and_swapped(gen, model, wrapped, batches, paired: bool, bf16: bool, dev
     return out
 
 
-def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad_id: int, val_families=()) -> dict:
+def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad_id: int, val_families=(),
+             random_emb: np.ndarray | None = None) -> dict:
     """Mean completion loss on fixed batches (stream 1) of held-out tasks/descriptions, and the
     description gap: the same batches with descriptions swapped across tasks. With conflict
-    families, the same two figures on their held-out inputs and wording (syn_*)."""
+    families, the same two figures on their held-out inputs and wording (syn_*). With
+    `random_emb`, the random gap: the same batches under adapters made from nonsense strings."""
     if not val_tasks:
         return {"val_loss": float("nan")}
     device = _device_of(gen)
@@ -89,6 +92,8 @@ def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad
         rank = RankTerm(0.0, getattr(cfg, "rank_temp", 1.0)) if k > 1 else None
         m = _own_and_swapped(gen, model, wrapped, pool, False, bf16, device, rank)
         out = {"val_loss": m["own"], "val_gap": description_gap(m["own"], m["swapped"])}
+        if random_emb is not None:
+            out["val_random_gap"] = _mean_ce_fixed(gen, model, wrapped, pool, random_emb, bf16, device) - m["own"]
         if "rank_own" in m:  # the description gap in the benchmarks' metric: own minus swapped accuracy
             out.update(val_rank_acc=m["rank_own"], val_rank_gap=m["rank_own"] - m["rank_swapped"])
         if getattr(cfg, "hard_pairs", False):  # the gap against partners of the same answer kind
@@ -104,6 +109,20 @@ def validate(gen, model, wrapped, val_tasks: list[TaskData], formatter, cfg, pad
             out.update(syn_val_loss=m["own"], syn_gap=description_gap(m["own"], m["swapped"]))
     gen.train()
     return out
+
+
+def _mean_ce_fixed(gen, model, wrapped, batches, texts_emb: np.ndarray, bf16: bool, device) -> float:
+    """Mean CE when row i's adapter is made from texts_emb[i % len]: on tasks nobody trained on,
+    a generator that reads its description should do worse from nonsense than from the task's
+    own description (the bar's own-minus-random, in training units)."""
+    fixed = torch.as_tensor(texts_emb, dtype=torch.float32)
+    ces = []
+    for batch in batches:
+        rows = torch.arange(len(batch.input_ids)) % len(fixed)
+        b = batch.with_embeddings(fixed[rows]).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            ces.append(sft_loss(gen, model, wrapped, b, l2=0.0)[1]["ce"])
+    return float(np.mean(ces))
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
@@ -265,6 +284,7 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
             fields["loss"], fields["ce"] = float(parts[0]) / dist.world, float(parts[1]) / dist.world
         return loss, fields
 
-    callbacks = Callbacks(step_fn, lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families),
+    callbacks = Callbacks(step_fn, lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families,
+                                                            extra.random_emb),
                           save_best, progress)
     return train_loop(cfg, gen, callbacks, provenance or {}, resume=resume, stop_at=stop_at, dist=dist)

@@ -139,7 +139,9 @@ def load_sft_data(cfg, log=print):
 
     store, embed = TaskStore(cfg.store), DescriptionEmbedder()
     train, val, prov = load_tasks(cfg, log=log, store=store, embed=embed)
-    extra = ExtraData(n_pairs=cfg.synthetic_pairs)
+    from ..evaluation.swap import random_strings
+
+    extra = ExtraData(n_pairs=cfg.synthetic_pairs, random_emb=embed(random_strings(3)))
     if cfg.sample_by != "task":
         family_of = {t: store.task(t)["family"] for t in store.task_ids()}
         extra.weights = family_weights(train, family_of, SAMPLE_BY[cfg.sample_by])
