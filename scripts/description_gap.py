@@ -26,7 +26,7 @@ class BundleLoRAs(torch.nn.Module):
     """Description embeddings -> {module: (A, B)} through a bundle's hypernet.onnx, shaped as
     the PyTorch HyperNetwork returns them, so the trainers' validation can score it."""
 
-    def __init__(self, bundle: Path):
+    def __init__(self, bundle: Path, guidance: float = 1.0):
         super().__init__()
         from types import SimpleNamespace
 
@@ -38,6 +38,14 @@ class BundleLoRAs(torch.nn.Module):
         self.session = ort_session(bundle / HYPERNET_FILE, threads=1)
         lora = self.manifest.lora
         self.cfg = SimpleNamespace(alpha=float(lora["alpha"]), rank=int(lora["rank"]), use_rslora=bool(lora["use_rslora"]))
+        self.guidance, self.reference = guidance, None
+        if guidance != 1.0:  # the product's own guidance (core/guidance.py), row by row
+            from t2l_edge.core.guidance import guided
+            from t2l_edge.runtime.generator import Generator
+
+            self.reference = Generator.load(bundle, threads=1).reference()
+            shape = guided(self.reference, self.reference, guidance)
+            self.cfg.rank, self.cfg.alpha = shape.rank, shape.alpha
         self._device_anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # validate() asks for a device
 
     def forward(self, emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
@@ -45,7 +53,20 @@ class BundleLoRAs(torch.nn.Module):
 
         outs = self.session.run(None, {HYPERNET_INPUT: emb.detach().float().cpu().numpy()})
         named = dict(zip([o.name for o in self.session.get_outputs()], outs))
-        return {m: (torch.from_numpy(named[lora_a_name(m)]), torch.from_numpy(named[lora_b_name(m)])) for m in self.manifest.targets}
+        A = {m: named[lora_a_name(m)] for m in self.manifest.targets}
+        B = {m: named[lora_b_name(m)] for m in self.manifest.targets}
+        if self.reference is not None:
+            A, B = self._guided(A, B)
+        return {m: (torch.from_numpy(A[m]), torch.from_numpy(B[m])) for m in self.manifest.targets}
+
+    def _guided(self, A: dict, B: dict) -> tuple[dict, dict]:
+        from dataclasses import replace
+
+        from t2l_edge.core.guidance import guided
+
+        rows = [guided(replace(self.reference, A={m: A[m][i] for m in A}, B={m: B[m][i] for m in B}), self.reference,
+                       self.guidance) for i in range(len(next(iter(A.values()))))]
+        return ({m: np.stack([r.A[m] for r in rows]) for m in A}, {m: np.stack([r.B[m] for r in rows]) for m in B})
 
 
 def main() -> None:
@@ -53,6 +74,7 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, default=Path("models/default"))
     ap.add_argument("--config", default="configs/sft_specific_M.yaml", help="the run whose validation batches to use")
     ap.add_argument("--set", action="append", default=[], help="config override key=value")
+    ap.add_argument("--guidance", type=float, default=1.0, help="adapter guidance (core/guidance.py); 1 = off")
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -66,7 +88,7 @@ def main() -> None:
     from t2l_edge.train.tasks import load_sft_data
 
     cfg = resolve(SFTConfig, args.config, args.set)
-    gen = BundleLoRAs(args.bundle)
+    gen = BundleLoRAs(args.bundle, args.guidance)
     model, tok, _ = load_base_torch(resolve_base(cfg.base))
     wrapped = wrap_model(model, gen.manifest.targets, gen.manifest.base.n_layer)
     _, val, extra, _ = load_sft_data(cfg, log=(lambda s: None) if args.json else print)
@@ -74,7 +96,7 @@ def main() -> None:
     fields = validate(gen, model, wrapped, val, FORMATTERS[cfg.prompt_style](tok, cfg.max_len), cfg, pad, extra.val_families,
                       extra.random_emb)
     out = {"bundle": str(args.bundle), "bundle_id": gen.manifest.bundle_id, "config": args.config,
-           "prompt_style": cfg.prompt_style, **{k: float(np.round(v, 4)) for k, v in fields.items()}}
+           "prompt_style": cfg.prompt_style, "guidance": args.guidance, **{k: float(np.round(v, 4)) for k, v in fields.items()}}
     print(json.dumps(out, indent=None if args.json else 1))
 
 
