@@ -22,11 +22,34 @@ import numpy as np
 import torch
 
 
+def snap_bank() -> tuple[np.ndarray, float]:
+    """(centroids [tasks, emb], mean description length) of the full pool's training tasks'
+    training descriptions, embedded by the trainers' encoder: where a snapped description lands."""
+    from t2l_edge.data.descriptions import descriptions, load_all
+    from t2l_edge.train.tasks import HELDOUT_EVERY, DescriptionEmbedder
+
+    ids = [t for t in sorted(load_all()) if not t.startswith("bench.")]
+    held, embed = set(ids[::HELDOUT_EVERY]), DescriptionEmbedder()
+    per_task = [embed(descriptions(t, "train")) for t in ids if t not in held]
+    length = float(np.mean([np.linalg.norm(e, axis=1).mean() for e in per_task]))
+    return np.stack([e.mean(0) for e in per_task]).astype(np.float32), length
+
+
+def snapped(emb: np.ndarray, bank: np.ndarray, length: float, tau: float) -> np.ndarray:
+    """Each embedding replaced by the softmax(cosine / tau)-weighted mean of the bank's
+    centroids, at the descriptions' mean length: tau -> 0 is the nearest training task."""
+    unit = bank / np.linalg.norm(bank, axis=1, keepdims=True)
+    s = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ unit.T / tau
+    w = np.exp(s - s.max(1, keepdims=True))
+    mixed = (w / w.sum(1, keepdims=True)) @ bank
+    return (mixed * (length / np.linalg.norm(mixed, axis=1, keepdims=True))).astype(np.float32)
+
+
 class BundleLoRAs(torch.nn.Module):
     """Description embeddings -> {module: (A, B)} through a bundle's hypernet.onnx, shaped as
     the PyTorch HyperNetwork returns them, so the trainers' validation can score it."""
 
-    def __init__(self, bundle: Path, guidance: float = 1.0):
+    def __init__(self, bundle: Path, guidance: float = 1.0, snap: float = 0.0):
         super().__init__()
         from types import SimpleNamespace
 
@@ -46,12 +69,16 @@ class BundleLoRAs(torch.nn.Module):
             self.reference = Generator.load(bundle, threads=1).reference()
             shape = guided(self.reference, self.reference, guidance)
             self.cfg.rank, self.cfg.alpha = shape.rank, shape.alpha
+        self.snap, self.bank = snap, snap_bank() if snap > 0 else None
         self._device_anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # validate() asks for a device
 
     def forward(self, emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         from t2l_edge.formats.keys import HYPERNET_INPUT, lora_a_name, lora_b_name
 
-        outs = self.session.run(None, {HYPERNET_INPUT: emb.detach().float().cpu().numpy()})
+        emb = emb.detach().float().cpu().numpy()
+        if self.bank is not None:
+            emb = snapped(emb, *self.bank, self.snap)
+        outs = self.session.run(None, {HYPERNET_INPUT: emb})
         named = dict(zip([o.name for o in self.session.get_outputs()], outs))
         A = {m: named[lora_a_name(m)] for m in self.manifest.targets}
         B = {m: named[lora_b_name(m)] for m in self.manifest.targets}
@@ -75,6 +102,8 @@ def main() -> None:
     ap.add_argument("--config", default="configs/sft_specific_M.yaml", help="the run whose validation batches to use")
     ap.add_argument("--set", action="append", default=[], help="config override key=value")
     ap.add_argument("--guidance", type=float, default=1.0, help="adapter guidance (core/guidance.py); 1 = off")
+    ap.add_argument("--snap", type=float, default=0.0,
+                    help="snap each description toward the training tasks' centroids at this softmax temperature (0 = off)")
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -88,7 +117,7 @@ def main() -> None:
     from t2l_edge.train.tasks import load_sft_data
 
     cfg = resolve(SFTConfig, args.config, args.set)
-    gen = BundleLoRAs(args.bundle, args.guidance)
+    gen = BundleLoRAs(args.bundle, args.guidance, args.snap)
     model, tok, _ = load_base_torch(resolve_base(cfg.base))
     wrapped = wrap_model(model, gen.manifest.targets, gen.manifest.base.n_layer)
     _, val, extra, _ = load_sft_data(cfg, log=(lambda s: None) if args.json else print)
@@ -96,7 +125,7 @@ def main() -> None:
     fields = validate(gen, model, wrapped, val, FORMATTERS[cfg.prompt_style](tok, cfg.max_len), cfg, pad, extra.val_families,
                       extra.random_emb)
     out = {"bundle": str(args.bundle), "bundle_id": gen.manifest.bundle_id, "config": args.config,
-           "prompt_style": cfg.prompt_style, "guidance": args.guidance, **{k: float(np.round(v, 4)) for k, v in fields.items()}}
+           "prompt_style": cfg.prompt_style, "guidance": args.guidance, "snap": args.snap, **{k: float(np.round(v, 4)) for k, v in fields.items()}}
     print(json.dumps(out, indent=None if args.json else 1))
 
 

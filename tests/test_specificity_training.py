@@ -295,3 +295,14 @@ def test_description_gap_scores_guided_adapters_as_the_product_makes_them(tiny_l
         assert A.shape[2] == net.cfg.rank == want[0].rank  # rank 2r, as the product writes it
         for i, adapter in enumerate(want):
             np.testing.assert_allclose(scale * B[i, 1].numpy() @ A[i, 1].numpy(), adapter.delta(m, 1), rtol=1e-4, atol=1e-6)
+
+
+def test_snapping_lands_on_the_nearest_centroid_as_the_temperature_falls():
+    from scripts.description_gap import snapped
+
+    bank = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]], dtype=np.float32)
+    emb = np.array([[0.9, 0.3, 0.0]], dtype=np.float32)
+    cold = snapped(emb, bank, length=2.0, tau=1e-3)
+    np.testing.assert_allclose(cold, [[2.0, 0.0, 0.0]], atol=1e-5)  # the nearest centroid, at the mean length
+    warm = snapped(emb, bank, length=2.0, tau=100.0)
+    np.testing.assert_allclose(warm, 2.0 * bank.mean(0, keepdims=True) / np.linalg.norm(bank.mean(0)), atol=1e-2)
