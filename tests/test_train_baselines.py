@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from t2l_edge.formats.gguf_adapter import read_gguf_adapter
@@ -60,6 +61,17 @@ def test_mt_lora_uses_the_pool_split(tmp_path):
     assert res["step"] == 10 and np.isfinite(res["best_val"])
     info = json.loads((tmp_path / "run" / "best" / "info.json").read_text())
     assert info["kind"] == "mt-lora" and info["n_train_tasks"] == 2 and info["n_val_tasks"] == 1
+
+
+def test_a_held_out_task_the_pool_lacks_is_refused(tmp_path):
+    from t2l_edge.core.errors import T2LError
+    from t2l_edge.data.store import TaskStore
+    from t2l_edge.train.tasks import split_ids
+
+    toy_store(tmp_path / "store", n_tasks=3)
+    cfg = _cfg(tmp_path, heldout_tasks=["toy.t2", "[toy.t3"])  # a bracket left by a YAML-style --set
+    with pytest.raises(T2LError, match="does not have"):
+        split_ids(cfg, TaskStore(cfg.store))
 
 
 def test_length_matching_cuts_padding_and_keeps_the_plain_sampler_unchanged():

@@ -47,6 +47,10 @@ def split_ids(cfg, store: TaskStore) -> tuple[list[str], set[str]]:
     """(all task ids, the held-out ones): the same for sft, mt-lora and recon, so their
     validation losses are comparable."""
     ids = cfg.tasks or store.task_ids()
+    unknown = [t for t in cfg.heldout_tasks if t not in ids]
+    if unknown:  # else validation would silently score nothing
+        raise T2LError(f"heldout_tasks names {len(unknown)} task(s) this pool does not have, e.g. {unknown[0]!r}",
+                       "use ids from the task store (comma-separated with --set, no brackets or spaces)")
     heldout = set(cfg.heldout_tasks or ids[::HELDOUT_EVERY])
     if cfg.max_train_tasks:  # fewer training tasks, same validation: the task-scaling runs
         import random
