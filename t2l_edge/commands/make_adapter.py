@@ -71,6 +71,8 @@ def make_adapter(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="ONNX Runtime threads."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per adapter."),
     verify: bool = typer.Option(False, "--verify", help="Hash every bundle file again (default: only files changed since their last check)."),
+    nearest: bool = typer.Option(False, "--nearest", help="Also name the 3 pool tasks closest to each description (the adapter follows its "
+                                 "description on trained tasks, hardly on new ones). The first use per bundle takes ~30 s, then cached."),
 ) -> None:
     from ..core.errors import T2LError
 
@@ -90,19 +92,36 @@ def make_adapter(
     t_make = time.perf_counter() - t1
     for w in gen.warnings:
         typer.echo(f"warning: {w}", err=True)
+    closest = _nearest(gen, adapters) if nearest else [None] * len(adapters)
     if max_delta_norm is not None:
         _check_delta_norms(adapters, max_delta_norm)
     per_adapter = t_make / len(adapters)
-    for ad, path in zip(adapters, outputs):
+    for ad, path, near in zip(adapters, outputs, closest):
         t2 = time.perf_counter()
         size = _write(ad, path, fmt, dtype, force)
         seconds = {"load_bundle": round(t_load, 4), "generate_per_adapter": round(per_adapter, 4),
                    "write": round(time.perf_counter() - t2, 4)}
         if as_json:
-            typer.echo(json.dumps(_record(ad, path, fmt, size, seconds)))
+            typer.echo(json.dumps({**_record(ad, path, fmt, size, seconds), **({"nearest": near} if near else {})}))
         else:
             typer.echo(f"wrote {path} ({size / 1e6:.2f} MB) in {1000 * per_adapter:.0f} ms "
                        f"for {ad.base.name} [{ad.base.arch}, {ad.base.n_layer} layers, sha256 {ad.base.sha256[:12]}]")
+            if near:
+                typer.echo("  closest pool tasks: " + ", ".join(
+                    f"{n['task']} ({n['cosine']:.2f}{'' if n['trained'] else ', validation-only'})" for n in near))
+
+
+def _nearest(gen, adapters: list) -> list[list[dict]]:
+    """The 3 closest pool tasks per adapter, with a warning for a description unlike all of them."""
+    from ..runtime.task_bank import FAR_COSINE
+
+    bank = gen.task_bank(announce=lambda text: typer.echo(text, err=True))
+    found = bank.nearest(gen.embed([ad.description for ad in adapters]), k=3)
+    for ad, near in zip(adapters, found):
+        if near[0]["cosine"] < FAR_COSINE:
+            typer.echo(f"warning: '{ad.description[:40]}' is unlike every task in the generator's training pool (best cosine "
+                       f"{near[0]['cosine']:.2f}); expect a generic adapter, not one for this task", err=True)
+    return found
 
 
 def _plan_outputs(description: Optional[str], from_file: Optional[Path], output: Optional[Path], out_dir: Optional[Path],

@@ -35,6 +35,7 @@ class Generator:
         self.base = manifest.base
         self.warnings: list[str] = []
         self._reference: Adapter | None = None
+        self._bank = None
         self._check_outputs()
 
     @classmethod
@@ -94,17 +95,19 @@ class Generator:
     def reference(self) -> Adapter:
         """The description-free adapter guidance pushes away from: the one made from the centroid
         of the training descriptions' embeddings (each pool task's mean counts once), scaled to
-        their mean length. Computed once per Generator (about 7,000 descriptions)."""
+        their mean length (runtime/task_bank.py, cached per bundle)."""
         if self._reference is None:
-            from ..data.descriptions import descriptions, load_all
-
-            per_task = [descriptions(t, "train") for t in sorted(load_all()) if not t.startswith("bench.")]
-            embs = [self.embed(texts) for texts in per_task if texts]
-            centroid = np.mean([e.mean(0) for e in embs], axis=0)
-            length = float(np.mean([np.linalg.norm(e, axis=1).mean() for e in embs]))
-            centroid *= length / float(np.linalg.norm(centroid))
-            self._reference = self._adapters(centroid[None].astype(np.float32), ["(description-free reference)"])[0]
+            emb = self.task_bank().reference_embedding()
+            self._reference = self._adapters(emb[None], ["(description-free reference)"])[0]
         return self._reference
+
+    def task_bank(self, announce=None):
+        """The pool's tasks as centroids of their descriptions' embeddings (runtime/task_bank.py)."""
+        if self._bank is None:
+            from .task_bank import task_bank
+
+            self._bank = task_bank(self, announce)
+        return self._bank
 
     def _adapters(self, emb: np.ndarray, texts: list[str]) -> list[Adapter]:
         try:
