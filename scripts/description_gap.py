@@ -22,17 +22,15 @@ import numpy as np
 import torch
 
 
-def snap_bank() -> tuple[np.ndarray, float]:
-    """(centroids [tasks, emb], mean description length) of the full pool's training tasks'
-    training descriptions, embedded by the trainers' encoder: where a snapped description lands."""
-    from t2l_edge.data.descriptions import descriptions, load_all
-    from t2l_edge.train.tasks import HELDOUT_EVERY, DescriptionEmbedder
+def snap_bank(bundle: Path) -> tuple[np.ndarray, float]:
+    """(centroids [tasks, emb], mean description length) of the tasks the default split trains
+    on, from the bundle's task bank (runtime/task_bank.py): where a snapped description lands."""
+    from t2l_edge.evaluation.swap_sets import heldout_pool_ids
+    from t2l_edge.runtime.generator import Generator
 
-    ids = [t for t in sorted(load_all()) if not t.startswith("bench.")]
-    held, embed = set(ids[::HELDOUT_EVERY]), DescriptionEmbedder()
-    per_task = [embed(descriptions(t, "train")) for t in ids if t not in held]
-    length = float(np.mean([np.linalg.norm(e, axis=1).mean() for e in per_task]))
-    return np.stack([e.mean(0) for e in per_task]).astype(np.float32), length
+    bank = Generator.load(bundle, threads=1).task_bank()
+    held = set(heldout_pool_ids(bank.ids))
+    return bank.centroids[[i for i, t in enumerate(bank.ids) if t not in held]], bank.length
 
 
 def snapped(emb: np.ndarray, bank: np.ndarray, length: float, tau: float) -> np.ndarray:
@@ -69,7 +67,7 @@ class BundleLoRAs(torch.nn.Module):
             self.reference = Generator.load(bundle, threads=1).reference()
             shape = guided(self.reference, self.reference, guidance)
             self.cfg.rank, self.cfg.alpha = shape.rank, shape.alpha
-        self.snap, self.bank = snap, snap_bank() if snap > 0 else None
+        self.snap, self.bank = snap, snap_bank(bundle) if snap > 0 else None
         self._device_anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # validate() asks for a device
 
     def forward(self, emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

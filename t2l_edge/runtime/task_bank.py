@@ -36,10 +36,10 @@ class TaskBank:
     def nearest(self, emb: np.ndarray, k: int = 3) -> list[list[dict]]:
         """Per embedding, the k closest tasks by cosine, each {task, cosine, trained}; `trained`
         is False for the validation-only tasks the default split holds out."""
-        unit = self.centroids / np.linalg.norm(self.centroids, axis=1, keepdims=True)
-        sims = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ unit.T
         from ..evaluation.swap_sets import heldout_pool_ids  # the trainers' default split (tested equal)
 
+        unit = self.centroids / np.linalg.norm(self.centroids, axis=1, keepdims=True)
+        sims = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ unit.T
         held = set(heldout_pool_ids(self.ids))
         return [[{"task": self.ids[j], "cosine": round(float(row[j]), 3), "trained": self.ids[j] not in held}
                  for j in np.argsort(-row)[:k]] for row in sims]

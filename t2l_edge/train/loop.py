@@ -284,7 +284,8 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
             fields["loss"], fields["ce"] = float(parts[0]) / dist.world, float(parts[1]) / dist.world
         return loss, fields
 
-    callbacks = Callbacks(step_fn, lambda m: validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families,
-                                                            extra.random_emb),
-                          save_best, progress)
+    def validate_now(m):
+        return validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families, extra.random_emb)
+
+    callbacks = Callbacks(step_fn, validate_now, save_best, progress)
     return train_loop(cfg, gen, callbacks, provenance or {}, resume=resume, stop_at=stop_at, dist=dist)
