@@ -55,8 +55,10 @@ def test_guided_adapter_survives_the_gguf_round_trip(tiny_base_spec, tmp_path):
         np.testing.assert_allclose(back.delta(m, 0), g.delta(m, 0), rtol=1e-5, atol=1e-6)
 
 
-def test_generator_guidance_uses_one_reference(tiny_llama_bundle):
+def test_generator_guidance_uses_one_reference(tiny_llama_bundle, tmp_path, monkeypatch):
     from t2l_edge.runtime import Generator
+
+    monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))  # the task bank's cache, not the user's
 
     gen = Generator.load(tiny_llama_bundle, threads=1)
     plain = gen.make("answer yes or no")

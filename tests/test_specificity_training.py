@@ -278,8 +278,10 @@ def test_init_from_loads_an_earlier_hypernetwork_and_refuses_another_shape(tmp_p
         _load_weights(other, str(tmp_path / "best"), log=lambda s: None)
 
 
-def test_description_gap_scores_guided_adapters_as_the_product_makes_them(tiny_llama_bundle):
+def test_description_gap_scores_guided_adapters_as_the_product_makes_them(tiny_llama_bundle, tmp_path, monkeypatch):
     from scripts.description_gap import BundleLoRAs
+
+    monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))  # the task bank's cache, not the user's
     from t2l_edge.core.adapter import lora_scale
     from t2l_edge.runtime import Generator
 
