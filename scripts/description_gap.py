@@ -9,7 +9,7 @@ the CE with each task's own: the bar's own-minus-random, in training units.
 This puts a bundle whose training run is gone (such as the shipped default) on the same scale
 as a run's log. The bundle's ONNX hypernetwork makes the adapters; PyTorch runs the base.
 
-    .venv/bin/python scripts/description_gap.py --bundle models/default [--config configs/sft_specific_M.yaml] [--json]
+    .venv/bin/python scripts/description_gap.py --bundle models/default [--config configs/sft_specific_M.yaml] [--set key=value] [--guidance G] [--snap TAU] [--json]
 """
 
 from __future__ import annotations
