@@ -22,15 +22,10 @@ import numpy as np
 import torch
 
 
-def snap_bank(bundle: Path) -> tuple[np.ndarray, float]:
+def snap_bank(bank) -> tuple[np.ndarray, float]:
     """(centroids [tasks, emb], mean description length) of the tasks the default split trains
-    on, from the bundle's task bank (runtime/task_bank.py): where a snapped description lands."""
-    from t2l_edge.evaluation.swap_sets import heldout_pool_ids
-    from t2l_edge.runtime.generator import Generator
-
-    bank = Generator.load(bundle, threads=1).task_bank()
-    held = set(heldout_pool_ids(bank.ids))
-    return bank.centroids[[i for i, t in enumerate(bank.ids) if t not in held]], bank.length
+    on, from a bundle's task bank (runtime/task_bank.py): where a snapped description lands."""
+    return bank.centroids[bank.trained()], bank.length
 
 
 def snapped(emb: np.ndarray, bank: np.ndarray, length: float, tau: float) -> np.ndarray:
@@ -59,15 +54,19 @@ class BundleLoRAs(torch.nn.Module):
         self.session = ort_session(bundle / HYPERNET_FILE, threads=1)
         lora = self.manifest.lora
         self.cfg = SimpleNamespace(alpha=float(lora["alpha"]), rank=int(lora["rank"]), use_rslora=bool(lora["use_rslora"]))
-        self.guidance, self.reference = guidance, None
-        if guidance != 1.0:  # the product's own guidance (core/guidance.py), row by row
-            from t2l_edge.core.guidance import guided
+        self.guidance, self.reference, self.snap, self.bank = guidance, None, snap, None
+        if guidance != 1.0 or snap > 0:  # both come from the product's own Generator
             from t2l_edge.runtime.generator import Generator
 
-            self.reference = Generator.load(bundle, threads=1).reference()
+            product = Generator.load(bundle, threads=1)
+        if guidance != 1.0:  # the product's own guidance (core/guidance.py), row by row
+            from t2l_edge.core.guidance import guided
+
+            self.reference = product.reference()
             shape = guided(self.reference, self.reference, guidance)
             self.cfg.rank, self.cfg.alpha = shape.rank, shape.alpha
-        self.snap, self.bank = snap, snap_bank(bundle) if snap > 0 else None
+        if snap > 0:
+            self.bank = snap_bank(product.task_bank())
         self._device_anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)  # validate() asks for a device
 
     def forward(self, emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

@@ -280,18 +280,17 @@ def test_init_from_loads_an_earlier_hypernetwork_and_refuses_another_shape(tmp_p
 
 def test_description_gap_scores_guided_adapters_as_the_product_makes_them(tiny_llama_bundle, tmp_path, monkeypatch):
     from scripts.description_gap import BundleLoRAs
+    from t2l_edge.core.adapter import lora_scale
+    from t2l_edge.core.text import normalize_description
+    from t2l_edge.runtime import Generator
 
     monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))  # the task bank's cache, not the user's
-    from t2l_edge.core.adapter import lora_scale
-    from t2l_edge.runtime import Generator
 
     texts = ["answer yes or no", "count the words"]
     gen = Generator.load(tiny_llama_bundle, threads=1)
     want = gen.make_batch(texts, guidance=2.0)
     net = BundleLoRAs(tiny_llama_bundle, guidance=2.0)
     scale = lora_scale(net.cfg.alpha, net.cfg.rank, net.cfg.use_rslora)
-    from t2l_edge.core.text import normalize_description
-
     emb = gen.embed([normalize_description(t)[0] for t in texts])  # what make_batch embeds
     for m, (A, B) in net(torch.from_numpy(emb)).items():
         assert A.shape[2] == net.cfg.rank == want[0].rank  # rank 2r, as the product writes it

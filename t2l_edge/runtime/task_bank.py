@@ -33,15 +33,19 @@ class TaskBank:
         c = self.centroids.mean(0)
         return (c * (self.length / float(np.linalg.norm(c)))).astype(np.float32)
 
-    def nearest(self, emb: np.ndarray, k: int = 3) -> list[list[dict]]:
-        """Per embedding, the k closest tasks by cosine, each {task, cosine, trained}; `trained`
-        is False for the validation-only tasks the default split holds out."""
+    def trained(self) -> np.ndarray:
+        """[tasks] bool: False for the validation-only tasks the default split holds out."""
         from ..evaluation.swap_sets import heldout_pool_ids  # the trainers' default split (tested equal)
 
+        held = set(heldout_pool_ids(self.ids))
+        return np.array([t not in held for t in self.ids])
+
+    def nearest(self, emb: np.ndarray, k: int = 3) -> list[list[dict]]:
+        """Per embedding, the k closest tasks by cosine, each {task, cosine, trained}."""
         unit = self.centroids / np.linalg.norm(self.centroids, axis=1, keepdims=True)
         sims = (emb / np.linalg.norm(emb, axis=1, keepdims=True)) @ unit.T
-        held = set(heldout_pool_ids(self.ids))
-        return [[{"task": self.ids[j], "cosine": round(float(row[j]), 3), "trained": self.ids[j] not in held}
+        trained = self.trained()
+        return [[{"task": self.ids[j], "cosine": round(float(row[j]), 3), "trained": bool(trained[j])}
                  for j in np.argsort(-row)[:k]] for row in sims]
 
 
