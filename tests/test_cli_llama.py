@@ -96,7 +96,7 @@ def test_chat_compare_json_with_stub_generator(files, capsys, monkeypatch):
     import t2l_edge.commands.chat as chat_mod
 
     adapter = random_adapter(read_base_spec(files["base"]), description="be terse")
-    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (adapter, 1.5))
+    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (None, adapter, 1.5))
     code, out, _ = _run(capsys, ["chat", "be terse", "--base", str(files["base"]), "--prompt", "hi",
                                  "--compare", "--max-tokens", "4", "--threads", "2", "--json"])
     assert code == 0
@@ -111,7 +111,7 @@ def test_chat_desc_in_prompt_answers_the_prefixed_prompt_and_counts_its_tokens(f
     from t2l_edge.engine import Engine
 
     adapter = random_adapter(read_base_spec(files["base"]), description="be terse")
-    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (adapter, 1.5))
+    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (None, adapter, 1.5))
     code, out, _ = _run(capsys, ["chat", "be terse", "--base", str(files["base"]), "--prompt", "hi", "--desc-in-prompt",
                                  "--max-tokens", "4", "--threads", "2", "--json"])
     assert code == 0
@@ -130,7 +130,30 @@ def test_chat_rich_compare_with_stub_generator(files, capsys, monkeypatch):
     import t2l_edge.commands.chat as chat_mod
 
     adapter = random_adapter(read_base_spec(files["base"]), description="be terse")
-    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (adapter, 1.5))
+    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (None, adapter, 1.5))
     code, out, _ = _run(capsys, ["chat", "be terse", "--base", str(files["base"]), "-p", "hi", "--compare",
                                  "-n", "4", "--threads", "2"])
     assert code == 0 and "base" in out and "adapted" in out
+
+
+def test_chat_nearest_names_the_closest_pool_tasks(files, capsys, monkeypatch):
+    pytest.importorskip("llama_cpp")
+    import numpy as np
+
+    import t2l_edge.commands.chat as chat_mod
+    from t2l_edge.runtime.task_bank import TaskBank
+
+    class FakeGenerator:  # the two calls chat makes for --nearest, on a 3-task bank
+        def task_bank(self, announce=None):
+            return TaskBank(["olmo.sst2", "olmo.rte", "mmlu.anatomy"], np.eye(3, 4, dtype=np.float32), 1.0)
+
+        def embed(self, texts):
+            return np.array([[0.2, 0.9, 0.1, 0.0]], dtype=np.float32)
+
+    adapter = random_adapter(read_base_spec(files["base"]), description="be terse")
+    monkeypatch.setattr(chat_mod, "_make_adapter", lambda desc, bundle: (FakeGenerator(), adapter, 1.5))
+    code, out, err = _run(capsys, ["chat", "be terse", "--base", str(files["base"]), "-p", "hi", "-n", "2",
+                                   "--threads", "2", "--json", "--nearest"])
+    assert code == 0 and "unlike every task" not in err  # the best cosine, 0.97, is far above the warning's line
+    near = json.loads(out)["nearest"]
+    assert [n["task"] for n in near] == ["olmo.rte", "olmo.sst2", "mmlu.anatomy"]

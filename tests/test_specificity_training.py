@@ -307,3 +307,37 @@ def test_snapping_lands_on_the_nearest_centroid_as_the_temperature_falls():
     np.testing.assert_allclose(cold, [[2.0, 0.0, 0.0]], atol=1e-5)  # the nearest centroid, at the mean length
     warm = snapped(emb, bank, length=2.0, tau=100.0)
     np.testing.assert_allclose(warm, 2.0 * bank.mean(0, keepdims=True) / np.linalg.norm(bank.mean(0)), atol=1e-2)
+
+
+def _words_of(text: str) -> set[str]:
+    return set(text.lower().replace(",", " ").replace(".", " ").split())
+
+
+def test_wide_label_words_validate_on_words_no_training_pair_uses():
+    from t2l_edge.data import label_vocab
+    from t2l_edge.evaluation import steer
+
+    train = {w.lower() for p in label_vocab.train_pairs() for w in p}
+    val = {w.lower() for p in label_vocab.val_pairs() for w in p}
+    assert len(val) == label_vocab.VAL_WORDS and not train & val
+    assert len(label_vocab.train_pairs()) >= 200 and len(set(label_vocab.WORDS)) == len(label_vocab.WORDS)
+    older = {w.lower() for p in synthetic.LABEL_WORD_PAIRS for w in p}
+    steering = set()
+    for task in steer.tasks():
+        steering |= set(map(str.lower, task.labels)) | _words_of(task.description)
+        for _, gold in task.items:
+            steering |= _words_of(gold)
+    assert not (train | val) & (older | steering)
+
+
+def test_a_family_with_validation_variants_builds_them_for_val_only():
+    fam = synthetic.LABEL_WORDS_WIDE
+    train = synthetic.build_family(fam, _fake_source, "train")
+    val = synthetic.build_family(fam, _fake_source, "val")
+    assert len(train) == len(fam.variants) and len(val) == len(fam.val_variants)
+    assert not set(train) & set(val)
+    y, n = synthetic.label_vocab.val_pairs()[0]
+    first = val[synthetic.task_id(fam, fam.val_variants[0])]
+    src = int(first[0].id.rsplit("-", 1)[1])  # the fake RTE source: answer_index 0 (entailed) for even inputs
+    assert first[0].answer == (y if src % 2 == 0 else n)
+    assert y in fam.val_variants[0].descriptions[0] and n in fam.val_variants[0].descriptions[0]

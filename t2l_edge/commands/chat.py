@@ -14,7 +14,7 @@ app = typer.Typer(add_completion=False)
 
 
 def _make_adapter(description: str, bundle: Optional[Path]):
-    """Generator.load(bundle).make(description), imported lazily (onnxruntime is not free)."""
+    """(Generator.load(bundle), its adapter for description, ms), imported lazily (onnxruntime is not free)."""
     from ..core.errors import T2LError
 
     try:
@@ -23,8 +23,19 @@ def _make_adapter(description: str, bundle: Optional[Path]):
     except ImportError as exc:
         raise T2LError(f"the adapter generator is not available ({exc})", "reinstall t2l-edge") from None
     t0 = time.perf_counter()
-    adapter = Generator.load(bundle or default_bundle_path()).make(description)
-    return adapter, (time.perf_counter() - t0) * 1000.0
+    gen = Generator.load(bundle or default_bundle_path())
+    adapter = gen.make(description)
+    return gen, adapter, (time.perf_counter() - t0) * 1000.0
+
+
+def _nearest(gen, description: str) -> list[dict]:
+    """The 3 pool tasks closest to the description; the far-from-all warning goes to stderr."""
+    from ..runtime.task_bank import far_warning
+
+    near = gen.task_bank(announce=lambda text: typer.echo(text, err=True)).nearest(gen.embed([description]), k=3)[0]
+    if warning := far_warning(description, near):
+        typer.echo(f"warning: {warning}", err=True)
+    return near
 
 
 def _chat_tokens(engine, text: str) -> list[int]:
@@ -64,7 +75,7 @@ class _Session:
         return len(_chat_tokens(self.engine, self.prefix + text)) - len(_chat_tokens(self.engine, text))
 
 
-def _json_answer(session: _Session, description: str, prompt: str, compare: bool, make_ms: float) -> dict:
+def _json_answer(session: _Session, description: str, prompt: str, compare: bool, make_ms: float, near) -> dict:
     result = session.answer(prompt, True, False)
     out = {"description": description, "prompt": prompt, "answer": result.text,
            "tokens_per_s": result.tokens_per_s, "make_adapter_ms": make_ms,
@@ -72,6 +83,8 @@ def _json_answer(session: _Session, description: str, prompt: str, compare: bool
            "adapter": session.loaded.report.to_dict()}
     if compare:
         out["base_answer"] = session.answer(prompt, False, False).text
+    if near:
+        out["nearest"] = near
     return out
 
 
@@ -123,6 +136,8 @@ def chat(
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for prompts and generation (default: all cores for prompts; for generation all, half or one, whichever decodes fastest on the first tokens)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (needs --prompt)."),
     desc_in_prompt: bool = typer.Option(False, "--desc-in-prompt", help="Also put the description in front of the adapted model's prompts."),
+    nearest: bool = typer.Option(False, "--nearest", help="Also name the 3 pool tasks closest to the description, as make-adapter "
+                                 "--nearest does (the first use per bundle takes ~30 s, then cached)."),
 ) -> None:
     from ..data.schema import description_prefix
     from ..engine import Engine
@@ -130,13 +145,14 @@ def chat(
 
     if as_json and prompt is None:
         raise T2LError("--json needs --prompt", "add --prompt \"...\" or drop --json for interactive chat")
-    adapter, make_ms = _make_adapter(description, bundle)
+    gen, adapter, make_ms = _make_adapter(description, bundle)
+    near = _nearest(gen, description) if nearest else None
     with Engine(base, n_threads=threads) as engine:
         loaded = engine.use(adapter, scale=scale)  # validated against this base before llama.cpp sees it
         prefix = description_prefix(adapter.description) if desc_in_prompt else ""
         session = _Session(engine, loaded, scale, max_tokens, prefix)
         if as_json:
-            typer.echo(json.dumps(_json_answer(session, description, prompt, compare, make_ms), indent=2))
+            typer.echo(json.dumps(_json_answer(session, description, prompt, compare, make_ms, near), indent=2))
             return
 
         from rich.console import Console
@@ -144,6 +160,10 @@ def chat(
         console = Console()
         console.print(f"[dim]adapter made in {make_ms:.0f} ms: rank {adapter.rank}, targets {', '.join(adapter.targets)}"
                       + (f"; the description adds {session.prompt_cost('')} prompt tokens to each turn" if prefix else "") + "[/dim]")
+        if near:
+            from ..runtime.task_bank import nearest_line
+
+            console.print(f"[dim]{nearest_line(near)}[/dim]")
         # --prompt: answer it once and exit; otherwise a conversation, one typed prompt at a time
         for text in [prompt] if prompt is not None else _typed_prompts(console):
             _reply(console, session, text, compare, description)

@@ -107,20 +107,20 @@ def make_adapter(
             typer.echo(f"wrote {path} ({size / 1e6:.2f} MB) in {1000 * per_adapter:.0f} ms "
                        f"for {ad.base.name} [{ad.base.arch}, {ad.base.n_layer} layers, sha256 {ad.base.sha256[:12]}]")
             if near:
-                typer.echo("  closest pool tasks: " + ", ".join(
-                    f"{n['task']} ({n['cosine']:.2f}{'' if n['trained'] else ', validation-only'})" for n in near))
+                from ..runtime.task_bank import nearest_line
+
+                typer.echo("  " + nearest_line(near))
 
 
 def _nearest(gen, adapters: list) -> list[list[dict]]:
     """The 3 closest pool tasks per adapter, with a warning for a description unlike all of them."""
-    from ..runtime.task_bank import FAR_COSINE
+    from ..runtime.task_bank import far_warning
 
     bank = gen.task_bank(announce=lambda text: typer.echo(text, err=True))
     found = bank.nearest(gen.embed([ad.description for ad in adapters]), k=3)
     for ad, near in zip(adapters, found):
-        if near[0]["cosine"] < FAR_COSINE:
-            typer.echo(f"warning: '{ad.description[:40]}' is unlike every task in the generator's training pool (best cosine "
-                       f"{near[0]['cosine']:.2f}); expect a generic adapter, not one for this task", err=True)
+        if warning := far_warning(ad.description, near):
+            typer.echo(f"warning: {warning}", err=True)
     return found
 
 

@@ -16,6 +16,7 @@ benchmark or the unseen-task reserve):
   topic      MMLU questions: "is this about TOPIC? yes or no", one variant per topic
   label_words RTE pairs answered with one of 24 word pairs the description names (cat/dog, alpha/beta, ...)
   mrpc_words MRPC pairs answered with the same 24 word pairs (same meaning or not)
+  label_words_wide RTE pairs with ~250 other word pairs, validated on pairs of words it never trains on
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -27,6 +28,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from . import label_vocab
 from .schema import Example
 
 LETTERS = "ABCDE"
@@ -48,6 +50,10 @@ class Family:
     variants: list[Variant]
     keep: object = None  # source Example -> bool (inputs the family can use)
     text: object = None  # source Example -> the input text, when it is not the source's prompt
+    val_variants: list | None = None  # validation tasks the family never trains on (else: `variants`)
+
+    def split_variants(self, split: str) -> list[Variant]:
+        return self.val_variants if split == "val" and self.val_variants else self.variants
 
 
 def _listed(ex: Example) -> str:
@@ -409,7 +415,16 @@ MRPC_WORDS = Family("mrpc_words", ("olmo.mrpc",), lambda ex: ex.prompt, [
     _label_variant(f"{y}_{n}".lower(), y, n, _paraphrase_word_descriptions(y, n), 1) for y, n in LABEL_WORD_PAIRS
 ])
 
-FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS)
+# label_words at scale (data/label_vocab.py): ~300 pairs of words, none of the 24 above, and a
+# validation set of pairs whose words no training pair uses. Its syn_gap is the one figure here
+# that measures reading a description the generator never saw the task of.
+LABEL_WORDS_WIDE = Family("label_words_wide", ("olmo.rte",), lambda ex: ex.prompt, [
+    _label_variant(f"{y}_{n}".lower(), y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.train_pairs()
+], val_variants=[
+    _label_variant(f"{y}_{n}".lower(), y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.val_pairs()
+])
+
+FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE)
 
 
 def task_id(family: Family, variant: Variant) -> str:
@@ -439,17 +454,18 @@ def build_family(family: Family, load, split: str, limit: int = MAX_INPUTS, excl
     so a batch can ask two variants of one input. Inputs some variant cannot answer are
     dropped for all, which keeps the alignment."""
     inputs = family_inputs(family, load, split, limit, exclude)
+    variants = family.split_variants(split)
     rows = []
     for i, src in enumerate(inputs):
-        answers = [v.answer(src, i) for v in family.variants]
+        answers = [v.answer(src, i) for v in variants]
         if all(a for a in answers):
             rows.append((src, answers))
     out: dict[str, list[Example]] = {}
-    for k, v in enumerate(family.variants):
+    for k, v in enumerate(variants):
         out[task_id(family, v)] = [Example(family.prompt(src), answers[k], id=f"{task_id(family, v)}-{src.id}")
                                    for src, answers in rows]
     return out
 
 
 def all_descriptions() -> dict[str, list[str]]:
-    return {task_id(f, v): v.descriptions for f in FAMILIES for v in f.variants}
+    return {task_id(f, v): v.descriptions for f in FAMILIES for v in f.variants + (f.val_variants or [])}

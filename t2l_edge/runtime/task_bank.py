@@ -49,6 +49,20 @@ class TaskBank:
                  for j in np.argsort(-row)[:k]] for row in sims]
 
 
+def nearest_line(near: list[dict]) -> str:
+    """One line for people: the closest tasks with their cosines, validation-only ones marked."""
+    return "closest pool tasks: " + ", ".join(
+        f"{n['task']} ({n['cosine']:.2f}{'' if n['trained'] else ', validation-only'})" for n in near)
+
+
+def far_warning(description: str, near: list[dict]) -> str | None:
+    """The warning for a description unlike every pool task (None when some task is close)."""
+    if near[0]["cosine"] >= FAR_COSINE:
+        return None
+    return (f"'{description[:40]}' is unlike every task in the generator's training pool (best cosine "
+            f"{near[0]['cosine']:.2f}); expect a generic adapter, not one for this task")
+
+
 def _pool_descriptions() -> dict[str, list[str]]:
     from ..data.descriptions import descriptions, load_all
 

@@ -75,7 +75,7 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=()) -> li
             continue
         tasks = synthetic.build_family(fam, store.examples, split, exclude=exclude)
         variants = []
-        for v in fam.variants:
+        for v in fam.split_variants(split):
             descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
             tid = synthetic.task_id(fam, v)
             variants.append(TaskData(tid, tasks[tid], embed(descs), list(descs)))

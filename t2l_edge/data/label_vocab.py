@@ -1,0 +1,67 @@
+"""Words for the wide label-words family: hundreds of label pairs, with held-out words.
+
+The 24 pairs of `synthetic.LABEL_WORD_PAIRS` teach a generator to carry the words a description
+names through to the output, but every pair is seen in training, so they cannot say whether it
+learned the skill or 24 lookups. Here ~300 words are split once by a fixed seed: the training
+pairs are drawn among most of them (each word in two pairs, either side), and the validation
+pairs use words that appear in no training pair. A gap on those is reading, not recall.
+
+No word is an answer or label of the steering check (t2l_edge/evaluation/steer.py: colours,
+capitals, countries, French words, antonyms, plurals, first names, sentiment words), nor one
+of the 24 older pairs, so neither the check nor the older family overlaps this one
+(tests/test_specificity_training.py checks both).
+"""
+
+from __future__ import annotations
+
+import random
+
+_ANIMALS = ("horse rabbit goat camel zebra otter beaver badger falcon eagle owl parrot pigeon swan turtle lizard "
+            "snake spider beetle ant bee wasp moth crab lobster shrimp squid whale shark seal walrus panda koala "
+            "moose deer donkey mule llama hamster ferret")
+_OBJECTS = ("hammer wrench drill saw ladder bucket shovel rake broom needle thread button zipper pencil eraser "
+            "stapler ruler lamp candle mirror pillow blanket curtain carpet chair bench shelf drawer basket bottle "
+            "jar kettle spoon fork plate bowl teapot oven fridge clock compass anchor rope chain magnet lens camera "
+            "radio kite balloon drum flute trumpet harp cello")
+_FOODS = ("rice pasta noodle soup salad pepper onion garlic ginger honey butter yogurt pancake waffle muffin cookie "
+          "biscuit pretzel popcorn olive peach plum cherry grape melon mango kiwi papaya coconut almond walnut "
+          "peanut bean pea corn oat wheat barley")
+_PLACES = ("valley canyon desert forest meadow island harbor bridge tunnel castle tower temple garden farm market "
+           "bakery library museum stadium airport cave glacier volcano lagoon cliff beach pond creek comet prairie "
+           "orchard quarry")
+_CODES = ("gamma delta epsilon theta lambda sigma omega kappa bravo charlie echo foxtrot juliet kilo mike oscar "
+          "papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu K7 Z9 P4 M2 R2 J5 V8 B6 D3")
+_MATERIALS = "iron tin zinc brass bronze marble granite clay sand wood stone paper cotton wool silk leather rubber plastic"
+_PSEUDO = ("zorp blick wug dax fep glim snerd trop vash kiki bouba lorp mib nast plim sorn tiv yat zub grop flen "
+           "drax morf pell skiv wex hib jom")
+
+WORDS = tuple(" ".join((_ANIMALS, _OBJECTS, _FOODS, _PLACES, _CODES, _MATERIALS, _PSEUDO)).split())
+VAL_WORDS = 40  # 20 held-out pairs; their words are in no training pair
+PAIRS_PER_WORD = 2
+
+
+def _split() -> tuple[list[str], list[str]]:
+    words = list(WORDS)
+    random.Random("label_vocab:split").shuffle(words)
+    return words[VAL_WORDS:], words[:VAL_WORDS]
+
+
+def train_pairs() -> list[tuple[str, str]]:
+    """Each training word in PAIRS_PER_WORD pairs with different partners, in either role."""
+    words, _ = _split()
+    rng = random.Random("label_vocab:train")
+    pairs: list[tuple[str, str]] = []
+    seen: set[frozenset] = set()
+    for _round in range(PAIRS_PER_WORD):
+        order = words[:]
+        rng.shuffle(order)
+        for y, n in zip(order[::2], order[1::2]):
+            if frozenset((y, n)) not in seen:
+                seen.add(frozenset((y, n)))
+                pairs.append((y, n))
+    return pairs
+
+
+def val_pairs() -> list[tuple[str, str]]:
+    _, words = _split()
+    return list(zip(words[::2], words[1::2]))
