@@ -224,3 +224,29 @@ def test_client_that_gives_up_while_queued_is_skipped(server):
     chat(server)  # runs after the abandoned job's turn
     assert ctx.worker.stats["skipped"] == before["skipped"] + 1
     assert (ctx.store.bundle_id, "give up.") not in ctx.store.cache  # it never ran
+
+
+def test_nearest_tasks_are_named_when_the_server_has_a_task_bank(tmp_path, monkeypatch):
+    """`serve --nearest`: registering an adapter also names the closest pool tasks, closest
+    first, and warns when none is close; without a bank the reply has neither."""
+    import numpy as np
+
+    import t2l_edge.runtime.task_bank as tb
+    from t2l_edge.runtime import Generator
+
+    world = tiny_world(tmp_path / "w")
+    texts = {"olmo.sst2": "classify the sentiment", "olmo.rte": "does the second sentence follow", "x.copy": "repeat the input"}
+    emb = Generator.load(world["bundle"], threads=1).embed(list(texts.values()))
+    bank = tb.TaskBank(list(texts), emb.astype(np.float32), float(np.linalg.norm(emb, axis=1).mean()))
+    with tiny_server(world, task_bank=bank) as (url, _app):
+        http = httpx.Client(base_url=url, timeout=120)
+        made = http.post("/v1/adapters", json={"name": "rte", "description": "does the second sentence follow"}).json()
+        assert [n["task"] for n in made["nearest"]][0] == "olmo.rte" and made["nearest"][0]["cosine"] > 0.95  # padding in the batch of 3 moves it a little
+        assert made["nearest"][0]["cosine"] >= made["nearest"][1]["cosine"] >= made["nearest"][2]["cosine"]
+        assert "warning" not in made
+        monkeypatch.setattr(tb, "FAR_COSINE", 1.01)  # now nothing counts as close
+        far = http.post("/v1/adapters", json={"name": "far", "description": "qzv lmo terap"}).json()
+        assert "unlike every task" in far["warning"]
+    with tiny_server(world) as (url, _app):
+        plain = httpx.Client(base_url=url, timeout=120).post("/v1/adapters", json={"name": "a", "description": "x y"}).json()
+        assert "nearest" not in plain and "warning" not in plain

@@ -72,6 +72,9 @@ def serve(
     cache_mb: float = typer.Option(256.0, "--cache-mb", min=0.0, help="Memory cap for generated adapters kept loaded."),
     max_body_kb: int = typer.Option(1024, "--max-body-kb", min=1, help="Largest request body accepted."),
     max_queue: int = typer.Option(64, "--max-queue", min=1, help="Requests allowed to wait; more get 503."),
+    nearest: bool = typer.Option(False, "--nearest", help="POST /v1/adapters also names the 3 pool tasks closest to the "
+                                 "description, with a warning when none is close (as make-adapter --nearest; the first "
+                                 "start per bundle embeds the pool's descriptions, ~30 s, then cached)."),
 ) -> None:
     import uvicorn
 
@@ -84,8 +87,9 @@ def serve(
         generator = Generator.load(bundle, threads=threads)
         with Engine(base, n_ctx=ctx, n_threads=threads) as engine:
             _check_bundle_base(generator, engine)
+            bank = generator.task_bank(announce=lambda text: typer.echo(text, err=True)) if nearest else None
             web = build_app(engine, generator, adapters_dir, cache_mb=cache_mb, api_key=api_key,
-                            max_body=max_body_kb * 1024, max_queue=max_queue)
+                            max_body=max_body_kb * 1024, max_queue=max_queue, task_bank=bank)
             bound = sock.getsockname()[1]
             shown = f"[{host}]" if ":" in host else host
             typer.echo(f"t2l-edge serve: http://{shown}:{bound}/  (model {web.state.ctx.store.base_id}, "

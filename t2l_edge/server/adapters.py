@@ -95,8 +95,10 @@ def _norms(report_or_adapter) -> tuple[float, dict]:
 
 
 class AdapterStore:
-    def __init__(self, engine, generator, adapters_dir: Path | None = None, cap_bytes: int = 256 << 20):
+    def __init__(self, engine, generator, adapters_dir: Path | None = None, cap_bytes: int = 256 << 20,
+                 task_bank=None):
         self.engine, self.generator = engine, generator
+        self.task_bank = task_bank  # `serve --nearest`: registering names the closest pool tasks
         self.adapters_dir = Path(adapters_dir).resolve() if adapters_dir else None
         if self.adapters_dir is not None and not self.adapters_dir.is_dir():
             raise T2LError(f"--adapters-dir {adapters_dir} is not a folder", "create it or pass another folder")
@@ -235,7 +237,17 @@ class AdapterStore:
         entry, _ = self.generated(clean_description(description))
         self.named[name] = Named(name, entry.description, self._new_id("named", name))
         self.evict({entry.key})
-        return self.describe_named(self.named[name], entry)
+        return {**self.describe_named(self.named[name], entry), **self._nearest(entry.description)}
+
+    def _nearest(self, description: str) -> dict:
+        """{"nearest": the 3 closest pool tasks, "warning" when none is close}, or {} without a bank."""
+        if self.task_bank is None:
+            return {}
+        from ..runtime.task_bank import far_warning
+
+        near = self.task_bank.nearest(self.generator.embed([description]), k=3)[0]
+        warning = far_warning(description, near)
+        return {"nearest": near, **({"warning": warning} if warning else {})}
 
     def delete(self, name: str) -> None:
         if name in self.named:

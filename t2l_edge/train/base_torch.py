@@ -42,7 +42,14 @@ def load_base_torch(gguf_path: str | os.PathLike | None = None, dtype=None):
         shutil.rmtree(tmp, ignore_errors=True)
         model.save_pretrained(str(tmp), safe_serialization=True)
         tok.save_pretrained(str(tmp))
-        os.replace(tmp, cached)
+        try:
+            os.replace(tmp, cached)
+        except OSError:
+            # Another process (a second training run started at once) converted it first:
+            # keep its copy, which is the same conversion of the same file.
+            if not (cached / "config.json").is_file():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     model = AutoModelForCausalLM.from_pretrained(str(cached), dtype=dtype or torch.float32)
     tok = AutoTokenizer.from_pretrained(str(cached))
     model.eval()
