@@ -313,21 +313,41 @@ def _words_of(text: str) -> set[str]:
     return set(text.lower().replace(",", " ").replace(".", " ").split())
 
 
+def _steering_words() -> set[str]:
+    """Every label, answer and description word of the steering check's tasks."""
+    from t2l_edge.evaluation import steer
+
+    words = set()
+    for task in steer.tasks():
+        words |= set(map(str.lower, task.labels)) | _words_of(task.description)
+        for _, gold in task.items:
+            words |= _words_of(gold)
+    return words
+
+
 def test_wide_label_words_validate_on_words_no_training_pair_uses():
     from t2l_edge.data import label_vocab
-    from t2l_edge.evaluation import steer
 
     train = {w.lower() for p in label_vocab.train_pairs() for w in p}
     val = {w.lower() for p in label_vocab.val_pairs() for w in p}
     assert len(val) == label_vocab.VAL_WORDS and not train & val
     assert len(label_vocab.train_pairs()) >= 200 and len(set(label_vocab.WORDS)) == len(label_vocab.WORDS)
     older = {w.lower() for p in synthetic.LABEL_WORD_PAIRS for w in p}
-    steering = set()
-    for task in steer.tasks():
-        steering |= set(map(str.lower, task.labels)) | _words_of(task.description)
-        for _, gold in task.items:
-            steering |= _words_of(gold)
-    assert not (train | val) & (older | steering)
+    assert not (train | val) & (older | _steering_words())
+
+
+def test_vocabulary_label_words_share_the_wide_held_out_pairs_and_avoid_their_words():
+    from t2l_edge.data import label_vocab
+
+    words = label_vocab.vocab_words()
+    assert len(words) >= 1000 and len(set(words)) == len(words)
+    train = {w for p in label_vocab.vocab_train_pairs() for w in p}
+    assert train == set(words) and len(label_vocab.vocab_train_pairs()) >= len(words) - 2
+    fam = synthetic.LABEL_WORDS_VOCAB
+    assert [v.name for v in fam.split_variants("val")] == [v.name for v in synthetic.LABEL_WORDS_WIDE.val_variants]
+    held_out = {w.lower() for p in label_vocab.val_pairs() for w in p}
+    older = {w.lower() for p in synthetic.LABEL_WORD_PAIRS for w in p} | {w.lower() for w in label_vocab.WORDS}
+    assert not train & (held_out | older | _steering_words())
 
 
 def test_a_family_with_validation_variants_builds_them_for_val_only():

@@ -15,6 +15,7 @@ of the 24 older pairs, so neither the check nor the older family overlaps this o
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 _ANIMALS = ("horse rabbit goat camel zebra otter beaver badger falcon eagle owl parrot pigeon swan turtle lizard "
             "snake spider beetle ant bee wasp moth crab lobster shrimp squid whale shark seal walrus panda koala "
@@ -49,7 +50,10 @@ def _split() -> tuple[list[str], list[str]]:
 def train_pairs() -> list[tuple[str, str]]:
     """Each training word in PAIRS_PER_WORD pairs with different partners, in either role."""
     words, _ = _split()
-    rng = random.Random("label_vocab:train")
+    return _pairs(words, random.Random("label_vocab:train"))
+
+
+def _pairs(words: list[str], rng: random.Random) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     seen: set[frozenset] = set()
     for _round in range(PAIRS_PER_WORD):
@@ -65,3 +69,18 @@ def train_pairs() -> list[tuple[str, str]]:
 def val_pairs() -> list[tuple[str, str]]:
     _, words = _split()
     return list(zip(words[::2], words[1::2]))
+
+
+# The vocabulary-scale variant: ~1,500 common words (label_words.txt, written by
+# scripts/make_label_wordlist.py), each in two training pairs. It validates on the same held-out
+# pairs as the wide family, whose words the list leaves out, so the two compare directly: does
+# reading unseen words grow with the number of words trained on, at equal exposure?
+WORDLIST = Path(__file__).with_name("label_words.txt")
+
+
+def vocab_words() -> list[str]:
+    return WORDLIST.read_text().split()
+
+
+def vocab_train_pairs() -> list[tuple[str, str]]:
+    return _pairs(vocab_words(), random.Random("label_vocab:vocab"))

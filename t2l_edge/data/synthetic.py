@@ -17,6 +17,7 @@ benchmark or the unseen-task reserve):
   label_words RTE pairs answered with one of 24 word pairs the description names (cat/dog, alpha/beta, ...)
   mrpc_words MRPC pairs answered with the same 24 word pairs (same meaning or not)
   label_words_wide RTE pairs with ~250 other word pairs, validated on pairs of words it never trains on
+  label_words_vocab the same with ~1,500 pairs of common words, validated on the wide family's held-out pairs
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -424,7 +425,14 @@ LABEL_WORDS_WIDE = Family("label_words_wide", ("olmo.rte",), lambda ex: ex.promp
     _label_variant(f"{y}_{n}".lower(), y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.val_pairs()
 ])
 
-FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE)
+# label_words at vocabulary scale: ~1,500 pairs over ~1,500 common words, validated on the wide
+# family's held-out pairs (label_vocab.py), so its syn_gap compares with the wide family's.
+LABEL_WORDS_VOCAB = Family("label_words_vocab", ("olmo.rte",), lambda ex: ex.prompt, [
+    _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.vocab_train_pairs()
+], val_variants=LABEL_WORDS_WIDE.val_variants)
+
+FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
+            LABEL_WORDS_VOCAB)
 
 
 def task_id(family: Family, variant: Variant) -> str:
