@@ -28,13 +28,19 @@ however therefore although unless whereas already almost true false correct wron
 """.split())
 
 
+def space_words(reader) -> dict[str, int]:
+    """{word: token id} for the lowercase words the base spells as one token with a leading
+    space (byte-level BPE writes the space as U+0120), in token-id (merge) order."""
+    field = reader.fields["tokenizer.ggml.tokens"]
+    tokens = [bytes(field.parts[i]).decode("utf-8", "replace") for i in field.data]
+    return {t[1:]: i for i, t in enumerate(tokens) if t.startswith("\u0120") and re.fullmatch(r"[a-z]+", t[1:])}
+
+
 def base_words(gguf_path: Path) -> list[str]:
-    """Words the base spells as one token with a leading space, in token-id (merge) order."""
+    """Words of 4-10 letters the base spells as one token, frequent first."""
     from gguf import GGUFReader
 
-    field = GGUFReader(str(gguf_path)).fields["tokenizer.ggml.tokens"]
-    tokens = [bytes(field.parts[i]).decode("utf-8", "replace") for i in field.data]
-    return [t[1:] for t in tokens if t.startswith("\u0120") and re.fullmatch(r"[a-z]{4,10}", t[1:])]
+    return [w for w in space_words(GGUFReader(str(gguf_path))) if 4 <= len(w) <= 10]
 
 
 def encoder_words(tokenizer_json: Path) -> set[str]:
