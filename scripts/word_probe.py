@@ -25,6 +25,8 @@ training pair uses. Candidates are all the vocabulary's words.
   across all ten wordings, on held-out words: `paired` is the share of wordings whose Y token
   scores above its N token (chance 0.5). This is what a generator that attends over the tokens,
   instead of reading their mean, could use.
+- `token_attention`: `description_mlp` with attention pooling (4 learned queries) over those
+  token states in place of the mean: no word positions given, as a generator would read them.
 
     .venv/bin/python -m scripts.word_probe [--bundle models/default] [--json results/word-probe.json]
 """
@@ -99,8 +101,9 @@ def mlp_map(x: np.ndarray, y: np.ndarray, epochs: int = 400, hidden: int = 1024)
     return lambda z: net(torch.from_numpy(z)).detach().numpy()
 
 
-def word_states(texts: list[str], pairs: list[tuple[str, str]], batch: int = 128) -> tuple[np.ndarray, np.ndarray]:
-    """The encoder's last-layer states at the Y and the N word of each text (mean over repeats)."""
+def token_states(texts: list[str], batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(word-piece ids [N, T], mask [N, T], last-layer states [N, T, 384]) of the encoder (PyTorch
+    MiniLM, fp32), padded to the longest text."""
     import torch
     from tokenizers import Tokenizer
 
@@ -108,18 +111,64 @@ def word_states(texts: list[str], pairs: list[tuple[str, str]], batch: int = 128
 
     enc, folder = load_minilm()
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    tok.enable_padding()
-    ys, ns = [], []
+    encs = tok.encode_batch(texts)
+    width = max(len(e.ids) for e in encs)
+    ids = np.array([e.ids + [0] * (width - len(e.ids)) for e in encs])
+    mask = (np.arange(width)[None] < np.array([len(e.ids) for e in encs])[:, None]).astype(np.int64)
+    states = np.zeros((len(texts), width, enc.bert.config.hidden_size), np.float32)
     with torch.inference_mode():
-        for i in range(0, len(texts), batch):
-            encs = tok.encode_batch(texts[i:i + batch])
-            ids = torch.tensor([e.ids for e in encs])
-            states = enc.bert(input_ids=ids, attention_mask=torch.tensor([e.attention_mask for e in encs])).last_hidden_state
-            for row, (e, (y, n)) in enumerate(zip(encs, pairs[i:i + batch])):
-                for word, out in ((y, ys), (n, ns)):
-                    at = [k for k, t in enumerate(e.ids) if t == tok.token_to_id(word)]
-                    out.append(states[row, at].mean(0).numpy())
+        for k in range(0, len(texts), batch):
+            out = enc.bert(input_ids=torch.from_numpy(ids[k:k + batch]), attention_mask=torch.from_numpy(mask[k:k + batch]))
+            states[k:k + batch] = out.last_hidden_state.numpy()
+    return ids, mask, states
+
+
+def word_states(seq: tuple, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The states at the Y and the N word of each text (mean over repeats); `seq` from token_states."""
+    from tokenizers import Tokenizer
+
+    from t2l_edge.hypernet.encoder import minilm_path
+
+    tok = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+    ids, _, states = seq
+    ys, ns = [], []
+    for row, (y, n) in enumerate(pairs):
+        ys.append(states[row, ids[row] == tok.token_to_id(y)].mean(0))
+        ns.append(states[row, ids[row] == tok.token_to_id(n)].mean(0))
     return np.stack(ys), np.stack(ns)
+
+
+def attention_map(seq: tuple, target: np.ndarray, heads: int = 4, epochs: int = 20, hidden: int = 1024):
+    """Attention pooling with `heads` learned queries over the token states, then an MLP to the
+    target's direction; Adam on 1 - cosine, minibatches of 256, fixed settings (no selection)."""
+    import torch
+
+    torch.manual_seed(0)
+    _, mask, states = seq
+    dim = states.shape[-1]
+
+    class Read(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query = torch.nn.Parameter(torch.randn(heads, dim) * dim ** -0.5)
+            self.key = torch.nn.Linear(dim, dim)
+            self.out = torch.nn.Sequential(torch.nn.Linear(heads * dim, hidden), torch.nn.GELU(),
+                                           torch.nn.Linear(hidden, target.shape[1]))
+
+        def forward(self, h, m):
+            logits = torch.einsum("qd,ntd->nqt", self.query, self.key(h)) / dim ** 0.5
+            weights = logits.masked_fill(~m[:, None, :], float("-inf")).softmax(-1)
+            return self.out(torch.einsum("nqt,ntd->nqd", weights, h).flatten(1))
+
+    net, h, m, y = Read(), torch.from_numpy(states), torch.from_numpy(mask.astype(bool)), torch.from_numpy(target)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(h), generator=gen).split(256):
+            opt.zero_grad()
+            (1 - torch.nn.functional.cosine_similarity(net(h[idx], m[idx]), y[idx]).mean()).backward()
+            opt.step()
+    return lambda q: net(torch.from_numpy(q[2]), torch.from_numpy(q[1].astype(bool))).detach().numpy()
 
 
 def token_role(fit: tuple, test: tuple) -> dict:
@@ -200,14 +249,19 @@ def main() -> None:
     splits = pairs_of(fit_words, rng), pairs_of(val_words, rng, rounds=1), pairs_of(test_words, rng, rounds=1)
     gen = Generator.load(args.bundle, threads=args.threads)
 
-    per_wording = [[pr] * WORDINGS for pr in splits[0]], [[pr] * WORDINGS for pr in splits[2]]
-    roles = token_role(word_states(texts_of(splits[0]), sum(per_wording[0], [])),
-                       word_states(texts_of(splits[2]), sum(per_wording[1], [])))
+    seq_fit, seq_test = token_states(texts_of(splits[0])), token_states(texts_of(splits[2]))
+    roles = token_role(word_states(seq_fit, [pr for pr in splits[0] for _ in range(WORDINGS)]),
+                       word_states(seq_test, [pr for pr in splits[2] for _ in range(WORDINGS)]))
+    yes_fit = np.repeat([index[y] for y, _ in splits[0]], WORDINGS)
+    yes_test, no_test = (np.repeat([index[w[k]] for w in splits[2]], WORDINGS) for k in (0, 1))
+    pred = attention_map(seq_fit, cand[yes_fit])(seq_test)
+    attention = {**summary(ranks(pred, cand, yes_test)), "binding": round(_binding(pred, cand, yes_test, no_test), 3)}
     out = {"bundle": str(args.bundle), "candidates": len(words), "fit_words": len(fit_words) + len(val_words),
            "test_words": len(test_words), "test_wordings": WORDINGS * len(splits[2]),
            "chance_top1": round(1 / len(words), 4), "chance_median_rank": len(words) / 2,
            **pooled_probes(gen, cand, index, splits),
-           "word_alone": word_alone_probe(gen, cand, index, fit_words, val_words, test_words), "token_role": roles}
+           "word_alone": word_alone_probe(gen, cand, index, fit_words, val_words, test_words), "token_role": roles,
+           "token_attention": attention}
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
