@@ -10,9 +10,9 @@ of the label-words vocabulary (t2l_edge/data/label_words.txt), from the embeddin
 family's ten wordings to the base's input embedding of Y's token, scored on pairs of words no
 training pair uses. Candidates are all the vocabulary's words.
 
-- `identity`: rank of Y's token among the candidates by cosine with the prediction (top-1,
-  top-10, median): does the embedding say which words are named?
-- `binding`: share of held-out wordings whose prediction is nearer Y than N (chance 0.5): does
+- `description`: the ridge map. `top1`, `top10`, `median_rank`: rank of Y's token among the
+  candidates by cosine with the prediction: does the embedding say which words are named?
+  `binding`: share of held-out wordings whose prediction is nearer Y than N (chance 0.5): does
   it say which of the two named words answers "follows"?
 - `word_alone`: the same map fitted on the bare word's embedding: how much of a word's identity
   the encoder keeps at all (the ceiling for `identity`).
@@ -43,6 +43,7 @@ import numpy as np
 from scripts.make_label_wordlist import space_words
 
 HELDOUT_WORDS = 300
+WORDINGS = 10  # synthetic._label_word_descriptions gives ten wordings per pair
 LAMBDAS = (1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1)
 
 
@@ -181,9 +182,6 @@ def token_role(fit: tuple, test: tuple) -> dict:
             "single": round(float(np.concatenate([sy > 0, sn < 0]).mean()), 3)}
 
 
-WORDINGS = 10  # synthetic._label_word_descriptions gives ten wordings per pair
-
-
 def base_targets(words: list[str]) -> np.ndarray:
     """[words, 576] the base's input embedding of each word's token, unit length."""
     import gguf
@@ -248,6 +246,10 @@ def main() -> None:
     val_words, fit_words = fit_words[:len(fit_words) // 10], fit_words[len(fit_words) // 10:]
     splits = pairs_of(fit_words, rng), pairs_of(val_words, rng, rounds=1), pairs_of(test_words, rng, rounds=1)
     gen = Generator.load(args.bundle, threads=args.threads)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # the MLP, attention and token-state parts
 
     seq_fit, seq_test = token_states(texts_of(splits[0])), token_states(texts_of(splits[2]))
     roles = token_role(word_states(seq_fit, [pr for pr in splits[0] for _ in range(WORDINGS)]),
