@@ -235,6 +235,8 @@ def main() -> None:
     p.add_argument("--bundle", type=Path, default=Path("models/default"), help="bundle whose encoder embeds the texts")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
+    p.add_argument("--attn-heads", type=int, default=4, help="learned queries of the attention probe")
+    p.add_argument("--attn-epochs", type=int, default=20, help="training epochs of the attention probe")
     args = p.parse_args()
 
     words = label_vocab.vocab_words()
@@ -256,8 +258,9 @@ def main() -> None:
                        word_states(seq_test, [pr for pr in splits[2] for _ in range(WORDINGS)]))
     yes_fit = np.repeat([index[y] for y, _ in splits[0]], WORDINGS)
     yes_test, no_test = (np.repeat([index[w[k]] for w in splits[2]], WORDINGS) for k in (0, 1))
-    pred = attention_map(seq_fit, cand[yes_fit])(seq_test)
-    attention = {**summary(ranks(pred, cand, yes_test)), "binding": round(_binding(pred, cand, yes_test, no_test), 3)}
+    pred = attention_map(seq_fit, cand[yes_fit], heads=args.attn_heads, epochs=args.attn_epochs)(seq_test)
+    attention = {"heads": args.attn_heads, "epochs": args.attn_epochs, **summary(ranks(pred, cand, yes_test)),
+                 "binding": round(_binding(pred, cand, yes_test, no_test), 3)}
     out = {"bundle": str(args.bundle), "candidates": len(words), "fit_words": len(fit_words) + len(val_words),
            "test_words": len(test_words), "test_wordings": WORDINGS * len(splits[2]),
            "chance_top1": round(1 / len(words), 4), "chance_median_rank": len(words) / 2,
