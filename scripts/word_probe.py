@@ -102,16 +102,22 @@ def mlp_map(x: np.ndarray, y: np.ndarray, epochs: int = 400, hidden: int = 1024)
     return lambda z: net(torch.from_numpy(z)).detach().numpy()
 
 
-def token_states(texts: list[str], batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(word-piece ids [N, T], mask [N, T], last-layer states [N, T, 384]) of the encoder (PyTorch
-    MiniLM, fp32), padded to the longest text."""
-    import torch
+def load_encoder():
+    """(PyTorch MiniLM, fp32; its tokenizer), loaded once for both token-state probes."""
     from tokenizers import Tokenizer
 
     from t2l_edge.hypernet.encoder import load_minilm
 
     enc, folder = load_minilm()
-    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    return enc, Tokenizer.from_file(str(folder / "tokenizer.json"))
+
+
+def token_states(encoder, texts: list[str], batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(word-piece ids [N, T], mask [N, T], last-layer states [N, T, 384]) of `encoder`
+    (from load_encoder), padded to the longest text."""
+    import torch
+
+    enc, tok = encoder
     encs = tok.encode_batch(texts)
     width = max(len(e.ids) for e in encs)
     ids = np.array([e.ids + [0] * (width - len(e.ids)) for e in encs])
@@ -124,13 +130,8 @@ def token_states(texts: list[str], batch: int = 128) -> tuple[np.ndarray, np.nda
     return ids, mask, states
 
 
-def word_states(seq: tuple, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+def word_states(tok, seq: tuple, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """The states at the Y and the N word of each text (mean over repeats); `seq` from token_states."""
-    from tokenizers import Tokenizer
-
-    from t2l_edge.hypernet.encoder import minilm_path
-
-    tok = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
     ids, _, states = seq
     ys, ns = [], []
     for row, (y, n) in enumerate(pairs):
@@ -253,9 +254,10 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)  # the MLP, attention and token-state parts
 
-    seq_fit, seq_test = token_states(texts_of(splits[0])), token_states(texts_of(splits[2]))
-    roles = token_role(word_states(seq_fit, [pr for pr in splits[0] for _ in range(WORDINGS)]),
-                       word_states(seq_test, [pr for pr in splits[2] for _ in range(WORDINGS)]))
+    encoder = load_encoder()
+    seq_fit, seq_test = token_states(encoder, texts_of(splits[0])), token_states(encoder, texts_of(splits[2]))
+    roles = token_role(word_states(encoder[1], seq_fit, [pr for pr in splits[0] for _ in range(WORDINGS)]),
+                       word_states(encoder[1], seq_test, [pr for pr in splits[2] for _ in range(WORDINGS)]))
     yes_fit = np.repeat([index[y] for y, _ in splits[0]], WORDINGS)
     yes_test, no_test = (np.repeat([index[w[k]] for w in splits[2]], WORDINGS) for k in (0, 1))
     pred = attention_map(seq_fit, cand[yes_fit], heads=args.attn_heads, epochs=args.attn_epochs)(seq_test)
