@@ -12,7 +12,8 @@ import numpy as np
 from t2l_edge import GENERATOR_NAME
 from t2l_edge.core.atomic import atomic_dir, refuse_existing
 from t2l_edge.core.errors import T2LError
-from t2l_edge.formats.keys import ENCODER_FILE, HYPERNET_FILE, MANIFEST, TOKENIZER_FILE
+from t2l_edge.core.description_seq import MAX_PIECES
+from t2l_edge.formats.keys import ENCODER_FILE, ENCODER_OUTPUT, ENCODER_STATES, HYPERNET_FILE, MANIFEST, TOKENIZER_FILE
 from t2l_edge.hypernet.checkpoint import git_commit
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.runtime.bundle import FORMAT_VERSION, sha256_file
@@ -31,10 +32,30 @@ def check_encoder_matches_training(provenance: dict, enc: dict, encoder_sha256: 
         raise T2LError("the encoder to ship differs from the one the hypernetwork was trained with (sha256 mismatch)",
                        "export with the encoder used in training, or re-train")
     trained = provenance.get("encoder")
-    shipped = f"{enc['report']['encoder']} {enc['quant']}"
+    shipped = f"{enc['report']['encoder']} {enc['quant']}" + (" pieces" if _has_pieces(enc) else "")
     if trained and trained != shipped:
         raise T2LError(f"the hypernetwork was trained on '{trained}' embeddings but the bundle would ship '{shipped}'",
-                       f"pass --encoder-quant {trained.rsplit(' ', 1)[-1]}")
+                       f"pass --encoder-quant {'int8' if ' int8' in trained else 'fp32'}")
+
+
+def _has_pieces(enc: dict) -> bool:
+    return ENCODER_STATES in enc["report"].get("outputs", [])
+
+
+def _probe_inputs(net: HyperNetwork, shipped, trained) -> np.ndarray:
+    """Real descriptions through the shipped encoder, checked against the training encoder,
+    plus random inputs: the rows the ONNX-vs-PyTorch parity check runs on."""
+    encode = "encode_packed" if net.cfg.read_tokens else "encode"
+    probe = getattr(shipped, encode)(PROBE_TEXTS)
+    if not np.array_equal(probe, getattr(trained, encode)(PROBE_TEXTS)):
+        raise T2LError("the optimised encoder does not reproduce the training encoder's embeddings",
+                       "report it; this onnxruntime build changes numerics when it optimises")
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((4,) + probe.shape[1:]).astype(np.float32)
+    if net.cfg.read_tokens:  # texts of 1, 9, 33 and all pieces
+        for row, n in enumerate((1, 9, 33, MAX_PIECES)):
+            noise[row, 1 + n:] = 0.0
+    return np.concatenate([probe, noise])
 
 
 def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict, force: bool = False,
@@ -49,7 +70,11 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
     out = refuse_existing(out_dir, force)
     if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise T2LError(f"{out} exists and is not a bundle", "choose an empty or new folder")
-    enc = encoder or ensure_encoder(encoder_quant)
+    enc = encoder or ensure_encoder(encoder_quant, pieces=bool(net.cfg.read_tokens))
+    if bool(net.cfg.read_tokens) != _has_pieces(enc):
+        raise T2LError("the generator reads word pieces but the encoder does not return them" if net.cfg.read_tokens
+                       else "the encoder returns word pieces but this generator reads pooled embeddings only",
+                       "export with ensure_encoder(pieces=...) matching hypernet.read_tokens")
     encoder_sha = sha256_file(enc["onnx"])
     check_encoder_matches_training(provenance, enc, encoder_sha)
     with atomic_dir(out) as tmp:
@@ -60,16 +85,10 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
         export_hypernet_onnx(net, tmp / HYPERNET_FILE)
         if hypernet_dtype == "fp16":
             store_weights_fp16(tmp / HYPERNET_FILE)
-        # Probe with real descriptions through the shipped encoder, plus random directions.
-        probe = OnnxEncoder(tmp / ENCODER_FILE, tmp / TOKENIZER_FILE, pre_optimized=True).encode(PROBE_TEXTS)
-        trained = OnnxEncoder(enc["onnx"], enc["tokenizer"]).encode(PROBE_TEXTS)
-        if not np.array_equal(probe, trained):
-            raise T2LError("the optimised encoder does not reproduce the training encoder's embeddings",
-                           "report it; this onnxruntime build changes numerics when it optimises")
-        rng = np.random.default_rng(0)
-        random_emb = rng.standard_normal((4, net.cfg.emb_dim)).astype(np.float32)
+        inputs = _probe_inputs(net, OnnxEncoder(tmp / ENCODER_FILE, tmp / TOKENIZER_FILE, pre_optimized=True),
+                               OnnxEncoder(enc["onnx"], enc["tokenizer"]))
         fp16 = hypernet_dtype == "fp16"
-        parity = parity_check(net, tmp / HYPERNET_FILE, np.concatenate([probe, random_emb]),
+        parity = parity_check(net, tmp / HYPERNET_FILE, inputs,
                               PARITY_TOL_FP16 if fp16 else PARITY_TOL, relative=fp16)
         d = parity["max_abs_diff"]
         log(f"ONNX ({hypernet_dtype} weights) vs PyTorch, max abs diff: A {d['A']:.2e}, B {d['B']:.2e}, "
@@ -82,6 +101,7 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
             "lora": {"rank": cfg.rank, "alpha": cfg.alpha, "use_rslora": cfg.use_rslora,
                      "scaling": "rslora" if cfg.use_rslora else "standard", "targets": list(cfg.targets)},
             "encoder": {"name": enc["report"]["encoder"], "pooling": "mean+l2norm",
+                        "outputs": enc["report"].get("outputs", [ENCODER_OUTPUT]),
                         "max_length": int(enc.get("max_length", 256)), "sha256": encoder_sha, "graph": PRE_OPTIMIZED,
                         "quantization": "int8-dynamic-per-channel" if enc["quant"] == "int8" else "fp32",
                         "error_vs_fp32": enc["report"].get("int8_vs_fp32") if enc["quant"] == "int8" else None},

@@ -15,7 +15,7 @@ import torch
 
 from t2l_edge.core.atomic import atomic_dir, atomic_output
 from t2l_edge.core.paths import cache_root
-from t2l_edge.formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT
+from t2l_edge.formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT, ENCODER_PIECE_OUTPUTS
 
 PROBE_TEXTS = [
     # The kind of descriptions users write: short and long, plain and formal, several domains.
@@ -65,13 +65,17 @@ PROBE_TEXTS = [
 
 
 def export_encoder_onnx(encoder: torch.nn.Module, path: Path, vocab_size: int = 1000) -> None:
+    """A PooledEncoder gives one output (the embedding), a PiecesEncoder three (ENCODER_PIECE_OUTPUTS)."""
+    from t2l_edge.hypernet.encoder import PiecesEncoder
+
     ids = torch.randint(5, max(vocab_size - 1, 6), (2, 7))
     mask = torch.ones_like(ids)
     mask[1, 5:] = 0
+    names = list(ENCODER_PIECE_OUTPUTS if isinstance(encoder, PiecesEncoder) else (ENCODER_OUTPUT,))
+    axes = {n: {0: "batch", 1: "seq"} for n in [*ENCODER_INPUTS, *names[1:]]}
     torch.onnx.export(
-        encoder, (ids, mask), str(path), input_names=list(ENCODER_INPUTS), output_names=[ENCODER_OUTPUT],
-        dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in ENCODER_INPUTS}, ENCODER_OUTPUT: {0: "batch"}},
-        opset_version=17, dynamo=False,
+        encoder, (ids, mask), str(path), input_names=list(ENCODER_INPUTS), output_names=names,
+        dynamic_axes={**axes, ENCODER_OUTPUT: {0: "batch"}}, opset_version=17, dynamo=False,
     )
 
 
@@ -102,25 +106,33 @@ def torch_vs_onnx(encoder: torch.nn.Module, onnx_path: Path, tokenizer_json: Pat
     ids = torch.tensor([e.ids for e in batch])
     mask = torch.tensor([e.attention_mask for e in batch])
     with torch.no_grad():
-        ref = encoder(ids, mask).numpy()
-    return float(np.abs(ref - enc.encode(texts)).max())
+        ref = encoder(ids, mask)
+    if isinstance(ref, tuple):  # a PiecesEncoder: compare the packed arrays the generator reads
+        from t2l_edge.core.description_seq import pack
+
+        return float(np.abs(pack(*(t.numpy() for t in ref), mask.numpy()) - enc.encode_packed(texts)).max())
+    return float(np.abs(ref.numpy() - enc.encode(texts)).max())
 
 
-def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Path | None = None) -> dict:
-    """Export MiniLM once and cache it. Returns {onnx, tokenizer, quant, report}."""
+def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Path | None = None,
+                   pieces: bool = False) -> dict:
+    """Export MiniLM once and cache it. Returns {onnx, tokenizer, quant, report}. With `pieces`
+    the encoder also returns word-piece states and embeddings, in a folder of its own, so the
+    pooled encoder's files stay the bytes earlier runs trained with."""
     from t2l_edge.hypernet.encoder import ENCODER_NAME, load_minilm
 
-    out = out_dir or cache_root() / "encoders" / "all-MiniLM-L6-v2"
+    out = out_dir or cache_root() / "encoders" / ("all-MiniLM-L6-v2-pieces" if pieces else "all-MiniLM-L6-v2")
     fp32, int8 = out / "encoder-fp32.onnx", out / "encoder-int8.onnx"
     report_path = out / "report.json"
     if not report_path.is_file():
-        encoder, src = load_minilm(folder)
+        encoder, src = load_minilm(folder, pieces=pieces)
         with atomic_dir(out) as tmp:
             shutil.copy(src / "tokenizer.json", tmp / "tokenizer.json")
             export_encoder_onnx(encoder, tmp / fp32.name, encoder.bert.config.vocab_size)
             quantize_int8(tmp / fp32.name, tmp / int8.name)
             report = {
                 "encoder": ENCODER_NAME,
+                "outputs": list(ENCODER_PIECE_OUTPUTS if pieces else (ENCODER_OUTPUT,)),
                 "torch_vs_onnx_fp32_max_abs": torch_vs_onnx(encoder, tmp / fp32.name, tmp / "tokenizer.json"),
                 "int8_vs_fp32": cosine_report(tmp / fp32.name, tmp / int8.name, tmp / "tokenizer.json"),
             }

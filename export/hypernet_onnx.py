@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from t2l_edge.core.description_seq import MAX_PIECES
 from t2l_edge.core.errors import T2LError
 from t2l_edge.formats.keys import HYPERNET_INPUT, hypernet_outputs, lora_a_name, lora_b_name
 from t2l_edge.hypernet.model import HyperNetwork
@@ -35,6 +36,8 @@ def export_hypernet_onnx(net: HyperNetwork, path: Path) -> None:
     net = net.eval()
     names = hypernet_outputs(net.cfg.targets)
     dummy = torch.zeros(2, net.cfg.emb_dim)
+    if net.cfg.read_tokens:  # packed descriptions; the reader's softmax needs some pieces present
+        dummy = torch.randn(2, 1 + MAX_PIECES, 2 * net.cfg.emb_dim)
     torch.onnx.export(
         _Flat(net), (dummy,), str(path), input_names=[HYPERNET_INPUT], output_names=names,
         dynamic_axes={HYPERNET_INPUT: {0: "tasks"}, **{n: {0: "tasks"} for n in names}},

@@ -115,6 +115,8 @@ def main() -> None:
 
     cfg = resolve(SFTConfig, args.config, args.set)
     gen = BundleLoRAs(args.bundle, args.guidance, args.snap)
+    # A bundle that reads word pieces takes packed descriptions: embed them as it was trained.
+    cfg.hypernet["read_tokens"] = gen.manifest.raw["hypernet"]["config"].get("read_tokens", 0)
     model, tok, _ = load_base_torch(resolve_base(cfg.base))
     wrapped = wrap_model(model, gen.manifest.targets, gen.manifest.base.n_layer)
     _, val, extra, _ = load_sft_data(cfg, log=(lambda s: None) if args.json else print)

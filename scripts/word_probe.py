@@ -27,6 +27,10 @@ training pair uses. Candidates are all the vocabulary's words.
   instead of reading their mean, could use.
 - `token_attention`: `description_mlp` with attention pooling (4 learned queries) over those
   token states in place of the mean: no word positions given, as a generator would read them.
+- `token_attention_pieces`: the same attention, keyed on the states as before, but pooling each
+  piece's input word-piece embedding instead of its state.
+- `token_attention_reader`: `token_attention_pieces` with an MLP computing the keys: how the
+  generator's word-piece reader reads (hypernet/reader.py).
 
     .venv/bin/python -m scripts.word_probe [--bundle models/default] [--json results/word-probe.json]
 """
@@ -112,9 +116,10 @@ def load_encoder():
     return enc, Tokenizer.from_file(str(folder / "tokenizer.json"))
 
 
-def token_states(encoder, texts: list[str], batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(word-piece ids [N, T], mask [N, T], last-layer states [N, T, 384]) of `encoder`
-    (from load_encoder), padded to the longest text."""
+def token_states(encoder, texts: list[str], batch: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(word-piece ids [N, T], mask [N, T], last-layer states [N, T, 384], the word-piece
+    embeddings the encoder starts from [N, T, 384]) of `encoder` (from load_encoder), padded to
+    the longest text."""
     import torch
 
     enc, tok = encoder
@@ -127,12 +132,13 @@ def token_states(encoder, texts: list[str], batch: int = 128) -> tuple[np.ndarra
         for k in range(0, len(texts), batch):
             out = enc.bert(input_ids=torch.from_numpy(ids[k:k + batch]), attention_mask=torch.from_numpy(mask[k:k + batch]))
             states[k:k + batch] = out.last_hidden_state.numpy()
-    return ids, mask, states
+        pieces = enc.bert.embeddings.word_embeddings(torch.from_numpy(ids)).numpy()
+    return ids, mask, states, pieces
 
 
 def word_states(tok, seq: tuple, pairs: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """The states at the Y and the N word of each text (mean over repeats); `seq` from token_states."""
-    ids, _, states = seq
+    ids, _, states, _ = seq
     ys, ns = [], []
     for row, (y, n) in enumerate(pairs):
         ys.append(states[row, ids[row] == tok.token_to_id(y)].mean(0))
@@ -140,37 +146,44 @@ def word_states(tok, seq: tuple, pairs: list[tuple[str, str]]) -> tuple[np.ndarr
     return np.stack(ys), np.stack(ns)
 
 
-def attention_map(seq: tuple, target: np.ndarray, heads: int = 4, epochs: int = 20, hidden: int = 1024):
+def attention_map(seq: tuple, target: np.ndarray, heads: int = 4, epochs: int = 20, hidden: int = 1024,
+                  values: str = "states", key_mlp: bool = False):
     """Attention pooling with `heads` learned queries over the token states, then an MLP to the
-    target's direction; Adam on 1 - cosine, minibatches of 256, fixed settings (no selection)."""
+    target's direction; Adam on 1 - cosine, minibatches of 256, fixed settings (no selection).
+    The keys always come from the last-layer states (where a word's role is); the pooled values
+    are those states, or with values="pieces" the word-piece embeddings (where its identity is).
+    The keys are a linear map of the states, or with `key_mlp` a one-hidden-layer MLP of them."""
     import torch
 
     torch.manual_seed(0)
-    _, mask, states = seq
+    _, mask, states, pieces = seq
+    pick = 3 if values == "pieces" else 2
     dim = states.shape[-1]
 
     class Read(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.query = torch.nn.Parameter(torch.randn(heads, dim) * dim ** -0.5)
-            self.key = torch.nn.Linear(dim, dim)
+            self.key = torch.nn.Sequential(torch.nn.Linear(dim, dim), torch.nn.GELU(), torch.nn.Linear(dim, dim)) \
+                if key_mlp else torch.nn.Linear(dim, dim)
             self.out = torch.nn.Sequential(torch.nn.Linear(heads * dim, hidden), torch.nn.GELU(),
                                            torch.nn.Linear(hidden, target.shape[1]))
 
-        def forward(self, h, m):
+        def forward(self, h, v, m):
             logits = torch.einsum("qd,ntd->nqt", self.query, self.key(h)) / dim ** 0.5
             weights = logits.masked_fill(~m[:, None, :], float("-inf")).softmax(-1)
-            return self.out(torch.einsum("nqt,ntd->nqd", weights, h).flatten(1))
+            return self.out(torch.einsum("nqt,ntd->nqd", weights, v).flatten(1))
 
-    net, h, m, y = Read(), torch.from_numpy(states), torch.from_numpy(mask.astype(bool)), torch.from_numpy(target)
+    net, y = Read(), torch.from_numpy(target)
+    h, v, m = torch.from_numpy(states), torch.from_numpy(seq[pick]), torch.from_numpy(mask.astype(bool))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
     for _ in range(epochs):
         for idx in torch.randperm(len(h), generator=gen).split(256):
             opt.zero_grad()
-            (1 - torch.nn.functional.cosine_similarity(net(h[idx], m[idx]), y[idx]).mean()).backward()
+            (1 - torch.nn.functional.cosine_similarity(net(h[idx], v[idx], m[idx]), y[idx]).mean()).backward()
             opt.step()
-    return lambda q: net(torch.from_numpy(q[2]), torch.from_numpy(q[1].astype(bool))).detach().numpy()
+    return lambda q: net(torch.from_numpy(q[2]), torch.from_numpy(q[pick]), torch.from_numpy(q[1].astype(bool))).detach().numpy()
 
 
 def token_role(fit: tuple, test: tuple) -> dict:
@@ -260,15 +273,19 @@ def main() -> None:
                        word_states(encoder[1], seq_test, [pr for pr in splits[2] for _ in range(WORDINGS)]))
     yes_fit = np.repeat([index[y] for y, _ in splits[0]], WORDINGS)
     yes_test, no_test = (np.repeat([index[w[k]] for w in splits[2]], WORDINGS) for k in (0, 1))
-    pred = attention_map(seq_fit, cand[yes_fit], heads=args.attn_heads, epochs=args.attn_epochs)(seq_test)
-    attention = {"heads": args.attn_heads, "epochs": args.attn_epochs, **summary(ranks(pred, cand, yes_test)),
-                 "binding": round(_binding(pred, cand, yes_test, no_test), 3)}
+    attention = {}
+    for name, values, key_mlp in (("states", "states", False), ("pieces", "pieces", False), ("reader", "pieces", True)):
+        pred = attention_map(seq_fit, cand[yes_fit], heads=args.attn_heads, epochs=args.attn_epochs, values=values,
+                             key_mlp=key_mlp)(seq_test)
+        attention[name] = {"heads": args.attn_heads, "epochs": args.attn_epochs, **summary(ranks(pred, cand, yes_test)),
+                           "binding": round(_binding(pred, cand, yes_test, no_test), 3)}
     out = {"bundle": str(args.bundle), "candidates": len(words), "fit_words": len(fit_words) + len(val_words),
            "test_words": len(test_words), "test_wordings": WORDINGS * len(splits[2]),
            "chance_top1": round(1 / len(words), 4), "chance_median_rank": len(words) / 2,
            **pooled_probes(gen, cand, index, splits),
            "word_alone": word_alone_probe(gen, cand, index, fit_words, val_words, test_words), "token_role": roles,
-           "token_attention": attention}
+           "token_attention": attention["states"], "token_attention_pieces": attention["pieces"],
+           "token_attention_reader": attention["reader"]}
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,12 @@ BUNDLE_FILES = (ENCODER_FILE, TOKENIZER_FILE, HYPERNET_FILE)  # besides the mani
 # ---- ONNX graph inputs and outputs ------------------------------------------------------------
 ENCODER_INPUTS = ("input_ids", "attention_mask")
 ENCODER_OUTPUT = "embedding"
-HYPERNET_INPUT = "task_embedding"
+# Encoders for word-piece-reading generators (HyperConfig.read_tokens) also return, per piece,
+# the last-layer state and the input word-piece embedding: [batch, pieces, dim] each.
+ENCODER_STATES = "token_states"
+ENCODER_PIECES = "token_pieces"
+ENCODER_PIECE_OUTPUTS = (ENCODER_OUTPUT, ENCODER_STATES, ENCODER_PIECES)
+HYPERNET_INPUT = "task_embedding"  # [tasks, dim], or packed [tasks, 1 + pieces, 2 * dim] (core/description_seq.py)
 
 
 def lora_a_name(module: str) -> str:

@@ -19,6 +19,7 @@ class HyperConfig:
     use_rslora: bool = True  # PEFT scaling alpha/sqrt(r) (paper); written to GGUF as alpha*sqrt(r)
     targets: tuple[str, ...] = ("q_proj", "v_proj")
     dropout: float = 0.05
+    read_tokens: int = 0  # learned queries reading the description's word pieces (hypernet/reader.py); 0: pooled only
 
     def __post_init__(self):
         self.targets = tuple(self.targets)

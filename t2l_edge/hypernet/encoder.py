@@ -33,16 +33,28 @@ class PooledEncoder(nn.Module):
         self.bert = bert
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.states_and_pooled(input_ids, attention_mask)[1]
+
+    def states_and_pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return nn.functional.normalize(pooled, p=2.0, dim=-1)
+        return hidden, nn.functional.normalize(pooled, p=2.0, dim=-1)
 
 
-def load_minilm(path: str | Path | None = None) -> tuple[PooledEncoder, Path]:
-    """(encoder, folder holding tokenizer.json)."""
+class PiecesEncoder(PooledEncoder):
+    """PooledEncoder that also returns each word piece's last-layer state and its input
+    word-piece embedding, for generators that read word pieces (hypernet/reader.py)."""
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        hidden, pooled = self.states_and_pooled(input_ids, attention_mask)
+        return pooled, hidden, self.bert.embeddings.word_embeddings(input_ids)
+
+
+def load_minilm(path: str | Path | None = None, pieces: bool = False) -> tuple[PooledEncoder, Path]:
+    """(encoder, folder holding tokenizer.json); a PiecesEncoder with `pieces`."""
     from transformers import BertModel
 
     folder = Path(path) if path else minilm_path()
     bert = BertModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
-    return PooledEncoder(bert.eval()).eval(), folder
+    return (PiecesEncoder if pieces else PooledEncoder)(bert.eval()).eval(), folder

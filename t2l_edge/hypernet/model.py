@@ -13,6 +13,10 @@ Bias hyper-init: head weights start at zero and the output bias equals a PEFT de
 init (A kaiming-uniform, B zero), so an untrained generator gives delta W = 0 exactly and SFT
 starts from the base model's behaviour. M and S share a head between A and B, so their bias
 lives in a separate (module, A/B[, rank]) table added after the head.
+
+With `read_tokens > 0` the generator also reads the description's word pieces (hypernet/reader.py)
+and takes packed descriptions (core/description_seq.py) instead of pooled embeddings; what it
+reads is added to the mixer's output, the same for every (layer, module) pair.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from torch import nn
 
 from ..core.basemodel import BaseSpec
 from .config import HyperConfig
+from .reader import TokenReader, split_packed
 
 
 class ResidualBlock(nn.Module):
@@ -106,6 +111,8 @@ class HyperNetwork(nn.Module):
                 self.head_bias[m] = nn.Parameter(bias)
             nn.init.zeros_(head.weight)
             self.heads[m] = head
+        if cfg.read_tokens:  # last, so the layers above draw the same initial values with or without it
+            self.reader = TokenReader(cfg.emb_dim, cfg.read_tokens, cfg.hidden)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -114,8 +121,9 @@ class HyperNetwork(nn.Module):
         """Head input for every pair: [T, L, M(, 2(, r)), head_in]."""
         cfg = self.cfg
         T, L, M = task_emb.shape[0], self.base.n_layer, len(cfg.targets)
+        pooled, read = self._read(task_emb)
         parts = [
-            self.task_proj(task_emb)[:, None, None, :].expand(T, L, M, -1),
+            self.task_proj(pooled)[:, None, None, :].expand(T, L, M, -1),
             self.layer_emb(self.layer_ids)[None, :, None, :].expand(T, L, M, -1),
             self.module_emb(self.module_ids)[None, None, :, :].expand(T, L, M, -1),
         ]
@@ -128,7 +136,20 @@ class HyperNetwork(nn.Module):
             x = x[..., None, :].expand(T, L, M, 2, cfg.rank, -1)
             rk = self.rank_emb(self.rank_ids)[None, None, None, None].expand(T, L, M, 2, cfg.rank, -1)
             x = torch.cat([x, rk], dim=-1)
-        return self.to_head(self.blocks(self.mixer(x)))
+        h = self.mixer(x)
+        if read is not None:
+            h = h + read.view((T,) + (1,) * (h.dim() - 2) + (-1,))
+        return self.to_head(self.blocks(h))
+
+    def _read(self, task_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(pooled embeddings [T, emb_dim], what the reader read [T, hidden] or None)."""
+        if not self.cfg.read_tokens:
+            return (split_packed(task_emb)[0] if task_emb.dim() == 3 else task_emb), None
+        if task_emb.dim() != 3:
+            raise ValueError(f"this generator reads word pieces: it takes packed descriptions [T, 1 + pieces, "
+                             f"{2 * self.cfg.emb_dim}], not {list(task_emb.shape)}")
+        pooled, states, pieces, mask = split_packed(task_emb)
+        return pooled, self.reader(states, pieces, mask)
 
     def forward(self, task_emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """task_emb [T, emb_dim] -> {module: (A [T, L, r, in], B [T, L, out, r])}, HF row order."""

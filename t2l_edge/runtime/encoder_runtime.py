@@ -2,7 +2,9 @@
 
 The same ONNX file embeds descriptions at training time and at run time, so the hypernetwork
 never sees embeddings from a different numerical path than the one it was trained on.
-The model takes input_ids/attention_mask and returns the pooled, L2-normalised embedding.
+The model takes input_ids/attention_mask and returns the pooled, L2-normalised embedding;
+an encoder exported for word-piece-reading generators also returns each piece's state and
+embedding (encode_packed).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import T2LError
-from ..formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT
+from ..core.description_seq import pack
+from ..formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT, ENCODER_PIECE_OUTPUTS, ENCODER_STATES
 
 
 # The manifest's encoder "graph" value for an encoder.onnx saved after ONNX Runtime's basic
@@ -85,6 +88,28 @@ class OnnxEncoder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """[B, dim] float32 embeddings. Texts beyond max_length word pieces are cut (warning kept)."""
+        ids, mask = self._inputs(texts)
+        (emb,) = self._run([ENCODER_OUTPUT], ids, mask)
+        return emb.astype(np.float32)
+
+    def encode_packed(self, texts: list[str]) -> np.ndarray:
+        """[B, 1 + MAX_PIECES, 2 * dim]: what a word-piece-reading generator takes
+        (core/description_seq.py). Needs an encoder exported with its piece outputs."""
+        if ENCODER_STATES not in {o.name for o in self.session.get_outputs()}:
+            raise T2LError("this encoder returns pooled embeddings only, but the generator reads word pieces",
+                           "re-export the bundle: its encoder must come from ensure_encoder(pieces=True)")
+        ids, mask = self._inputs(texts)
+        pooled, states, pieces = self._run(list(ENCODER_PIECE_OUTPUTS), ids, mask)
+        return pack(pooled, states, pieces, mask)
+
+    def _run(self, outputs: list[str], ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        try:
+            return self.session.run(outputs, dict(zip(ENCODER_INPUTS, (ids, mask))))
+        except Exception as exc:  # onnxruntime's own error types
+            raise T2LError(f"the encoder failed: {str(exc).splitlines()[0][:160]}", "the bundle's encoder does not match its manifest; re-export it") from None
+
+    def _inputs(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(input ids, attention mask), [B, width] each, cut to max_length (warnings kept)."""
         self.warnings = []
         encs = self.tokenizer.encode_batch(list(texts))
         n = max(len(e.ids) for e in encs)
@@ -100,8 +125,4 @@ class OnnxEncoder:
             for row in range(len(encs)):
                 if mask[row].all() and sum(encs[row].attention_mask) > width and sep is not None:
                     ids[row, -1] = sep
-        try:
-            (emb,) = self.session.run([ENCODER_OUTPUT], dict(zip(ENCODER_INPUTS, (ids, mask))))
-        except Exception as exc:  # onnxruntime's own error types
-            raise T2LError(f"the encoder failed: {str(exc).splitlines()[0][:160]}", "the bundle's encoder does not match its manifest; re-export it") from None
-        return emb.astype(np.float32)
+        return ids, mask

@@ -63,8 +63,18 @@ class Generator:
                         "the manifest does not belong to this hypernet.onnx; re-export the bundle",
                     )
 
+    @property
+    def reads_pieces(self) -> bool:
+        """True for a generator that reads word pieces besides the pooled embedding (hypernet/reader.py)."""
+        return bool(self.manifest.raw["hypernet"].get("config", {}).get("read_tokens"))
+
     def embed(self, descriptions: list[str]) -> np.ndarray:
+        """[B, dim] pooled embeddings: what nearest-task search and the task bank compare."""
         return self.encoder.encode(descriptions)
+
+    def hypernet_input(self, descriptions: list[str]) -> np.ndarray:
+        """What the hypernetwork takes: pooled embeddings, or packed descriptions (core/description_seq.py)."""
+        return self.encoder.encode_packed(descriptions) if self.reads_pieces else self.encoder.encode(descriptions)
 
     def make(self, description: str, guidance: float = 1.0) -> Adapter:
         return self.make_batch([description], guidance)[0]
@@ -82,7 +92,7 @@ class Generator:
             if warning:
                 self.warnings.append(warning)
             clean.append(text)
-        emb = self.embed(clean)
+        emb = self.hypernet_input(clean)
         self.warnings += self.encoder.warnings
         for w in self.warnings:
             warnings.warn(w, stacklevel=2)
@@ -95,10 +105,15 @@ class Generator:
     def reference(self) -> Adapter:
         """The description-free adapter guidance pushes away from: the one made from the centroid
         of the training descriptions' embeddings (each pool task's mean counts once), scaled to
-        their mean length (runtime/task_bank.py, cached per bundle)."""
+        their mean length (runtime/task_bank.py, cached per bundle). A generator that reads word
+        pieces reads those of the empty text with it: [CLS] and [SEP], no words."""
         if self._reference is None:
-            emb = self.task_bank().reference_embedding()
-            self._reference = self._adapters(emb[None], ["(description-free reference)"])[0]
+            emb = self.task_bank().reference_embedding()[None]
+            if self.reads_pieces:
+                packed = self.encoder.encode_packed([""])
+                packed[0, 0, : emb.shape[1]] = emb[0]
+                emb = packed
+            self._reference = self._adapters(emb, ["(description-free reference)"])[0]
         return self._reference
 
     def task_bank(self, announce=None):

@@ -60,6 +60,7 @@ class SFTConfig(LoopConfig):
     hard_pairs: bool = False  # swap partners of one answer kind (multiple-choice with multiple-choice; train/batches.py)
     distill_weight: float = 0.0  # >0: prompt distillation (train/loss.py): the adapter alone should act as adapter + description in the prompt
     init_from: str | None = None  # a hypernetwork folder (best/ of an earlier run) to start from; a new schedule and optimizer
+    reader_lr: float | None = None  # peak rate of the word-piece reader (hypernet.read_tokens > 0); None = lr
     sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between
     eval_examples: int = 64
     rank_weight: float = 0.0  # >0: option ranking (train/choices.py): CE over a multiple-choice row's options, acc_norm as a loss
@@ -118,6 +119,16 @@ def _coerce(value: str, current):
     return value
 
 
+def _sub_default(head: str, sub: str):
+    """What a dotted --set key's value is read as when the config file leaves it out: the
+    HyperConfig default for hypernet.* (so hypernet.read_tokens=4 is a number), else text."""
+    if head == "hypernet":
+        from ..hypernet.config import HyperConfig
+
+        return getattr(HyperConfig(), sub, "")
+    return ""
+
+
 def resolve(cls, file: str | Path | None, overrides: list[str]):
     """defaults < YAML file < overrides ("key=value", "hypernet.variant=S")."""
     import yaml
@@ -146,7 +157,7 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
             target = getattr(cfg, head)
             if not isinstance(target, dict):
                 raise T2LError(f"--set: '{head}' has no sub-keys", "drop the dotted part")
-            target[sub] = _coerce(value, target.get(sub, ""))
+            target[sub] = _coerce(value, target.get(sub, _sub_default(head, sub)))
         elif head == "bf16":  # true / false / auto, read by train/device.use_bf16
             setattr(cfg, head, value)
         else:

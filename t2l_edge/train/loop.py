@@ -159,7 +159,7 @@ def _start(cfg, module: torch.nn.Module, prov: dict, resume: bool, dist: Dist) -
     if dist.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
-    opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(_param_groups(cfg, module), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = int(cfg.warmup * cfg.steps)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps))
     start, best = 0, math.inf
@@ -168,6 +168,19 @@ def _start(cfg, module: torch.nn.Module, prov: dict, resume: bool, dist: Dist) -
         start, best = state["step"], state.get("best_val", math.inf)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(warmup, cfg.steps), last_epoch=start - 1)
     return _State(opt, sched, start, best, {"config": cfg.to_dict(), "world_size": dist.world, **prov})
+
+
+def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
+    """One AdamW group, or two when a generator's word-piece reader (hypernet/reader.py) has its
+    own rate: a reader grown on a trained generator (init_from) starts at zero and would move
+    too little at the fine-tuning rate the rest of the generator needs (reader_lr)."""
+    reader_lr = getattr(cfg, "reader_lr", None)
+    named = list(module.named_parameters())
+    reader = [p for n, p in named if n.startswith("reader.") or ".reader." in n]
+    if not reader_lr or not reader:
+        return [{"params": [p for _, p in named]}]
+    rest = [p for n, p in named if not (n.startswith("reader.") or ".reader." in n)]
+    return [{"params": rest}, {"params": reader, "lr": reader_lr}]
 
 
 def _optimise(cfg, module: torch.nn.Module, trained, st: _State, fn: Callable, step: int) -> dict:

@@ -81,13 +81,21 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
 
 def _load_weights(net, folder: str, log) -> None:
     """Start from an earlier run's hypernetwork (a best/ folder): its weights, with this run's
-    fresh optimizer and schedule. Its config must match this run's hypernet settings."""
+    fresh optimizer and schedule. Its config must match this run's hypernet settings, except
+    that a pooled-only generator may grow a word-piece reader (read_tokens), which starts at
+    zero, so the new generator starts exactly where the earlier one was."""
+    from dataclasses import replace
+
     from ..hypernet.checkpoint import load_hypernet
 
     earlier, meta = load_hypernet(folder)
-    if earlier.cfg != net.cfg or earlier.base.to_dict() != net.base.to_dict():
+    grows_reader = earlier.cfg.read_tokens == 0 and net.cfg.read_tokens > 0
+    want = replace(net.cfg, read_tokens=0) if grows_reader else net.cfg
+    if earlier.cfg != want or earlier.base.to_dict() != net.base.to_dict():
         raise T2LError(f"init_from {folder}: its hypernetwork ({earlier.cfg.variant}, base {earlier.base.name}) "
                        f"differs from this run's ({net.cfg.variant}, base {net.base.name})",
                        "set hypernet to the earlier run's config or drop init_from")
-    net.load_state_dict(earlier.state_dict())
-    log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})")
+    missing, unexpected = net.load_state_dict(earlier.state_dict(), strict=not grows_reader)
+    assert not unexpected and all(k.startswith("reader.") for k in missing), (missing, unexpected)
+    log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})"
+        f"{'; the word-piece reader starts at zero' if grows_reader else ''}")

@@ -26,21 +26,25 @@ def task_descriptions(store: TaskStore, tid: str, which: str, allow_seed: bool) 
 
 class DescriptionEmbedder:
     """The bundle's own int8 ONNX encoder, as every trainer embeds descriptions (no train/serve
-    skew). `name` goes into provenance; export checks it against the bundle it writes."""
+    skew). `name` goes into provenance; export checks it against the bundle it writes. With
+    `pieces` it returns packed descriptions (core/description_seq.py) for generators that read
+    word pieces."""
 
-    def __init__(self):
+    def __init__(self, pieces: bool = False):
         from t2l_edge.export.encoder import ensure_encoder
 
         from ..runtime.encoder_runtime import OnnxEncoder
 
-        info = ensure_encoder("int8")
+        info = ensure_encoder("int8", pieces=pieces)
         self._encoder = OnnxEncoder(info["onnx"], info["tokenizer"])
-        self.name = info["report"]["encoder"] + " int8"
+        self.pieces = pieces
+        self.name = info["report"]["encoder"] + " int8" + (" pieces" if pieces else "")
 
     def __call__(self, descriptions: list[str]) -> np.ndarray:
         from ..core.text import normalize_description
 
-        return self._encoder.encode([normalize_description(d)[0] for d in descriptions])
+        clean = [normalize_description(d)[0] for d in descriptions]
+        return self._encoder.encode_packed(clean) if self.pieces else self._encoder.encode(clean)
 
 
 def split_ids(cfg, store: TaskStore) -> tuple[list[str], set[str]]:
@@ -141,7 +145,7 @@ def load_sft_data(cfg, log=print):
     from .loop import ExtraData
     from .batches import family_weights
 
-    store, embed = TaskStore(cfg.store), DescriptionEmbedder()
+    store, embed = TaskStore(cfg.store), DescriptionEmbedder(pieces=bool(cfg.hypernet.get("read_tokens")))
     train, val, prov = load_tasks(cfg, log=log, store=store, embed=embed)
     from ..evaluation.swap import random_strings
 

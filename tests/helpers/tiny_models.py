@@ -42,39 +42,46 @@ def tiny_tokenizer(path: Path) -> Path:
     return path
 
 
-def tiny_encoder(folder: Path, seed: int = 0) -> dict:
-    """Exports a 2-layer BERT (hidden 32, emb 32) to ONNX; returns the dict write_bundle takes."""
+def tiny_encoder(folder: Path, seed: int = 0, pieces: bool = False) -> dict:
+    """Exports a 2-layer BERT (hidden 32, emb 32) to ONNX; returns the dict write_bundle takes.
+    With `pieces` it also returns word-piece states and embeddings (for read_tokens generators)."""
     import torch
     from transformers import BertConfig, BertModel
 
     from t2l_edge.export.encoder import export_encoder_onnx
-    from t2l_edge.hypernet.encoder import PooledEncoder
+    from t2l_edge.formats.keys import ENCODER_OUTPUT, ENCODER_PIECE_OUTPUTS
+    from t2l_edge.hypernet.encoder import PiecesEncoder, PooledEncoder
 
     folder.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=64)
-    enc = PooledEncoder(BertModel(cfg, add_pooling_layer=False).eval()).eval()
+    enc = (PiecesEncoder if pieces else PooledEncoder)(BertModel(cfg, add_pooling_layer=False).eval()).eval()
     export_encoder_onnx(enc, folder / "encoder.onnx", vocab_size=64)
     tiny_tokenizer(folder / "tokenizer.json")
+    outputs = list(ENCODER_PIECE_OUTPUTS if pieces else (ENCODER_OUTPUT,))
     return {"onnx": folder / "encoder.onnx", "tokenizer": folder / "tokenizer.json", "quant": "fp32", "max_length": 64,
-            "report": {"encoder": "tiny-bert"}, "torch": enc}
+            "report": {"encoder": "tiny-bert", "outputs": outputs}, "torch": enc}
 
 
 def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj", "v_proj"), seed: int = 0,
-                  perturb: float = 0.05) -> HyperNetwork:
-    """A hypernetwork with random (non-zero) head weights, so outputs depend on the input."""
+                  perturb: float = 0.05, read_tokens: int = 0) -> HyperNetwork:
+    """A hypernetwork with random (non-zero) head weights, so outputs depend on the input; with
+    `read_tokens`, a word-piece reader whose last layer is random too."""
     import torch
 
     from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.model import HyperNetwork
 
     torch.manual_seed(seed)
-    cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets)
+    cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets,
+                      read_tokens=read_tokens)
     net = HyperNetwork(cfg, spec or tiny_spec())
     with torch.no_grad():
         for head in net.heads.values():
             head.weight.normal_(0.0, perturb)
+        if read_tokens:
+            net.reader.mlp[-1].weight.normal_(0.0, 0.5)
     return net.eval()
 
 
@@ -105,6 +112,10 @@ def torch_pipeline(enc: dict, net: HyperNetwork, texts: list[str]) -> dict:
     mask = torch.tensor([b.attention_mask for b in batch])
     with torch.no_grad():
         emb = enc["torch"](ids, mask)
+        if isinstance(emb, tuple):  # a PiecesEncoder: what a word-piece reader takes
+            from t2l_edge.core.description_seq import pack
+
+            emb = torch.from_numpy(pack(*(t.numpy() for t in emb), mask.numpy()))
         return {m: (a.numpy(), b.numpy()) for m, (a, b) in net(emb).items()}
 
 

@@ -1,0 +1,40 @@
+"""Attention over a description's word pieces: what a generator reads besides the pooled vector.
+
+The keys come from each piece's last-layer state, which says what role the word plays in the
+sentence; the values are its input word-piece embedding, which says which word it is. A few
+learned queries pool the pieces, and a small MLP turns the result into an addition to the
+trunk. The keys go through an MLP, not a linear map: in scripts/word_probe.py the linear key
+found the answer word of "answer Y when ..., N otherwise" over N on 64% of unseen word pairs,
+the MLP key on 86%. Its last layer starts at zero, so a generator
+that gains a reader starts exactly where its pooled-only checkpoint was (init_from).
+
+Input: packed descriptions from core/description_seq.py, [T, 1 + pieces, 2 * dim].
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def split_packed(seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """[T, 1 + S, 2 * dim] -> (pooled [T, dim], states [T, S, dim], pieces [T, S, dim], mask [T, S])."""
+    dim = seq.shape[-1] // 2
+    states, pieces = seq[:, 1:, :dim], seq[:, 1:, dim:]
+    return seq[:, 0, :dim], states, pieces, states.abs().amax(-1) > 0
+
+
+class TokenReader(nn.Module):
+    def __init__(self, dim: int, queries: int, out: int):
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(queries, dim) * dim ** -0.5)
+        self.key = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
+        self.mlp = nn.Sequential(nn.LayerNorm(queries * dim), nn.Linear(queries * dim, out), nn.SiLU(), nn.Linear(out, out))
+        nn.init.zeros_(self.mlp[-1].weight)
+        nn.init.zeros_(self.mlp[-1].bias)
+
+    def forward(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """states, pieces [T, S, dim], mask [T, S] -> [T, out]."""
+        logits = torch.einsum("qd,tsd->tqs", self.query, self.key(states)) * states.shape[-1] ** -0.5
+        weights = logits.masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
+        return self.mlp(torch.einsum("tqs,tsd->tqd", weights, pieces).flatten(1))
