@@ -104,6 +104,45 @@ def test_read_tokens_is_set_from_the_command_line_and_the_reader_gets_its_own_ra
     assert cfg.hypernet["read_tokens"] == 4 and HyperConfig.from_dict(cfg.hypernet).read_tokens == 4
     net = HyperNetwork(_cfg(2), tiny_spec())
     rest, reader = _param_groups(cfg, net)
-    assert reader["lr"] == 1e-3 and {id(p) for p in reader["params"]} == {id(p) for p in net.reader.parameters()}
+    assert reader["lr"] == 1e-3 and {id(p) for p in reader["params"]} == {id(p) for p in net.reader.mlp.parameters()}
     assert len(rest["params"]) + len(reader["params"]) == len(list(net.parameters()))
     assert len(_param_groups(resolve(SFTConfig, None, []), net)) == 1
+
+
+def _role_world(words: range, rows: int, seed: int):
+    """Texts of 6 pieces: filler, the Y word and the N word (drawn from `words` of 60) at random
+    places. A piece's state marks its role (+ for Y, - for N); its embedding is the word's code;
+    the target of a word is a linear image of its code."""
+    world = np.random.default_rng(99)
+    code = world.normal(size=(60, 32)).astype(np.float32)
+    target = code @ world.normal(size=(32, 24)).astype(np.float32)
+    target /= np.linalg.norm(target, axis=1, keepdims=True)
+    role = world.normal(size=32).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    yes, no = rng.choice(words, size=rows), rng.choice(words, size=rows)
+    pieces = rng.normal(size=(rows, 6, 32)).astype(np.float32)
+    states = rng.normal(size=(rows, 6, 32)).astype(np.float32)
+    for r in range(rows):
+        i, j = rng.choice(6, size=2, replace=False)
+        pieces[r, i], pieces[r, j] = code[yes[r]], code[no[r]]
+        states[r, i] += 3 * role
+        states[r, j] -= 3 * role
+    seq = pack(pieces.mean(1), states, pieces, np.ones((rows, 6), np.int64))
+    return (seq, yes, no), target
+
+
+def test_reader_warmup_learns_where_the_answer_word_is_and_leaves_the_adapters_alone():
+    from scripts.pretrain_reader import binding, train_reader
+
+    torch.manual_seed(0)
+    net = HyperNetwork(_cfg(2), tiny_spec()).eval()
+    fit, target = _role_world(range(45), 2000, seed=1)
+    test, _ = _role_world(range(45, 60), 300, seed=2)  # words the warm-up never saw
+    probe = torch.from_numpy(test[0][:3])
+    with torch.no_grad():
+        before = net(probe)["q_proj"][1].clone()
+    head = train_reader(net, fit, target, epochs=15, log=lambda s: None)
+    scores = binding(net, head, test, target)
+    assert scores["yes"]["binding"] > 0.9 and scores["no"]["binding"] > 0.9
+    with torch.no_grad():
+        assert torch.equal(before, net(probe)["q_proj"][1])  # the reader's output MLP still ends in zeros

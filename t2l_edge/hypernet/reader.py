@@ -35,6 +35,10 @@ class TokenReader(nn.Module):
 
     def forward(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """states, pieces [T, S, dim], mask [T, S] -> [T, out]."""
+        return self.mlp(self.pool(states, pieces, mask))
+
+    def pool(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """What the queries read, before the output MLP: [T, queries * dim]."""
         logits = torch.einsum("qd,tsd->tqs", self.query, self.key(states)) * states.shape[-1] ** -0.5
         weights = logits.masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
-        return self.mlp(torch.einsum("tqs,tsd->tqd", weights, pieces).flatten(1))
+        return torch.einsum("tqs,tsd->tqd", weights, pieces).flatten(1)

@@ -172,15 +172,17 @@ def _start(cfg, module: torch.nn.Module, prov: dict, resume: bool, dist: Dist) -
 
 def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     """One AdamW group, or two when a generator's word-piece reader (hypernet/reader.py) has its
-    own rate: a reader grown on a trained generator (init_from) starts at zero and would move
-    too little at the fine-tuning rate the rest of the generator needs (reader_lr)."""
+    own rate (reader_lr): the reader's output MLP, grown on a trained generator (init_from),
+    starts at zero and would move too little at the fine-tuning rate the rest needs. Its queries
+    and keys keep the generator's rate, so a warm-up's attention (scripts/pretrain_reader.py)
+    is not shaken loose by the base model's noisy gradients."""
     reader_lr = getattr(cfg, "reader_lr", None)
     named = list(module.named_parameters())
-    reader = [p for n, p in named if n.startswith("reader.") or ".reader." in n]
-    if not reader_lr or not reader:
+    fast = [p for n, p in named if n.startswith("reader.mlp.") or ".reader.mlp." in n]
+    if not reader_lr or not fast:
         return [{"params": [p for _, p in named]}]
-    rest = [p for n, p in named if not (n.startswith("reader.") or ".reader." in n)]
-    return [{"params": rest}, {"params": reader, "lr": reader_lr}]
+    ids = {id(p) for p in fast}
+    return [{"params": [p for _, p in named if id(p) not in ids]}, {"params": fast, "lr": reader_lr}]
 
 
 def _optimise(cfg, module: torch.nn.Module, trained, st: _State, fn: Callable, step: int) -> dict:
