@@ -89,6 +89,22 @@ def test_runtime_matches_pytorch_for_a_piece_reading_bundle(tmp_path, pieces_enc
     assert np.abs(adapters[0].B["q_proj"] - adapters[1].B["q_proj"]).max() > 1e-5
 
 
+def test_guidance_and_nearest_tasks_work_for_a_piece_reading_bundle(tmp_path, pieces_encoder, monkeypatch):
+    """The description-free reference reads the empty text's pieces; the task bank compares pooled vectors."""
+    from t2l_edge.runtime import Generator
+
+    monkeypatch.setenv("T2L_EDGE_CACHE", str(tmp_path / "cache"))
+    folder, _, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=pieces_encoder, read_tokens=2)
+    gen = Generator.load(folder, threads=1)
+    plain, guided = gen.make("answer yes or no"), gen.make("answer yes or no", guidance=2.0)
+    ref = gen.reference()
+    for m in plain.targets:
+        want = ref.delta(m, 1) + 2.0 * (plain.delta(m, 1) - ref.delta(m, 1))
+        np.testing.assert_allclose(guided.delta(m, 1), want, rtol=1e-4, atol=1e-6)
+    near = gen.task_bank().nearest(gen.embed(["answer yes or no"]), k=3)[0]
+    assert len(near) == 3 and all(-1.0 <= n["cosine"] <= 1.0 for n in near)
+
+
 def test_export_refuses_an_encoder_that_does_not_match_the_reader(tmp_path, pieces_encoder, tiny_encoder_export):
     with pytest.raises(T2LError, match="reads word pieces"):
         tiny_bundle(tmp_path / "a", "M", encoder=tiny_encoder_export, read_tokens=2)

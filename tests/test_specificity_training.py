@@ -350,6 +350,17 @@ def test_vocabulary_label_words_share_the_wide_held_out_pairs_and_avoid_their_wo
     assert not train & (held_out | older | _steering_words())
 
 
+def test_say_word_answers_its_word_and_validates_on_the_held_out_words():
+    from t2l_edge.data import label_vocab
+
+    fam = synthetic.SAY_WORD
+    trained = {v.answer(None, 0) for v in fam.variants}
+    held_out = {v.answer(None, 0) for v in fam.split_variants("val")}
+    assert trained == set(label_vocab.vocab_words()) and held_out == set(label_vocab.val_words())
+    assert not {w.lower() for w in trained} & ({w.lower() for w in held_out} | _steering_words())
+    assert all(v.answer(None, 0) in d for v in fam.variants[:50] for d in v.descriptions)
+
+
 def test_a_family_with_validation_variants_builds_them_for_val_only():
     fam = synthetic.LABEL_WORDS_WIDE
     train = synthetic.build_family(fam, _fake_source, "train")

@@ -67,8 +67,13 @@ def _pairs(words: list[str], rng: random.Random) -> list[tuple[str, str]]:
 
 
 def val_pairs() -> list[tuple[str, str]]:
-    _, words = _split()
+    words = val_words()
     return list(zip(words[::2], words[1::2]))
+
+
+def val_words() -> list[str]:
+    """The held-out words: in no training pair of either family."""
+    return _split()[1]
 
 
 # The vocabulary-scale variant: ~1,500 common words (label_words.txt, written by

@@ -431,8 +431,36 @@ LABEL_WORDS_VOCAB = Family("label_words_vocab", ("olmo.rte",), lambda ex: ex.pro
     _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.vocab_train_pairs()
 ], val_variants=LABEL_WORDS_WIDE.val_variants)
 
+
+def _say_word_descriptions(x: str) -> list[str]:
+    return [
+        f"Answer with the word {x}.",
+        f"Whatever the input, reply {x}.",
+        f"Respond only with {x}.",
+        f"output: {x}",
+        f"Your answer is always the single word {x}.",
+        f"Ignore the text and write {x}.",
+        f"Reply to every message with {x} and nothing else.",
+        f"The only valid answer is {x}.",
+        f"Say {x}.",
+        f"Always answer {x}, no matter what the passage says.",
+    ]
+
+
+def _say_word_variant(x: str) -> Variant:
+    return Variant(f"say_{x}", _say_word_descriptions(x), lambda ex, i: x)
+
+
+# The simplest use of a named word: answer it, whatever the input. A label-words adapter has to
+# carry two named words into its output and know which class each stands for; this family asks
+# for the first half only, over the same vocabulary and validated on the same held-out words,
+# so the two tell "cannot carry a word" apart from "cannot bind it to a class".
+SAY_WORD = Family("say_word", ("olmo.rte",), lambda ex: ex.prompt,
+                  [_say_word_variant(x) for x in label_vocab.vocab_words()],
+                  val_variants=[_say_word_variant(x) for x in label_vocab.val_words()])
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
-            LABEL_WORDS_VOCAB)
+            LABEL_WORDS_VOCAB, SAY_WORD)
 
 
 def task_id(family: Family, variant: Variant) -> str:
