@@ -66,8 +66,11 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
 
     if cfg.loss not in ("delta", "ab"):
         raise T2LError(f"unknown recon loss '{cfg.loss}'", "use delta or ab")
-    library, base, prov = load_library(cfg.library, log=log)
     hcfg = HyperConfig.from_dict(cfg.hypernet)
+    if hcfg.read_tokens:
+        raise T2LError("recon trains generators that read the pooled embedding only",
+                       "drop hypernet.read_tokens, or train a word-piece reader with `t2l-edge train sft`")
+    library, base, prov = load_library(cfg.library, log=log)
     first = library[0]
     if set(first.A) != set(hcfg.targets) or first.A[hcfg.targets[0]].shape[1] != hcfg.rank:
         raise T2LError(f"the library's LoRAs (targets {sorted(first.A)}, rank {first.A[next(iter(first.A))].shape[1]}) "
