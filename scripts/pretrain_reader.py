@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 from pathlib import Path
 
@@ -34,14 +33,10 @@ import numpy as np
 
 def pair_split() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(fit pairs, held-out pairs) over the label-words vocabulary, split as word_probe splits it."""
-    from scripts.word_probe import HELDOUT_WORDS, pairs_of
+    from scripts.word_probe import pairs_of, split_words
     from t2l_edge.data import label_vocab
 
-    words = label_vocab.vocab_words()
-    rng = random.Random("word_probe")
-    shuffled = words[:]
-    rng.shuffle(shuffled)
-    test, fit = shuffled[:HELDOUT_WORDS], shuffled[HELDOUT_WORDS:]
+    test, fit, rng = split_words(label_vocab.vocab_words())
     return pairs_of(fit, rng), pairs_of(test, rng, rounds=1)
 
 

@@ -60,6 +60,15 @@ def pairs_of(words: list[str], rng: random.Random, rounds: int = 2) -> list[tupl
     return out
 
 
+def split_words(words: list[str]) -> tuple[list[str], list[str], random.Random]:
+    """(the HELDOUT_WORDS test words, the fit words, the seeded generator that then draws the
+    pairs): the probe's split, which scripts/pretrain_reader.py shares."""
+    rng = random.Random("word_probe")
+    shuffled = words[:]
+    rng.shuffle(shuffled)
+    return shuffled[:HELDOUT_WORDS], shuffled[HELDOUT_WORDS:], rng
+
+
 def embed(gen, texts: list[str], batch: int = 256) -> np.ndarray:
     return np.concatenate([gen.embed(texts[i:i + batch]) for i in range(0, len(texts), batch)])
 
@@ -255,10 +264,7 @@ def main() -> None:
 
     words = label_vocab.vocab_words()
     index, cand = {w: k for k, w in enumerate(words)}, base_targets(words)
-    rng = random.Random("word_probe")
-    shuffled = words[:]
-    rng.shuffle(shuffled)
-    test_words, fit_words = shuffled[:HELDOUT_WORDS], shuffled[HELDOUT_WORDS:]
+    test_words, fit_words, rng = split_words(words)
     val_words, fit_words = fit_words[:len(fit_words) // 10], fit_words[len(fit_words) // 10:]
     splits = pairs_of(fit_words, rng), pairs_of(val_words, rng, rounds=1), pairs_of(test_words, rng, rounds=1)
     gen = Generator.load(args.bundle, threads=args.threads)

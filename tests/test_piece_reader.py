@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from t2l_edge.core.description_seq import MAX_PIECES, pack, pooled_part
+from t2l_edge.core.description_seq import MAX_PIECES, pack
 from t2l_edge.core.errors import T2LError
 from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
@@ -35,7 +35,6 @@ def test_pack_keeps_the_pooled_row_and_zeroes_padding_and_overflow():
     assert seq.shape == (3, 1 + MAX_PIECES, 64)
     assert np.all(seq[0, 0, 32:] == 0) and np.all(seq[0, 3:] == 0)  # row 0 has 2 pieces
     assert np.any(seq[2, 4, :32] != 0) and np.all(seq[2, 5:] == 0)
-    assert pooled_part(seq).shape == (3, 32) and np.array_equal(pooled_part(seq[:, 0, :32]), seq[:, 0, :32])
 
 
 def test_a_new_reader_starts_at_zero_so_the_pooled_generator_is_unchanged(tmp_path):

@@ -33,9 +33,3 @@ def pack(pooled: np.ndarray, states: np.ndarray, pieces: np.ndarray, mask: np.nd
     out[:, 1:1 + width, dim:] = np.where(keep, pieces[:, :width], 0.0)
     return out
 
-
-def pooled_part(seq: np.ndarray) -> np.ndarray:
-    """The pooled embeddings [B, dim] of packed descriptions, or `seq` itself when it is [B, dim]."""
-    if seq.ndim == 2:
-        return seq
-    return seq[:, 0, : seq.shape[-1] // 2]
