@@ -18,7 +18,7 @@ from t2l_edge.hypernet.checkpoint import git_commit
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.runtime.bundle import FORMAT_VERSION, sha256_file
 
-from .encoder import PROBE_TEXTS, ensure_encoder
+from .encoder import PROBE_TEXTS, encoder_label, ensure_encoder, piece_values_of
 from .hypernet_onnx import PARITY_TOL, PARITY_TOL_FP16, export_hypernet_onnx, parity_check, store_weights_fp16
 
 HYPERNET_DTYPES = ("fp16", "fp32")
@@ -32,7 +32,7 @@ def check_encoder_matches_training(provenance: dict, enc: dict, encoder_sha256: 
         raise T2LError("the encoder to ship differs from the one the hypernetwork was trained with (sha256 mismatch)",
                        "export with the encoder used in training, or re-train")
     trained = provenance.get("encoder")
-    shipped = f"{enc['report']['encoder']} {enc['quant']}" + (" pieces" if _has_pieces(enc) else "")
+    shipped = encoder_label(enc)
     if trained and trained != shipped:
         raise T2LError(f"the hypernetwork was trained on '{trained}' embeddings but the bundle would ship '{shipped}'",
                        f"pass --encoder-quant {'int8' if ' int8' in trained else 'fp32'}")
@@ -70,11 +70,15 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
     out = refuse_existing(out_dir, force)
     if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise T2LError(f"{out} exists and is not a bundle", "choose an empty or new folder")
-    enc = encoder or ensure_encoder(encoder_quant, pieces=bool(net.cfg.read_tokens))
+    enc = encoder or ensure_encoder(encoder_quant, pieces=bool(net.cfg.read_tokens), values=net.cfg.piece_values)
     if bool(net.cfg.read_tokens) != _has_pieces(enc):
         raise T2LError("the generator reads word pieces but the encoder does not return them" if net.cfg.read_tokens
                        else "the encoder returns word pieces but this generator reads pooled embeddings only",
                        "export with ensure_encoder(pieces=...) matching hypernet.read_tokens")
+    values = piece_values_of(enc["report"]) if _has_pieces(enc) else None
+    if net.cfg.read_tokens and values != net.cfg.piece_values:
+        raise T2LError(f"the generator reads {net.cfg.piece_values} piece values but the encoder returns {values} ones",
+                       "export with ensure_encoder(pieces=True, values=hypernet.piece_values)")
     encoder_sha = sha256_file(enc["onnx"])
     check_encoder_matches_training(provenance, enc, encoder_sha)
     with atomic_dir(out) as tmp:
@@ -102,6 +106,7 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
                      "scaling": "rslora" if cfg.use_rslora else "standard", "targets": list(cfg.targets)},
             "encoder": {"name": enc["report"]["encoder"], "pooling": "mean+l2norm",
                         "outputs": enc["report"].get("outputs", [ENCODER_OUTPUT]),
+                        **({"piece_values": values} if values else {}),
                         "max_length": int(enc.get("max_length", 256)), "sha256": encoder_sha, "graph": PRE_OPTIMIZED,
                         "quantization": "int8-dynamic-per-channel" if enc["quant"] == "int8" else "fp32",
                         "error_vs_fp32": enc["report"].get("int8_vs_fp32") if enc["quant"] == "int8" else None},

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from t2l_edge.core.atomic import atomic_dir, atomic_output
+from t2l_edge.core.errors import T2LError
 from t2l_edge.core.paths import cache_root
-from t2l_edge.formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT, ENCODER_PIECE_OUTPUTS
+from t2l_edge.formats.keys import ENCODER_INPUTS, ENCODER_OUTPUT, ENCODER_PIECE_OUTPUTS, ENCODER_STATES
 
 PROBE_TEXTS = [
     # The kind of descriptions users write: short and long, plain and formal, several domains.
@@ -114,18 +115,44 @@ def torch_vs_onnx(encoder: torch.nn.Module, onnx_path: Path, tokenizer_json: Pat
     return float(np.abs(ref.numpy() - enc.encode(texts)).max())
 
 
+def piece_values_of(report: dict) -> str:
+    """What an encoder with pieces returns as their values; those exported before there was a
+    choice return MiniLM's own."""
+    return report.get("piece_values", "minilm")
+
+
+def encoder_label(info: dict) -> str:
+    """What a hypernetwork was trained on, as provenance records it: name, precision, and what
+    an encoder with pieces returns as their values."""
+    report = info["report"]
+    pieces = ENCODER_STATES in report.get("outputs", [])
+    values = piece_values_of(report)
+    return f"{report['encoder']} {info['quant']}" + (" pieces" if pieces else "") + (f" {values}-values" if values != "minilm" else "")
+
+
+def _cache_folder(pieces: bool, values: str) -> Path:
+    if not pieces:
+        return cache_root() / "encoders" / "all-MiniLM-L6-v2"
+    if values == "minilm":  # the name earlier runs trained with
+        return cache_root() / "encoders" / "all-MiniLM-L6-v2-pieces"
+    from t2l_edge.core.basemodel import file_sha256, resolve_base
+
+    # The table is the default base's own embeddings: a folder per base file.
+    return cache_root() / "encoders" / f"all-MiniLM-L6-v2-pieces-{values}-{file_sha256(resolve_base(None))[:12]}"
+
+
 def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Path | None = None,
-                   pieces: bool = False) -> dict:
+                   pieces: bool = False, values: str = "minilm") -> dict:
     """Export MiniLM once and cache it. Returns {onnx, tokenizer, quant, report}. With `pieces`
-    the encoder also returns word-piece states and embeddings, in a folder of its own, so the
-    pooled encoder's files stay the bytes earlier runs trained with."""
+    the encoder also returns word-piece states and values (hypernet/piece_values.py), in a
+    folder of its own, so the pooled encoder's files stay the bytes earlier runs trained with."""
     from t2l_edge.hypernet.encoder import ENCODER_NAME, load_minilm
 
-    out = out_dir or cache_root() / "encoders" / ("all-MiniLM-L6-v2-pieces" if pieces else "all-MiniLM-L6-v2")
+    out = out_dir or _cache_folder(pieces, values)
     fp32, int8 = out / "encoder-fp32.onnx", out / "encoder-int8.onnx"
     report_path = out / "report.json"
     if not report_path.is_file():
-        encoder, src = load_minilm(folder, pieces=pieces)
+        encoder, src = load_minilm(folder, pieces=pieces, values=values)
         with atomic_dir(out) as tmp:
             shutil.copy(src / "tokenizer.json", tmp / "tokenizer.json")
             export_encoder_onnx(encoder, tmp / fp32.name, encoder.bert.config.vocab_size)
@@ -133,11 +160,15 @@ def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Pat
             report = {
                 "encoder": ENCODER_NAME,
                 "outputs": list(ENCODER_PIECE_OUTPUTS if pieces else (ENCODER_OUTPUT,)),
+                **({"piece_values": values} if pieces else {}),
                 "torch_vs_onnx_fp32_max_abs": torch_vs_onnx(encoder, tmp / fp32.name, tmp / "tokenizer.json"),
                 "int8_vs_fp32": cosine_report(tmp / fp32.name, tmp / int8.name, tmp / "tokenizer.json"),
             }
             (tmp / report_path.name).write_text(json.dumps(report, indent=1))
     report = json.loads(report_path.read_text())
+    if pieces and piece_values_of(report) != values:
+        raise T2LError(f"{out} holds an encoder with {piece_values_of(report)} piece values, not {values}",
+                       "pass another out_dir, or delete that folder to re-export it")
     if report.get("int8_vs_fp32", {}).get("n_texts") != len(PROBE_TEXTS):
         # The probe set changed since the export: re-measure only; the ONNX files stay as they
         # are, because training embedded its descriptions with exactly these bytes.

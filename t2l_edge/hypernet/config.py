@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 VARIANTS = ("L", "M", "S")
+PIECE_VALUES = ("minilm", "base")  # what a reader pools: MiniLM's word-piece embeddings, or the base's
 
 
 @dataclass
@@ -20,11 +21,14 @@ class HyperConfig:
     targets: tuple[str, ...] = ("q_proj", "v_proj")
     dropout: float = 0.05
     read_tokens: int = 0  # learned queries reading the description's word pieces (hypernet/reader.py); 0: pooled only
+    piece_values: str = "minilm"  # what the reader pools: MiniLM's or the base's word embeddings (hypernet/piece_values.py)
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+        if self.piece_values not in PIECE_VALUES:
+            raise ValueError(f"piece_values must be one of {PIECE_VALUES}, not {self.piece_values!r}")
         if self.latent % 4:
             raise ValueError("latent must be a multiple of 4")
 

@@ -43,18 +43,33 @@ class PooledEncoder(nn.Module):
 
 
 class PiecesEncoder(PooledEncoder):
-    """PooledEncoder that also returns each word piece's last-layer state and its input
-    word-piece embedding, for generators that read word pieces (hypernet/reader.py)."""
+    """PooledEncoder that also returns each word piece's last-layer state and its value: its
+    input word-piece embedding, or a row of `values` (hypernet/piece_values.py), for generators
+    that read word pieces (hypernet/reader.py)."""
+
+    def __init__(self, bert: nn.Module, values: torch.Tensor | None = None):
+        super().__init__(bert)
+        self.values = bert.embeddings.word_embeddings if values is None else nn.Embedding.from_pretrained(values)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         hidden, pooled = self.states_and_pooled(input_ids, attention_mask)
-        return pooled, hidden, self.bert.embeddings.word_embeddings(input_ids)
+        return pooled, hidden, self.values(input_ids)
 
 
-def load_minilm(path: str | Path | None = None, pieces: bool = False) -> tuple[PooledEncoder, Path]:
-    """(encoder, folder holding tokenizer.json); a PiecesEncoder with `pieces`."""
+def load_minilm(path: str | Path | None = None, pieces: bool = False,
+                values: str = "minilm") -> tuple[PooledEncoder, Path]:
+    """(encoder, folder holding tokenizer.json); a PiecesEncoder with `pieces`, whose piece
+    values are MiniLM's own ("minilm") or the default base's embeddings ("base")."""
     from transformers import BertModel
 
+    from .config import PIECE_VALUES
+    from .piece_values import base_value_table
+
+    if values not in PIECE_VALUES:
+        raise T2LError(f"unknown piece values {values!r}", f"use one of {', '.join(PIECE_VALUES)}")
     folder = Path(path) if path else minilm_path()
-    bert = BertModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
-    return (PiecesEncoder if pieces else PooledEncoder)(bert.eval()).eval(), folder
+    bert = BertModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False).eval()
+    if not pieces:
+        return PooledEncoder(bert).eval(), folder
+    table = base_value_table(folder / "tokenizer.json", bert.config.hidden_size) if values == "base" else None
+    return PiecesEncoder(bert, table).eval(), folder

@@ -82,18 +82,26 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
                          stop_at=until, dist=dist)
 
 
+def _silent_reader(net) -> bool:
+    """No reader, or one whose output layer is still zero (scripts/pretrain_reader.py's warm-up)."""
+    last = net.reader.mlp[-1] if net.cfg.read_tokens else None
+    return last is None or not (bool(last.weight.any()) or bool(last.bias.any()))
+
+
 def _load_weights(net, folder: str, log) -> None:
     """Start from an earlier run's hypernetwork (a best/ folder): its weights, with this run's
     fresh optimizer and schedule. Its config must match this run's hypernet settings, except
     that a pooled-only generator may grow a word-piece reader (read_tokens), which starts at
-    zero, so the new generator starts exactly where the earlier one was."""
+    zero, and that a reader which adds nothing yet may change what it reads (piece_values):
+    either way the new generator starts exactly where the earlier one was."""
     from dataclasses import replace
 
     from ..hypernet.checkpoint import load_hypernet
 
     earlier, meta = load_hypernet(folder)
     grows_reader = earlier.cfg.read_tokens == 0 and net.cfg.read_tokens > 0
-    want = replace(net.cfg, read_tokens=0) if grows_reader else net.cfg
+    want = replace(net.cfg, read_tokens=earlier.cfg.read_tokens if grows_reader else net.cfg.read_tokens,
+                   piece_values=earlier.cfg.piece_values if _silent_reader(earlier) else net.cfg.piece_values)
     if earlier.cfg != want or earlier.base.to_dict() != net.base.to_dict():
         raise T2LError(f"init_from {folder}: its hypernetwork ({earlier.cfg.variant}, base {earlier.base.name}) "
                        f"differs from this run's ({net.cfg.variant}, base {net.base.name})",

@@ -30,15 +30,15 @@ class DescriptionEmbedder:
     `pieces` it returns packed descriptions (core/description_seq.py) for generators that read
     word pieces."""
 
-    def __init__(self, pieces: bool = False):
-        from t2l_edge.export.encoder import ensure_encoder
+    def __init__(self, pieces: bool = False, values: str = "minilm"):
+        from t2l_edge.export.encoder import encoder_label, ensure_encoder
 
         from ..runtime.encoder_runtime import OnnxEncoder
 
-        info = ensure_encoder("int8", pieces=pieces)
+        info = ensure_encoder("int8", pieces=pieces, values=values)
         self._encoder = OnnxEncoder(info["onnx"], info["tokenizer"])
         self.pieces = pieces
-        self.name = info["report"]["encoder"] + " int8" + (" pieces" if pieces else "")
+        self.name = encoder_label(info)
 
     def __call__(self, descriptions: list[str]) -> np.ndarray:
         from ..core.text import normalize_description
@@ -145,7 +145,8 @@ def load_sft_data(cfg, log=print):
     from .loop import ExtraData
     from .batches import family_weights
 
-    store, embed = TaskStore(cfg.store), DescriptionEmbedder(pieces=bool(cfg.hypernet.get("read_tokens")))
+    store, embed = TaskStore(cfg.store), DescriptionEmbedder(
+        pieces=bool(cfg.hypernet.get("read_tokens")), values=cfg.hypernet.get("piece_values", "minilm"))
     train, val, prov = load_tasks(cfg, log=log, store=store, embed=embed)
     from ..evaluation.swap import random_strings
 

@@ -42,9 +42,10 @@ def tiny_tokenizer(path: Path) -> Path:
     return path
 
 
-def tiny_encoder(folder: Path, seed: int = 0, pieces: bool = False) -> dict:
+def tiny_encoder(folder: Path, seed: int = 0, pieces: bool = False, values=None) -> dict:
     """Exports a 2-layer BERT (hidden 32, emb 32) to ONNX; returns the dict write_bundle takes.
-    With `pieces` it also returns word-piece states and embeddings (for read_tokens generators)."""
+    With `pieces` it also returns word-piece states and embeddings (for read_tokens generators),
+    or rows of `values` [64, 32] in place of the embeddings (hypernet/piece_values.py)."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -56,16 +57,18 @@ def tiny_encoder(folder: Path, seed: int = 0, pieces: bool = False) -> dict:
     torch.manual_seed(seed)
     cfg = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                      intermediate_size=64, max_position_embeddings=64)
-    enc = (PiecesEncoder if pieces else PooledEncoder)(BertModel(cfg, add_pooling_layer=False).eval()).eval()
+    bert = BertModel(cfg, add_pooling_layer=False).eval()
+    enc = (PiecesEncoder(bert, values) if pieces else PooledEncoder(bert)).eval()
     export_encoder_onnx(enc, folder / "encoder.onnx", vocab_size=64)
     tiny_tokenizer(folder / "tokenizer.json")
     outputs = list(ENCODER_PIECE_OUTPUTS if pieces else (ENCODER_OUTPUT,))
     return {"onnx": folder / "encoder.onnx", "tokenizer": folder / "tokenizer.json", "quant": "fp32", "max_length": 64,
-            "report": {"encoder": "tiny-bert", "outputs": outputs}, "torch": enc}
+            "report": {"encoder": "tiny-bert", "outputs": outputs,
+                       **({"piece_values": "minilm" if values is None else "base"} if pieces else {})}, "torch": enc}
 
 
 def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj", "v_proj"), seed: int = 0,
-                  perturb: float = 0.05, read_tokens: int = 0) -> HyperNetwork:
+                  perturb: float = 0.05, read_tokens: int = 0, piece_values: str = "minilm") -> HyperNetwork:
     """A hypernetwork with random (non-zero) head weights, so outputs depend on the input; with
     `read_tokens`, a word-piece reader whose last layer is random too."""
     import torch
@@ -75,7 +78,7 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
 
     torch.manual_seed(seed)
     cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets,
-                      read_tokens=read_tokens)
+                      read_tokens=read_tokens, piece_values=piece_values)
     net = HyperNetwork(cfg, spec or tiny_spec())
     with torch.no_grad():
         for head in net.heads.values():

@@ -1,0 +1,105 @@
+"""Word-piece values from the base's own embeddings (hypernet/piece_values.py): the table, the
+encoder that carries it, and a reader switching to it from a warm-up checkpoint."""
+
+import numpy as np
+import pytest
+import torch
+
+from t2l_edge.core.errors import T2LError
+from t2l_edge.hypernet.config import HyperConfig
+from t2l_edge.hypernet.model import HyperNetwork
+from t2l_edge.hypernet.piece_values import first_tokens, piece_texts, value_table
+from tests.helpers.tiny_models import tiny_encoder, tiny_spec
+
+
+def test_each_piece_is_spelled_as_the_base_reads_it(tmp_path):
+    from tokenizers import Tokenizer, models
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "cat": 3, "##s": 4, "dog": 5}
+    Tokenizer(models.WordPiece(vocab, unk_token="[UNK]")).save(str(tmp_path / "tokenizer.json"))
+    texts = piece_texts(tmp_path / "tokenizer.json")
+    assert texts == ["", "", "", " cat", "s", " dog"]  # a whole word with its space, "##s" without
+
+    def base_tokenizer(batch, add_special_tokens):
+        assert not add_special_tokens
+        return {"input_ids": [[len(t), 99] if t else [] for t in batch]}
+
+    assert first_tokens(texts, base_tokenizer) == [None, None, None, 4, 1, 4]
+
+
+def test_the_value_table_keeps_inner_products_and_zeroes_special_pieces():
+    emb = torch.randn(10, 6)
+    ids = [None, 3, 7, 3, 1, None, 9]
+    table = value_table(ids, emb, dim=8)  # wider than the base: exact, the last columns zero
+    assert table.shape == (7, 8) and torch.all(table[[0, 5]] == 0) and torch.all(table[:, 6:] == 0)
+    assert torch.equal(table[1], table[3])  # two pieces spelled with one base token
+    used = emb[[3, 7, 3, 1, 9]]
+    centred = used - used.mean(0)
+    got = table[[1, 2, 3, 4, 6]]
+    torch.testing.assert_close(got @ got.T, centred @ centred.T, atol=1e-4, rtol=1e-4)
+    narrow = value_table(ids, emb, dim=2)  # the top principal directions
+    s = torch.linalg.svdvals(centred)
+    torch.testing.assert_close(narrow[[1, 2, 3, 4, 6]].square().sum(), s[:2].square().sum(), atol=1e-4, rtol=1e-4)
+
+
+def test_an_encoder_with_base_values_returns_their_rows(tmp_path):
+    from t2l_edge.export.encoder import encoder_label
+    from t2l_edge.runtime.encoder_runtime import OnnxEncoder
+
+    table = torch.randn(64, 32)
+    enc = tiny_encoder(tmp_path / "enc", pieces=True, values=table)
+    onnx = OnnxEncoder(enc["onnx"], enc["tokenizer"])
+    packed = onnx.encode_packed(["answer yes or no"])
+    ids = onnx.tokenizer.encode("answer yes or no").ids
+    np.testing.assert_allclose(packed[0, 1:1 + len(ids), 32:], table[ids].numpy(), atol=1e-6)
+    assert encoder_label(enc) == "tiny-bert fp32 pieces base-values"
+    assert encoder_label(tiny_encoder(tmp_path / "plain", pieces=True)) == "tiny-bert fp32 pieces"
+
+
+def test_ensure_encoder_refuses_a_folder_holding_other_piece_values(tmp_path):
+    import json
+
+    from t2l_edge.export.encoder import ensure_encoder
+
+    (tmp_path / "report.json").write_text(json.dumps({"encoder": "x", "outputs": ["embedding", "token_states", "token_pieces"]}))
+    with pytest.raises(T2LError, match="minilm piece values, not base"):
+        ensure_encoder(out_dir=tmp_path, pieces=True, values="base")
+
+
+def _cfg(values: str) -> HyperConfig:
+    return HyperConfig(variant="M", emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0,
+                       read_tokens=2, piece_values=values)
+
+
+def test_a_warmed_up_reader_may_switch_values_but_a_trained_one_may_not(tmp_path):
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.train.run import _load_weights
+
+    warm = HyperNetwork(_cfg("minilm"), tiny_spec(), init_seed=1)
+    save_hypernet(warm, tmp_path / "warm", provenance={"step": 3})
+    switched = HyperNetwork(_cfg("base"), tiny_spec(), init_seed=2)
+    _load_weights(switched, str(tmp_path / "warm"), log=lambda s: None)  # its reader adds nothing yet
+    assert all(torch.equal(a, b) for a, b in zip(warm.state_dict().values(), switched.state_dict().values()))
+    with torch.no_grad():
+        warm.reader.mlp[-1].weight.normal_()
+    save_hypernet(warm, tmp_path / "trained", provenance={"step": 9})
+    with pytest.raises(T2LError, match="init_from"):
+        _load_weights(HyperNetwork(_cfg("base"), tiny_spec()), str(tmp_path / "trained"), log=lambda s: None)
+    with pytest.raises(ValueError, match="piece_values"):
+        _cfg("glove")
+
+
+def test_a_base_values_bundle_matches_pytorch_and_refuses_the_other_encoder(tmp_path):
+    from t2l_edge.runtime import Generator
+    from tests.helpers.tiny_models import tiny_bundle, torch_pipeline
+
+    enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
+    folder, net, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=enc, read_tokens=2, piece_values="base")
+    gen = Generator.load(folder)
+    assert gen.manifest.raw["encoder"]["piece_values"] == "base"
+    adapters = gen.make_batch(["answer yes or no", "classify the review"])
+    ref = torch_pipeline(enc, net, [a.description for a in adapters])
+    assert max(np.abs(ad.B[m] - ref[m][1][i]).max() for i, ad in enumerate(adapters) for m in ad.targets) < 1e-4
+    with pytest.raises(T2LError, match="reads base piece values but the encoder returns minilm"):
+        tiny_bundle(tmp_path / "other", "M", encoder=tiny_encoder(tmp_path / "plain", pieces=True), read_tokens=2,
+                    piece_values="base")
