@@ -33,10 +33,10 @@ import numpy as np
 
 def pair_split() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(fit pairs, held-out pairs) over the label-words vocabulary, split as word_probe splits it."""
-    from scripts.word_probe import pairs_of, split_words
+    from scripts.word_probe import pairs_of
     from t2l_edge.data import label_vocab
 
-    test, fit, rng = split_words(label_vocab.vocab_words())
+    test, fit, rng = label_vocab.probe_split()
     return pairs_of(fit, rng), pairs_of(test, rng, rounds=1)
 
 

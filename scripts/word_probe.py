@@ -46,7 +46,6 @@ import numpy as np
 
 from scripts.make_label_wordlist import space_words
 
-HELDOUT_WORDS = 300
 WORDINGS = 10  # synthetic._label_word_descriptions gives ten wordings per pair
 LAMBDAS = (1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1)
 
@@ -58,15 +57,6 @@ def pairs_of(words: list[str], rng: random.Random, rounds: int = 2) -> list[tupl
         rng.shuffle(order)
         out += list(zip(order[::2], order[1::2]))
     return out
-
-
-def split_words(words: list[str]) -> tuple[list[str], list[str], random.Random]:
-    """(the HELDOUT_WORDS test words, the fit words, the seeded generator that then draws the
-    pairs): the probe's split, which scripts/pretrain_reader.py shares."""
-    rng = random.Random("word_probe")
-    shuffled = words[:]
-    rng.shuffle(shuffled)
-    return shuffled[:HELDOUT_WORDS], shuffled[HELDOUT_WORDS:], rng
 
 
 def embed(gen, texts: list[str], batch: int = 256) -> np.ndarray:
@@ -264,7 +254,7 @@ def main() -> None:
 
     words = label_vocab.vocab_words()
     index, cand = {w: k for k, w in enumerate(words)}, base_targets(words)
-    test_words, fit_words, rng = split_words(words)
+    test_words, fit_words, rng = label_vocab.probe_split()
     val_words, fit_words = fit_words[:len(fit_words) // 10], fit_words[len(fit_words) // 10:]
     splits = pairs_of(fit_words, rng), pairs_of(val_words, rng, rounds=1), pairs_of(test_words, rng, rounds=1)
     gen = Generator.load(args.bundle, threads=args.threads)

@@ -361,6 +361,17 @@ def test_say_word_answers_its_word_and_validates_on_the_held_out_words():
     assert all(v.answer(None, 0) in d for v in fam.variants[:50] for d in v.descriptions)
 
 
+def test_say_word_split_trains_on_the_probe_fit_words_and_validates_on_words_it_holds_out():
+    from t2l_edge.data import label_vocab
+
+    held_out, fit, _ = label_vocab.probe_split()
+    fam = synthetic.SAY_WORD_SPLIT
+    trained = {v.answer(None, 0) for v in fam.variants}
+    val = {v.answer(None, 0) for v in fam.split_variants("val")}
+    assert trained == set(fit) and len(val) == label_vocab.VAL_WORDS and val <= set(held_out)
+    assert len(held_out) == label_vocab.PROBE_HELDOUT_WORDS and not set(fit) & set(held_out)
+
+
 def test_a_family_with_validation_variants_builds_them_for_val_only():
     fam = synthetic.LABEL_WORDS_WIDE
     train = synthetic.build_family(fam, _fake_source, "train")

@@ -89,3 +89,18 @@ def vocab_words() -> list[str]:
 
 def vocab_train_pairs() -> list[tuple[str, str]]:
     return _pairs(vocab_words(), random.Random("label_vocab:vocab"))
+
+
+# The vocabulary split of scripts/word_probe.py and scripts/pretrain_reader.py: a fixed 300 of the
+# 1,500 words are held out of fitting. The say_word_split family trains on the rest and validates
+# on the first VAL_WORDS of them: real words the base spells as one token, like the ones it
+# trains on, where the wide family's held-out words include codes and made-up words.
+PROBE_HELDOUT_WORDS = 300
+
+
+def probe_split() -> tuple[list[str], list[str], random.Random]:
+    """(the held-out words, the fit words, the seeded generator the probe then draws pairs with)."""
+    rng = random.Random("word_probe")
+    shuffled = vocab_words()
+    rng.shuffle(shuffled)
+    return shuffled[:PROBE_HELDOUT_WORDS], shuffled[PROBE_HELDOUT_WORDS:], rng
