@@ -89,12 +89,12 @@ def test_a_warmed_up_reader_may_switch_values_but_a_trained_one_may_not(tmp_path
         _cfg("glove")
 
 
-def test_a_base_values_bundle_matches_pytorch_and_refuses_the_other_encoder(tmp_path):
+def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_other_encoder(tmp_path):
     from t2l_edge.runtime import Generator
     from tests.helpers.tiny_models import tiny_bundle, torch_pipeline
 
     enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
-    folder, net, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=enc, read_tokens=2, piece_values="base")
+    folder, net, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=enc, read_tokens=2, piece_values="base", word_layers=1)
     gen = Generator.load(folder)
     assert gen.manifest.raw["encoder"]["piece_values"] == "base"
     adapters = gen.make_batch(["answer yes or no", "classify the review"])
@@ -103,3 +103,29 @@ def test_a_base_values_bundle_matches_pytorch_and_refuses_the_other_encoder(tmp_
     with pytest.raises(T2LError, match="reads base piece values but the encoder returns minilm"):
         tiny_bundle(tmp_path / "other", "M", encoder=tiny_encoder(tmp_path / "plain", pieces=True), read_tokens=2,
                     piece_values="base")
+
+
+def test_a_word_path_grown_on_a_reader_starts_from_its_adapters_and_then_moves_only_the_top_layers(tmp_path):
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.train.run import _load_weights
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    earlier = tiny_hypernet("M", read_tokens=2, piece_values="base")
+    save_hypernet(earlier, tmp_path / "reader", provenance={"step": 5})
+    cfg = HyperConfig(**{**earlier.cfg.to_dict(), "word_layers": 1})
+    grown = HyperNetwork(cfg, tiny_spec()).eval()
+    _load_weights(grown, str(tmp_path / "reader"), log=lambda s: None)
+    seq = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 9, 64)).astype(np.float32))
+    with torch.no_grad():
+        want, got = earlier(seq), grown(seq)
+        assert all(torch.equal(want[m][i], got[m][i]) for m in want for i in (0, 1))
+        grown.word_path.to_b.weight.normal_()
+        grown.word_path.a.normal_()
+        moved = grown(seq)
+    a0, b0 = want["v_proj"]
+    a1, b1 = moved["v_proj"]
+    assert torch.equal(a0[:, :-1], a1[:, :-1]) and torch.equal(b0[:, :-1], b1[:, :-1])  # lower layers untouched
+    assert torch.equal(b0[:, -1, :, 1:], b1[:, -1, :, 1:]) and not torch.equal(b0[:, -1, :, 0], b1[:, -1, :, 0])
+    assert torch.equal(want["q_proj"][1], moved["q_proj"][1])
+    with pytest.raises(ValueError, match="word_layers needs"):
+        HyperConfig(variant="M", word_layers=2)

@@ -22,11 +22,14 @@ class HyperConfig:
     dropout: float = 0.05
     read_tokens: int = 0  # learned queries reading the description's word pieces (hypernet/reader.py); 0: pooled only
     piece_values: str = "minilm"  # what the reader pools: MiniLM's or the base's word embeddings (hypernet/piece_values.py)
+    word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+        if self.word_layers and not (self.read_tokens and "v_proj" in self.targets):
+            raise ValueError("word_layers needs a word-piece reader (read_tokens > 0) and v_proj among the targets")
         if self.piece_values not in PIECE_VALUES:
             raise ValueError(f"piece_values must be one of {PIECE_VALUES}, not {self.piece_values!r}")
         if self.latent % 4:

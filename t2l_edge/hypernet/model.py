@@ -29,6 +29,7 @@ from torch import nn
 from ..core.basemodel import BaseSpec
 from .config import HyperConfig
 from .reader import TokenReader, split_packed
+from .word_path import WORD_MODULE, WordPath
 
 
 class ResidualBlock(nn.Module):
@@ -113,15 +114,19 @@ class HyperNetwork(nn.Module):
             self.heads[m] = head
         if cfg.read_tokens:  # last, so the layers above draw the same initial values with or without it
             self.reader = TokenReader(cfg.emb_dim, cfg.read_tokens, cfg.hidden)
+        if cfg.word_layers:
+            fin, fout = self.shapes[WORD_MODULE]
+            self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def _trunk(self, task_emb: torch.Tensor) -> torch.Tensor:
+    def _trunk(self, pooled: torch.Tensor, read: torch.Tensor | None) -> torch.Tensor:
         """Head input for every pair: [T, L, M(, 2(, r)), head_in]."""
         cfg = self.cfg
-        T, L, M = task_emb.shape[0], self.base.n_layer, len(cfg.targets)
-        pooled, read = self._read(task_emb)
+        T, L, M = pooled.shape[0], self.base.n_layer, len(cfg.targets)
+        if read is not None:
+            read = self.reader.mlp(read)
         parts = [
             self.task_proj(pooled)[:, None, None, :].expand(T, L, M, -1),
             self.layer_emb(self.layer_ids)[None, :, None, :].expand(T, L, M, -1),
@@ -142,19 +147,20 @@ class HyperNetwork(nn.Module):
         return self.to_head(self.blocks(h))
 
     def _read(self, task_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(pooled embeddings [T, emb_dim], what the reader read [T, hidden] or None)."""
+        """(pooled embeddings [T, emb_dim], what the reader's queries read [T, queries * emb_dim] or None)."""
         if not self.cfg.read_tokens:
             return (split_packed(task_emb)[0] if task_emb.dim() == 3 else task_emb), None
         if task_emb.dim() != 3:
             raise ValueError(f"this generator reads word pieces: it takes packed descriptions [T, 1 + pieces, "
                              f"{2 * self.cfg.emb_dim}], not {list(task_emb.shape)}")
         pooled, states, pieces, mask = split_packed(task_emb)
-        return pooled, self.reader(states, pieces, mask)
+        return pooled, self.reader.pool(states, pieces, mask)
 
     def forward(self, task_emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """task_emb [T, emb_dim] -> {module: (A [T, L, r, in], B [T, L, out, r])}, HF row order."""
         cfg, r = self.cfg, self.cfg.rank
-        h = self._trunk(task_emb)
+        pooled, read = self._read(task_emb)
+        h = self._trunk(pooled, read)
         T, L = task_emb.shape[0], self.base.n_layer
         out = {}
         for mi, m in enumerate(cfg.targets):
@@ -171,5 +177,7 @@ class HyperNetwork(nn.Module):
                 y = y + self.head_bias[m]
                 a = y[:, :, 0, :, :fin]
                 b = y[:, :, 1, :, :fout].transpose(-1, -2)
+            if m == WORD_MODULE and cfg.word_layers:
+                a, b = self.word_path(a, b, read)
             out[m] = (a, b)
         return out

@@ -170,15 +170,19 @@ def _start(cfg, module: torch.nn.Module, prov: dict, resume: bool, dist: Dist) -
     return _State(opt, sched, start, best, {"config": cfg.to_dict(), "world_size": dist.world, **prov})
 
 
+FAST_PARTS = ("reader.mlp.", "word_path.")  # parameter prefixes that take reader_lr
+
+
 def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     """One AdamW group, or two when a generator's word-piece reader (hypernet/reader.py) has its
-    own rate (reader_lr): the reader's output MLP, grown on a trained generator (init_from),
-    starts at zero and would move too little at the fine-tuning rate the rest needs. Its queries
-    and keys keep the generator's rate, so a warm-up's attention (scripts/pretrain_reader.py)
-    is not shaken loose by the base model's noisy gradients."""
+    own rate (reader_lr): the reader's output MLP and the word path (hypernet/word_path.py), grown
+    on a trained generator (init_from), start at zero and would move too little at the
+    fine-tuning rate the rest needs. The reader's queries and keys keep the generator's rate,
+    so a warm-up's attention (scripts/pretrain_reader.py) is not shaken loose by the base
+    model's noisy gradients."""
     reader_lr = getattr(cfg, "reader_lr", None)
     named = list(module.named_parameters())
-    fast = [p for n, p in named if n.startswith("reader.mlp.") or ".reader.mlp." in n]
+    fast = [p for n, p in named if any(n.startswith(part) or f".{part}" in n for part in FAST_PARTS)]
     if not reader_lr or not fast:
         return [{"params": [p for _, p in named]}]
     ids = {id(p) for p in fast}

@@ -82,6 +82,11 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
                          stop_at=until, dist=dist)
 
 
+# Parts a generator may grow on an earlier checkpoint (init_from): each starts at zero, so the
+# grown generator makes exactly the earlier one's adapters. Config field -> its parameters' prefix.
+GROWN_PARTS = {"read_tokens": "reader.", "word_layers": "word_path."}
+
+
 def _silent_reader(net) -> bool:
     """No reader, or one whose output layer is still zero (scripts/pretrain_reader.py's warm-up)."""
     last = net.reader.mlp[-1] if net.cfg.read_tokens else None
@@ -99,14 +104,15 @@ def _load_weights(net, folder: str, log) -> None:
     from ..hypernet.checkpoint import load_hypernet
 
     earlier, meta = load_hypernet(folder)
-    grows_reader = earlier.cfg.read_tokens == 0 and net.cfg.read_tokens > 0
-    want = replace(net.cfg, read_tokens=earlier.cfg.read_tokens if grows_reader else net.cfg.read_tokens,
+    grows = [name for name in GROWN_PARTS if getattr(earlier.cfg, name) == 0 and getattr(net.cfg, name) > 0]
+    want = replace(net.cfg, **{name: 0 for name in grows},
                    piece_values=earlier.cfg.piece_values if _silent_reader(earlier) else net.cfg.piece_values)
     if earlier.cfg != want or earlier.base.to_dict() != net.base.to_dict():
         raise T2LError(f"init_from {folder}: its hypernetwork ({earlier.cfg.variant}, base {earlier.base.name}) "
                        f"differs from this run's ({net.cfg.variant}, base {net.base.name})",
                        "set hypernet to the earlier run's config or drop init_from")
-    missing, unexpected = net.load_state_dict(earlier.state_dict(), strict=not grows_reader)
-    assert not unexpected and all(k.startswith("reader.") for k in missing), (missing, unexpected)
+    missing, unexpected = net.load_state_dict(earlier.state_dict(), strict=not grows)
+    new_parts = tuple(GROWN_PARTS[name] for name in grows)
+    assert not unexpected and all(k.startswith(new_parts) for k in missing), (missing, unexpected)
     log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})"
-        f"{'; the word-piece reader starts at zero' if grows_reader else ''}")
+        + "".join(f"; the new {GROWN_PARTS[name][:-1]} starts at zero" for name in grows))

@@ -1,0 +1,38 @@
+"""A direct path from the words a description names to the adapter that makes the base say them.
+
+Through the trunk, a word the reader found (hypernet/reader.py) reaches the LoRA weights only
+after two residual blocks and a head shared with everything else a description asks for; under
+SFT that map was not learned for words outside training (docs/specificity.md). With the pieces'
+values in the base's own embedding space (hypernet/piece_values.py) the map is nearly linear:
+the base's output head is its input embedding, so saying a word means adding that word's
+embedding to the last residual, which a v_proj adapter in the last layers does through o_proj.
+This path gives it a linear map of its own: in each of the last `layers` layers, v_proj's B
+column 0 gains a linear function of what the queries read, and A row 0 a learned vector that
+decides on which inputs it fires. Both start at zero, so a generator that grows the path starts
+from exactly its earlier adapters (init_from).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+WORD_MODULE = "v_proj"  # its output reaches the residual through o_proj alone
+
+
+class WordPath(nn.Module):
+    def __init__(self, read_dim: int, layers: int, fin: int, fout: int):
+        super().__init__()
+        self.layers, self.fout = layers, fout
+        self.to_b = nn.Linear(read_dim, layers * fout, bias=False)
+        nn.init.zeros_(self.to_b.weight)
+        self.a = nn.Parameter(torch.zeros(layers, fin))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 of the last
+        `layers` layers added to."""
+        k, t = self.layers, a.shape[0]
+        top_a = torch.cat([a[:, -k:, :1] + self.a[None, :, None, :], a[:, -k:, 1:]], dim=2)
+        col = self.to_b(read).view(t, k, self.fout, 1)
+        top_b = torch.cat([b[:, -k:, :, :1] + col, b[:, -k:, :, 1:]], dim=3)
+        return torch.cat([a[:, :-k], top_a], dim=1), torch.cat([b[:, :-k], top_b], dim=1)
