@@ -370,6 +370,9 @@ def test_say_word_split_trains_on_the_probe_fit_words_and_validates_on_words_it_
     val = {v.answer(None, 0) for v in fam.split_variants("val")}
     assert trained == set(fit) and len(val) == label_vocab.VAL_WORDS and val <= set(held_out)
     assert len(held_out) == label_vocab.PROBE_HELDOUT_WORDS and not set(fit) & set(held_out)
+    binding = synthetic.LABEL_WORDS_SPLIT  # the binding half, on the same words
+    assert {w for v in binding.variants for w in v.name.split("_")} == set(fit)
+    assert {w for v in binding.split_variants("val") for w in v.name.split("_")} == val
 
 
 def test_a_family_with_validation_variants_builds_them_for_val_only():

@@ -104,3 +104,11 @@ def probe_split() -> tuple[list[str], list[str], random.Random]:
     shuffled = vocab_words()
     rng.shuffle(shuffled)
     return shuffled[:PROBE_HELDOUT_WORDS], shuffled[PROBE_HELDOUT_WORDS:], rng
+
+
+def probe_split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(training pairs over the fit words, each in PAIRS_PER_WORD pairs; validation pairs of the
+    VAL_WORDS held-out words that say_word_split validates on), for label_words_split."""
+    held_out, fit, _ = probe_split()
+    val = held_out[:VAL_WORDS]
+    return _pairs(fit, random.Random("label_vocab:probe_split")), list(zip(val[::2], val[1::2]))
