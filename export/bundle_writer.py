@@ -79,6 +79,10 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
     if net.cfg.read_tokens and values != net.cfg.piece_values:
         raise T2LError(f"the generator reads {net.cfg.piece_values} piece values but the encoder returns {values} ones",
                        "export with ensure_encoder(pieces=True, values=hypernet.piece_values)")
+    table_base = enc["report"].get("values_base_sha256")
+    if table_base and net.base.sha256 and table_base != net.base.sha256:
+        raise T2LError("the encoder's piece values are another base's embeddings than this generator's base",
+                       "base piece values come from the default base; train and export on it")
     encoder_sha = sha256_file(enc["onnx"])
     check_encoder_matches_training(provenance, enc, encoder_sha)
     with atomic_dir(out) as tmp:

@@ -130,15 +130,19 @@ def encoder_label(info: dict) -> str:
     return f"{report['encoder']} {info['quant']}" + (" pieces" if pieces else "") + (f" {values}-values" if values != "minilm" else "")
 
 
+def _values_base_sha256() -> str:
+    """The base whose embeddings "base" piece values are: the default base file."""
+    from t2l_edge.core.basemodel import file_sha256, resolve_base
+
+    return file_sha256(resolve_base(None))
+
+
 def _cache_folder(pieces: bool, values: str) -> Path:
     if not pieces:
         return cache_root() / "encoders" / "all-MiniLM-L6-v2"
     if values == "minilm":  # the name earlier runs trained with
         return cache_root() / "encoders" / "all-MiniLM-L6-v2-pieces"
-    from t2l_edge.core.basemodel import file_sha256, resolve_base
-
-    # The table is the default base's own embeddings: a folder per base file.
-    return cache_root() / "encoders" / f"all-MiniLM-L6-v2-pieces-{values}-{file_sha256(resolve_base(None))[:12]}"
+    return cache_root() / "encoders" / f"all-MiniLM-L6-v2-pieces-{values}-{_values_base_sha256()[:12]}"
 
 
 def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Path | None = None,
@@ -161,6 +165,7 @@ def ensure_encoder(quant: str = "int8", folder: Path | None = None, out_dir: Pat
                 "encoder": ENCODER_NAME,
                 "outputs": list(ENCODER_PIECE_OUTPUTS if pieces else (ENCODER_OUTPUT,)),
                 **({"piece_values": values} if pieces else {}),
+                **({"values_base_sha256": _values_base_sha256()} if pieces and values == "base" else {}),
                 "torch_vs_onnx_fp32_max_abs": torch_vs_onnx(encoder, tmp / fp32.name, tmp / "tokenizer.json"),
                 "int8_vs_fp32": cosine_report(tmp / fp32.name, tmp / int8.name, tmp / "tokenizer.json"),
             }

@@ -103,6 +103,12 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
     with pytest.raises(T2LError, match="reads base piece values but the encoder returns minilm"):
         tiny_bundle(tmp_path / "other", "M", encoder=tiny_encoder(tmp_path / "plain", pieces=True), read_tokens=2,
                     piece_values="base")
+    from dataclasses import replace
+
+    enc["report"]["values_base_sha256"] = "a" * 64  # a table made from another base file
+    with pytest.raises(T2LError, match="another base's embeddings"):
+        tiny_bundle(tmp_path / "third", "M", encoder=enc, read_tokens=2, piece_values="base",
+                    spec=replace(tiny_spec(), sha256="b" * 64))
 
 
 def test_a_word_path_grown_on_a_reader_starts_from_its_adapters_and_then_moves_only_the_top_layers(tmp_path):

@@ -33,9 +33,8 @@ class TokenReader(nn.Module):
         nn.init.zeros_(self.mlp[-1].weight)
         nn.init.zeros_(self.mlp[-1].bias)
 
-    def forward(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """states, pieces [T, S, dim], mask [T, S] -> [T, out]."""
-        return self.mlp(self.pool(states, pieces, mask))
+    # No forward: the generator calls pool, then mlp, because its word path (hypernet/word_path.py)
+    # reads what the queries pooled before the MLP.
 
     def pool(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """What the queries read, before the output MLP: [T, queries * dim]."""
