@@ -135,3 +135,9 @@ def test_a_word_path_grown_on_a_reader_starts_from_its_adapters_and_then_moves_o
     assert torch.equal(want["q_proj"][1], moved["q_proj"][1])
     with pytest.raises(ValueError, match="word_layers needs"):
         HyperConfig(variant="M", word_layers=2)
+
+
+def test_word_check_scores_the_first_word_of_an_answer():
+    from scripts.word_check import first_word
+
+    assert first_word("Wealth.") == "wealth" and first_word(' "steps", because') == "steps" and first_word("...") == ""
