@@ -96,7 +96,7 @@ def _silent_reader(net) -> bool:
 def _load_weights(net, folder: str, log) -> None:
     """Start from an earlier run's hypernetwork (a best/ folder): its weights, with this run's
     fresh optimizer and schedule. Its config must match this run's hypernet settings, except
-    that a pooled-only generator may grow a word-piece reader (read_tokens), which starts at
+    that it may grow the parts in GROWN_PARTS (a word-piece reader, a word path), which start at
     zero, and that a reader which adds nothing yet may change what it reads (piece_values):
     either way the new generator starts exactly where the earlier one was."""
     from dataclasses import replace
