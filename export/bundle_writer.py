@@ -13,12 +13,12 @@ from t2l_edge import GENERATOR_NAME
 from t2l_edge.core.atomic import atomic_dir, refuse_existing
 from t2l_edge.core.errors import T2LError
 from t2l_edge.core.description_seq import MAX_PIECES
-from t2l_edge.formats.keys import ENCODER_FILE, ENCODER_OUTPUT, ENCODER_STATES, HYPERNET_FILE, MANIFEST, TOKENIZER_FILE
+from t2l_edge.formats.keys import ENCODER_FILE, ENCODER_OUTPUT, HYPERNET_FILE, MANIFEST, TOKENIZER_FILE
 from t2l_edge.hypernet.checkpoint import git_commit
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.runtime.bundle import FORMAT_VERSION, sha256_file
 
-from .encoder import PROBE_TEXTS, encoder_label, ensure_encoder, piece_values_of
+from .encoder import PROBE_TEXTS, encoder_label, ensure_encoder, has_pieces, piece_values_of
 from .hypernet_onnx import PARITY_TOL, PARITY_TOL_FP16, export_hypernet_onnx, parity_check, store_weights_fp16
 
 HYPERNET_DTYPES = ("fp16", "fp32")
@@ -36,10 +36,6 @@ def check_encoder_matches_training(provenance: dict, enc: dict, encoder_sha256: 
     if trained and trained != shipped:
         raise T2LError(f"the hypernetwork was trained on '{trained}' embeddings but the bundle would ship '{shipped}'",
                        f"pass --encoder-quant {'int8' if ' int8' in trained else 'fp32'}")
-
-
-def _has_pieces(enc: dict) -> bool:
-    return ENCODER_STATES in enc["report"].get("outputs", [])
 
 
 def _probe_inputs(net: HyperNetwork, shipped, trained) -> np.ndarray:
@@ -71,11 +67,11 @@ def write_bundle(net: HyperNetwork, out_dir: str | os.PathLike, provenance: dict
     if out.exists() and not (out / MANIFEST).is_file() and any(out.iterdir()):
         raise T2LError(f"{out} exists and is not a bundle", "choose an empty or new folder")
     enc = encoder or ensure_encoder(encoder_quant, pieces=bool(net.cfg.read_tokens), values=net.cfg.piece_values)
-    if bool(net.cfg.read_tokens) != _has_pieces(enc):
+    if bool(net.cfg.read_tokens) != has_pieces(enc["report"]):
         raise T2LError("the generator reads word pieces but the encoder does not return them" if net.cfg.read_tokens
                        else "the encoder returns word pieces but this generator reads pooled embeddings only",
                        "export with ensure_encoder(pieces=...) matching hypernet.read_tokens")
-    values = piece_values_of(enc["report"]) if _has_pieces(enc) else None
+    values = piece_values_of(enc["report"]) if has_pieces(enc["report"]) else None
     if net.cfg.read_tokens and values != net.cfg.piece_values:
         raise T2LError(f"the generator reads {net.cfg.piece_values} piece values but the encoder returns {values} ones",
                        "export with ensure_encoder(pieces=True, values=hypernet.piece_values)")

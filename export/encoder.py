@@ -115,6 +115,11 @@ def torch_vs_onnx(encoder: torch.nn.Module, onnx_path: Path, tokenizer_json: Pat
     return float(np.abs(ref.numpy() - enc.encode(texts)).max())
 
 
+def has_pieces(report: dict) -> bool:
+    """Does the encoder return word-piece states and values besides the pooled embedding?"""
+    return ENCODER_STATES in report.get("outputs", [])
+
+
 def piece_values_of(report: dict) -> str:
     """What an encoder with pieces returns as their values; those exported before there was a
     choice return MiniLM's own."""
@@ -125,9 +130,8 @@ def encoder_label(info: dict) -> str:
     """What a hypernetwork was trained on, as provenance records it: name, precision, and what
     an encoder with pieces returns as their values."""
     report = info["report"]
-    pieces = ENCODER_STATES in report.get("outputs", [])
     values = piece_values_of(report)
-    return f"{report['encoder']} {info['quant']}" + (" pieces" if pieces else "") + (f" {values}-values" if values != "minilm" else "")
+    return f"{report['encoder']} {info['quant']}" + (" pieces" if has_pieces(report) else "") + (f" {values}-values" if values != "minilm" else "")
 
 
 def _values_base_sha256() -> str:

@@ -143,7 +143,8 @@ def main() -> None:
     earlier, meta = load_hypernet(args.init)
     net = HyperNetwork(replace(earlier.cfg, read_tokens=earlier.cfg.read_tokens or args.read_tokens), earlier.base)
     _load_weights(net, str(args.init), log=print)
-    embed, cand = DescriptionEmbedder(pieces=True), base_targets(label_vocab.vocab_words())
+    embed = DescriptionEmbedder(pieces=True, values=net.cfg.piece_values)  # what SFT will feed it
+    cand = base_targets(label_vocab.vocab_words())
     t0 = time.time()
     fit, test = (packed_texts(embed, pairs) for pairs in pair_split())
     print(f"embedded {len(fit[0])} + {len(test[0])} wordings in {time.time() - t0:.0f} s")

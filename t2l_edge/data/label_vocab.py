@@ -106,9 +106,20 @@ def probe_split() -> tuple[list[str], list[str], random.Random]:
     return shuffled[:PROBE_HELDOUT_WORDS], shuffled[PROBE_HELDOUT_WORDS:], rng
 
 
-def probe_split_pairs() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(training pairs over the fit words, each in PAIRS_PER_WORD pairs; validation pairs of the
-    VAL_WORDS held-out words that say_word_split validates on), for label_words_split."""
-    held_out, fit, _ = probe_split()
-    val = held_out[:VAL_WORDS]
-    return _pairs(fit, random.Random("label_vocab:probe_split")), list(zip(val[::2], val[1::2]))
+def probe_fit_words() -> list[str]:
+    return probe_split()[1]
+
+
+def probe_val_words() -> list[str]:
+    """The first VAL_WORDS held-out words: what the split families validate on."""
+    return probe_split()[0][:VAL_WORDS]
+
+
+def probe_train_pairs() -> list[tuple[str, str]]:
+    """label_words_split's training pairs: each fit word in PAIRS_PER_WORD pairs, either role."""
+    return _pairs(probe_fit_words(), random.Random("label_vocab:probe_split"))
+
+
+def probe_val_pairs() -> list[tuple[str, str]]:
+    words = probe_val_words()
+    return list(zip(words[::2], words[1::2]))

@@ -464,15 +464,15 @@ SAY_WORD = Family("say_word", ("olmo.rte",), lambda ex: ex.prompt,
 # SAY_WORD validates on the wide family's held-out words, which include codes and made-up words
 # the base spells in several tokens, so it cannot tell a missing map from a spelling problem.
 SAY_WORD_SPLIT = Family("say_word_split", ("olmo.rte",), lambda ex: ex.prompt,
-                        [_say_word_variant(x) for x in label_vocab.probe_split()[1]],
-                        val_variants=[_say_word_variant(x) for x in label_vocab.probe_split()[0][:label_vocab.VAL_WORDS]])
+                        [_say_word_variant(x) for x in label_vocab.probe_fit_words()],
+                        val_variants=[_say_word_variant(x) for x in label_vocab.probe_val_words()])
 
 # label_words on the same split: the binding half ("Y when entailed, N otherwise") of what
 # say_word_split asks, validated on pairs of its 40 held-out words.
 LABEL_WORDS_SPLIT = Family("label_words_split", ("olmo.rte",), lambda ex: ex.prompt, [
-    _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.probe_split_pairs()[0]
+    _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.probe_train_pairs()
 ], val_variants=[
-    _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.probe_split_pairs()[1]
+    _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.probe_val_pairs()
 ])
 
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,

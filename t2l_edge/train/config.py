@@ -60,7 +60,7 @@ class SFTConfig(LoopConfig):
     hard_pairs: bool = False  # swap partners of one answer kind (multiple-choice with multiple-choice; train/batches.py)
     distill_weight: float = 0.0  # >0: prompt distillation (train/loss.py): the adapter alone should act as adapter + description in the prompt
     init_from: str | None = None  # a hypernetwork folder (best/ of an earlier run) to start from; a new schedule and optimizer
-    reader_lr: float | None = None  # peak rate of the word-piece reader's output MLP (hypernet.read_tokens > 0); None = lr
+    reader_lr: float | None = None  # peak rate of the reader's output MLP and the word path (train/loop.py FAST_PARTS); None = lr
     sample_by: str = "task"  # task: every pool task alike; family: every family alike (57 MMLU subjects count once); sqrt_family: between
     eval_examples: int = 64
     rank_weight: float = 0.0  # >0: option ranking (train/choices.py): CE over a multiple-choice row's options, acc_norm as a loss
