@@ -386,3 +386,24 @@ def test_a_family_with_validation_variants_builds_them_for_val_only():
     src = int(first[0].id.rsplit("-", 1)[1])  # the fake RTE source: answer_index 0 (entailed) for even inputs
     assert first[0].answer == (y if src % 2 == 0 else n)
     assert y in fam.val_variants[0].descriptions[0] and n in fam.val_variants[0].descriptions[0]
+
+
+def test_rule_words_answer_by_a_surface_rule_of_the_sentence_with_the_words_the_description_names():
+    from t2l_edge.data import label_vocab
+
+    fam = synthetic.RULE_WORDS_SPLIT
+    tasks = synthetic.build_family(fam, _fake_source, "train")
+    (y, n), rule_of = label_vocab.probe_train_pairs()[0], {}
+    for rule in synthetic.SURFACE_RULES:
+        exs = tasks[f"syn.rule_words_split.{rule}_{y}_{n}"]
+        rule_of[rule] = [ex.answer for ex in exs]
+        # the prompt is the one sentence: MRPC's first (a digit, no comma), RTE's last (a comma, no digit)
+        for ex in exs:
+            has = any(c.isdigit() for c in ex.prompt) if rule == "digit" else "," in ex.prompt
+            assert ex.answer == (y if has else n) and "\n" not in ex.prompt
+            assert y in fam.variants[0].descriptions[0] and n in fam.variants[0].descriptions[0]
+    assert set(rule_of["digit"]) == {y, n} and rule_of["digit"] != rule_of["comma"]
+    val_words = {w for v in fam.split_variants("val") for w in v.name.split("_")[1:]}
+    train_words = {w for v in fam.variants for w in v.name.split("_")[1:]}
+    assert val_words == set(label_vocab.probe_val_words()) and not val_words & train_words
+    assert len(fam.variants) == synthetic.RULE_TRAIN_PAIRS * len(synthetic.SURFACE_RULES)

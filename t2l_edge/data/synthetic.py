@@ -18,6 +18,8 @@ benchmark or the unseen-task reserve):
   mrpc_words MRPC pairs answered with the same 24 word pairs (same meaning or not)
   label_words_wide RTE pairs with ~250 other word pairs, validated on pairs of words it never trains on
   label_words_vocab the same with ~1,500 pairs of common words, validated on the wide family's held-out pairs
+  say_word_split, label_words_split  answer a named word / bind two, over label_vocab.probe_split's words
+  rule_words_split  news sentences answered Y or N by a surface rule (has a digit, has a comma)
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -475,8 +477,64 @@ LABEL_WORDS_SPLIT = Family("label_words_split", ("olmo.rte",), lambda ex: ex.pro
     _label_variant(f"{y}_{n}", y, n, _label_word_descriptions(y, n), 0) for y, n in label_vocab.probe_val_pairs()
 ])
 
+
+def _digit_descriptions(y: str, n: str) -> list[str]:
+    return [
+        f"If the sentence contains a digit, answer {y}; otherwise answer {n}.",
+        f"Answer {y} when the text has a number written in digits and {n} when it has none.",
+        f"digits: {y} / no digits: {n}",
+        f"Reply {n} if there is no digit in the sentence, {y} if there is.",
+        f"You flag sentences that quote figures. Use the word {y} for sentences with digits and {n} for the rest.",
+        f"Any digits in it? Say {y} for yes and {n} for no.",
+        f"{y} = has a digit, {n} = no digit",
+        f"Look for any of the characters 0 to 9 in the sentence, then write {y} if you find one, or {n} if you do not.",
+        f"Label each sentence {y} (contains digits) or {n} (no digits).",
+        f"{n} if it has no digits, {y} if it does.",
+    ]
+
+
+def _comma_descriptions(y: str, n: str) -> list[str]:
+    return [
+        f"If the sentence contains a comma, answer {y}; otherwise answer {n}.",
+        f"Answer {y} when the text has at least one comma and {n} when it has none.",
+        f"comma: {y} / no comma: {n}",
+        f"Reply {n} if there is no comma in the sentence, {y} if there is.",
+        f"You check punctuation. Use the word {y} for sentences with a comma and {n} for the rest.",
+        f"Any commas in it? Say {y} for yes and {n} for no.",
+        f"{y} = has a comma, {n} = no comma",
+        f"Scan the sentence for the character ',' and write {y} if you find one, or {n} if you do not.",
+        f"Label each sentence {y} (contains a comma) or {n} (no comma).",
+        f"{n} if it has no comma, {y} if it does.",
+    ]
+
+
+# A rule the base can compute from the surface, so binding is measurable: label_words_split asks
+# for RTE entailment, which a 135M base barely tells apart, so "right" and "swapped" answers
+# there say little about whether the generator bound each named word to its class.
+SURFACE_RULES = {
+    "digit": (lambda text: any(c.isdigit() for c in text), _digit_descriptions),
+    "comma": (lambda text: "," in text, _comma_descriptions),
+}
+RULE_TRAIN_PAIRS = 600  # of label_words_split's pairs, each under every rule: 1,200 variants
+
+
+def _rule_variant(rule: str, y: str, n: str) -> Variant:
+    holds, descriptions = SURFACE_RULES[rule]
+    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n)
+
+
+# The same words under two surface rules ("Y if the sentence has a digit, else N"; likewise a
+# comma), on news sentences, validated on the split's held-out pairs under both rules. A
+# generator that only names a word scores half its balanced answers right and half swapped;
+# one that binds each word to its class scores more right than swapped (scripts/word_check.py).
+RULE_WORDS_SPLIT = Family("rule_words_split", ("olmo.mrpc", "olmo.rte"), lambda ex: ex.prompt, [
+    _rule_variant(rule, y, n) for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS] for rule in SURFACE_RULES
+], keep=SENTENCE_OPS.keep, text=_one_sentence, val_variants=[
+    _rule_variant(rule, y, n) for y, n in label_vocab.probe_val_pairs() for rule in SURFACE_RULES
+])
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
-            LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT)
+            LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT)
 
 
 def task_id(family: Family, variant: Variant) -> str:
