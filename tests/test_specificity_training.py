@@ -407,3 +407,27 @@ def test_rule_words_answer_by_a_surface_rule_of_the_sentence_with_the_words_the_
     train_words = {w for v in fam.variants for w in v.name.split("_")[1:]}
     assert val_words == set(label_vocab.probe_val_words()) and not val_words & train_words
     assert len(fam.variants) == synthetic.RULE_TRAIN_PAIRS * len(synthetic.SURFACE_RULES)
+
+
+def test_a_twinned_family_pairs_the_same_words_with_their_roles_exchanged():
+    from t2l_edge.train import conflict
+
+    fam = synthetic.RULE_WORDS_ROLES
+    tasks = synthetic.build_family(fam, _fake_source, "train")
+    variants = [TaskData(synthetic.task_id(fam, v), tasks[synthetic.task_id(fam, v)], np.eye(1, 8, dtype=np.float32), ["d"])
+                for v in fam.variants]
+    groups = conflict._twin_groups(fam, fam.variants)
+    assert len(groups) == len(fam.variants) // 4 and all(len(g) == 4 for g in groups)  # 2 roles x 2 rules
+    cf = ConflictFamily(fam.name, variants, groups)
+    rng, twins, pairs = np.random.default_rng(0), 0, 0
+    for _ in range(200):
+        pair = conflict._pick_pair(cf, int(rng.integers(cf.n_inputs)), rng)
+        if pair is None:
+            continue
+        a, b = pair
+        pairs += 1
+        assert a.examples[0].prompt == b.examples[0].prompt
+        same_words = sorted(a.task_id.split("_")[-2:]) == sorted(b.task_id.split("_")[-2:])
+        twins += same_words
+    assert pairs > 150 and 0.3 < twins / pairs < 0.7  # TWIN_SHARE of them, the rest at random
+    assert conflict._twin_groups(synthetic.RULE_WORDS_SPLIT, synthetic.RULE_WORDS_SPLIT.variants) == []

@@ -20,6 +20,7 @@ benchmark or the unseen-task reserve):
   label_words_vocab the same with ~1,500 pairs of common words, validated on the wide family's held-out pairs
   say_word_split, label_words_split  answer a named word / bind two, over label_vocab.probe_split's words
   rule_words_split  news sentences answered Y or N by a surface rule (has a digit, has a comma)
+  rule_words_roles  the same with each pair in both roles, paired with its role-swapped twin
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -54,6 +55,7 @@ class Family:
     keep: object = None  # source Example -> bool (inputs the family can use)
     text: object = None  # source Example -> the input text, when it is not the source's prompt
     val_variants: list | None = None  # validation tasks the family never trains on (else: `variants`)
+    twin: object = None  # Variant -> key: variants sharing one are paired on purpose (train/conflict.py)
 
     def split_variants(self, split: str) -> list[Variant]:
         return self.val_variants if split == "val" and self.val_variants else self.variants
@@ -533,8 +535,23 @@ RULE_WORDS_SPLIT = Family("rule_words_split", ("olmo.mrpc", "olmo.rte"), lambda 
     _rule_variant(rule, y, n) for y, n in label_vocab.probe_val_pairs() for rule in SURFACE_RULES
 ])
 
+
+def _word_set(v: Variant) -> str:
+    return "_".join(sorted(v.name.split("_")[1:]))
+
+
+# rule_words_split with each pair in both roles (Y/N and N/Y), under both rules, and twins: a
+# conflict pair is then often the same two words and the same input with the answers exchanged,
+# which only a generator that reads which word goes with which class can fit. Random pairs of
+# rule_words_split variants differ in their words, so naming the right two words fits them.
+RULE_WORDS_ROLES = Family("rule_words_roles", RULE_WORDS_SPLIT.source_tasks, RULE_WORDS_SPLIT.prompt, [
+    _rule_variant(rule, *words) for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2]
+    for words in ((y, n), (n, y)) for rule in SURFACE_RULES
+], keep=RULE_WORDS_SPLIT.keep, text=RULE_WORDS_SPLIT.text, val_variants=RULE_WORDS_SPLIT.val_variants, twin=_word_set)
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
-            LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT)
+            LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
+            RULE_WORDS_ROLES)
 
 
 def task_id(family: Family, variant: Variant) -> str:

@@ -7,7 +7,7 @@ step's own rng, so batches stay a pure function of (seed, step) and resume stays
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .batches import TaskData
 class ConflictFamily:
     name: str
     variants: list[TaskData]  # aligned: examples[j] of every variant share one input
+    twins: list[list[int]] = field(default_factory=list)  # groups of variant indices paired on purpose
 
     @property
     def n_inputs(self) -> int:
@@ -48,7 +49,13 @@ def conflict_rows(families: list[ConflictFamily], formatter, rng: np.random.Gene
     return rows
 
 
+TWIN_SHARE = 0.5  # of a twinned family's pairs, drawn within one twin group
+
+
 def _pick_pair(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[TaskData, TaskData] | None:
+    # Only a twinned family draws the extra number, so older runs keep their batches exactly.
+    if fam.twins and rng.random() < TWIN_SHARE:
+        return _pick_twins(fam, j, rng)
     answers = [v.examples[j].answer for v in fam.variants]
     distinct = sorted(set(answers))
     if len(distinct) < 2:
@@ -59,6 +66,15 @@ def _pick_pair(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[T
     side_a = [v for v, ans in zip(fam.variants, answers) if ans == distinct[a]]
     side_b = [v for v, ans in zip(fam.variants, answers) if ans == distinct[b]]
     return side_a[int(rng.integers(len(side_a)))], side_b[int(rng.integers(len(side_b)))]
+
+
+def _pick_twins(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[TaskData, TaskData] | None:
+    """Two variants of one twin group whose answers on input j differ (the same words with the
+    roles exchanged, say), or None when the drawn group agrees on it."""
+    group = [fam.variants[k] for k in fam.twins[int(rng.integers(len(fam.twins)))]]
+    a = group[int(rng.integers(len(group)))]
+    others = [v for v in group if v.examples[j].answer != a.examples[j].answer]
+    return (a, others[int(rng.integers(len(others)))]) if others else None
 
 
 def load_families(store, embed, split: str, exclude=frozenset(), names=()) -> list[ConflictFamily]:
@@ -79,5 +95,15 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=()) -> li
             descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
             tid = synthetic.task_id(fam, v)
             variants.append(TaskData(tid, tasks[tid], embed(descs), list(descs)))
-        out.append(ConflictFamily(fam.name, variants))
+        out.append(ConflictFamily(fam.name, variants, _twin_groups(fam, fam.split_variants(split))))
     return out
+
+
+def _twin_groups(fam, variants) -> list[list[int]]:
+    """Indices of the variants sharing a twin key (the family's `twin`), groups of two or more."""
+    if fam.twin is None:
+        return []
+    groups: dict[str, list[int]] = {}
+    for k, v in enumerate(variants):
+        groups.setdefault(fam.twin(v), []).append(k)
+    return [g for g in groups.values() if len(g) > 1]
