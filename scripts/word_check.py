@@ -7,8 +7,9 @@ from a task store, and for `rule_words_split` ("answer Y if the sentence has a d
 N otherwise") on news sentences. An answer is `right` when its first word is the gold word,
 `swapped` when it is the pair's other word, and `neither` otherwise. The families' own
 validation CE and gap (train sft) reward naming either word of a pair; `swapped` tells naming
-from binding. Each variant's inputs are balanced between its two gold words, so a generator
-that always names one word scores as many `swapped` as `right`.
+from binding, and so does the mean margin log p(gold) - log p(other word). Each variant's
+inputs are balanced between its two gold words, so a generator that always prefers one word
+scores as many `swapped` as `right`, and a mean margin of 0.
 
     .venv/bin/python -m scripts.word_check --bundle B --store DIR [--inputs 6] [--threads 2] [--json F]
 """
@@ -20,6 +21,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+import numpy as np
 
 FAMILIES = ("say_word_split", "label_words_split", "rule_words_split")
 
@@ -39,22 +42,45 @@ def balanced(examples: list, n: int) -> list:
     return [ex for group in zip(*(g[:k] for g in groups)) for ex in group] if len(groups) > 1 else groups[0][:n]
 
 
+def margin(engine, prompt: str, gold: str, other: str) -> float:
+    """log p(gold) - log p(other) as the whole answer's first word, after the chat-formatted prompt."""
+    context = engine.prompt_tokens(engine.format_chat(prompt), chat=True)
+    golds, others = engine.score_tokens(context, [engine.tokenize(w, add_bos=False) for w in (gold, other)])
+    return golds - others
+
+
+def mean_ci(values: list[float]) -> dict:
+    """Mean and a normal-approximation 95% interval."""
+    x = np.asarray(values, dtype=np.float64)
+    half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+    return {"mean": round(float(x.mean()), 3), "ci95": [round(float(x.mean() - half), 3), round(float(x.mean() + half), 3)]}
+
+
 def check_family(engine, gen, fam, store, inputs: int) -> dict:
+    """Greedy first words scored right / swapped / neither; for two-word families also the
+    margin log p(gold) - log p(other word), whose mean over balanced inputs is 0 for a generator
+    that prefers one word whatever the input, and above 0 only where the input moves it."""
     from t2l_edge.data import synthetic
 
     tasks = synthetic.build_family(fam, store.examples, "val")
-    counts, examples = {"right": 0, "swapped": 0, "neither": 0}, []
+    counts, examples, margins = {"right": 0, "swapped": 0, "neither": 0}, [], []
     for v in fam.split_variants("val"):
-        words = set(v.name.split("_")[-2:])
+        items = balanced(tasks[synthetic.task_id(fam, v)], inputs)
+        words = {ex.answer for ex in tasks[synthetic.task_id(fam, v)]}
         engine.use(gen.make(v.descriptions[-1]))  # a wording training held out
-        for ex in balanced(tasks[synthetic.task_id(fam, v)], inputs):
+        for ex in items:
             got = first_word(engine.generate(ex.prompt, max_tokens=4, temperature=0.0).text)
-            kind = "right" if got == ex.answer.lower() else "swapped" if got in words else "neither"
+            kind = "right" if got == ex.answer.lower() else "swapped" if got in {w.lower() for w in words} else "neither"
             counts[kind] += 1
+            if len(words) == 2:
+                margins.append(margin(engine, ex.prompt, ex.answer, next(w for w in words if w != ex.answer)))
             if len(examples) < 6:
                 examples.append({"description": v.descriptions[-1], "gold": ex.answer, "answer": got})
     n = sum(counts.values())
-    return {"n": n, **{k: round(c / n, 3) for k, c in counts.items()}, "examples": examples}
+    out = {"n": n, **{k: round(c / n, 3) for k, c in counts.items()}}
+    if margins:
+        out["margin"] = mean_ci(margins)
+    return {**out, "examples": examples}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,7 @@
 """scripts/word_check.py's input choice: balanced between a variant's two gold words."""
 
+import numpy as np
+
 from scripts.word_check import balanced, first_word
 from t2l_edge.data.schema import Example
 
@@ -21,3 +23,21 @@ def test_balanced_stops_at_the_rarer_answer_and_keeps_one_answer_families_whole(
 
 def test_first_word_ignores_punctuation_and_case():
     assert first_word("  Wealth. and more") == "wealth" and first_word("...") == ""
+
+
+def test_mean_ci_brackets_the_mean():
+    from scripts.word_check import mean_ci
+
+    got = mean_ci([1.0, 2.0, 3.0, 2.0])
+    assert got["mean"] == 2.0 and got["ci95"][0] < 2.0 < got["ci95"][1]
+
+
+def test_margin_is_the_log_probability_difference_of_the_two_words(tiny_base):
+    from scripts.word_check import margin
+    from t2l_edge.engine import Engine
+
+    with Engine(tiny_base, n_ctx=128, kv_type="f32", n_threads=1) as e:
+        ab, ba = margin(e, "The text.", "a", "b"), margin(e, "The text.", "b", "a")
+        context = e.prompt_tokens(e.format_chat("The text."), chat=True)
+        lp_a, lp_b = e.score_tokens(context, [e.tokenize("a", add_bos=False), e.tokenize("b", add_bos=False)])
+    assert np.isfinite(ab) and abs(ab + ba) < 1e-4 and abs(ab - (lp_a - lp_b)) < 1e-4
