@@ -11,12 +11,14 @@ from binding, and so does the mean margin log p(gold) - log p(other word). Each 
 inputs are balanced between its two gold words, so a generator that always prefers one word
 scores as many `swapped` as `right`, and a mean margin of 0.
 
-    .venv/bin/python -m scripts.word_check --bundle B --store DIR [--inputs 6] [--threads 2] [--json F]
+    .venv/bin/python -m scripts.word_check --bundle B --store DIR [--inputs 6] [--families F,G] [--seen N]
+        [--threads 2] [--json F]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import sys
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 FAMILIES = ("say_word_split", "label_words_split", "rule_words_split")
+CHECKABLE = FAMILIES + ("rule_words_roles",)  # its held-out variants are rule_words_split's; --seen differs
 
 
 def first_word(text: str) -> str:
@@ -58,8 +61,9 @@ def mean_ci(values: list[float]) -> dict:
 
 def check_family(engine, gen, fam, store, inputs: int) -> dict:
     """Greedy first words scored right / swapped / neither; for two-word families also the
-    margin log p(gold) - log p(other word), whose mean over balanced inputs is 0 for a generator
-    that prefers one word whatever the input, and above 0 only where the input moves it."""
+    binding margin: per variant, the mean over its balanced inputs of log p(gold) - log p(other
+    word), which is 0 for a generator that prefers one word whatever the input and above 0 only
+    where the input moves it; then its mean and 95% interval over variants."""
     from t2l_edge.data import synthetic
 
     tasks = synthetic.build_family(fam, store.examples, "val")
@@ -68,19 +72,28 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
         items = balanced(tasks[synthetic.task_id(fam, v)], inputs)
         words = {ex.answer for ex in tasks[synthetic.task_id(fam, v)]}
         engine.use(gen.make(v.descriptions[-1]))  # a wording training held out
+        mine = []
         for ex in items:
             got = first_word(engine.generate(ex.prompt, max_tokens=4, temperature=0.0).text)
             kind = "right" if got == ex.answer.lower() else "swapped" if got in {w.lower() for w in words} else "neither"
             counts[kind] += 1
             if len(words) == 2:
-                margins.append(margin(engine, ex.prompt, ex.answer, next(w for w in words if w != ex.answer)))
+                mine.append(margin(engine, ex.prompt, ex.answer, next(w for w in words if w != ex.answer)))
             if len(examples) < 6:
                 examples.append({"description": v.descriptions[-1], "gold": ex.answer, "answer": got})
+        if mine:
+            margins.append(float(np.mean(mine)))
     n = sum(counts.values())
     out = {"n": n, **{k: round(c / n, 3) for k, c in counts.items()}}
     if margins:
-        out["margin"] = mean_ci(margins)
+        out["margin"] = {**mean_ci(margins), "variants": len(margins)}
     return {**out, "examples": examples}
+
+
+def seen_variants(fam, n: int):
+    """The family with its first n training variants standing in for the held-out ones: the
+    check on words and pairs training saw (with a held-out wording, on validation inputs)."""
+    return dataclasses.replace(fam, val_variants=fam.variants[:n])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bundle", type=Path, required=True, help="generator bundle")
     p.add_argument("--store", type=Path, required=True, help="task store with olmo.rte and olmo.mrpc (t2l-edge data build)")
     p.add_argument("--inputs", type=int, default=6, help="inputs per held-out variant, balanced between its two answers")
+    p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated, of " + ", ".join(CHECKABLE))
+    p.add_argument("--seen", type=int, default=0, metavar="N",
+                   help="check the first N training variants instead of the held-out ones (words training saw)")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = p.parse_args(argv)
@@ -97,11 +113,17 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.engine import Engine
     from t2l_edge.runtime import Generator
 
+    names = [n for n in args.families.split(",") if n]
+    unknown = [n for n in names if n not in CHECKABLE]
+    if unknown:
+        p.error(f"--families: {', '.join(unknown)} not checked here; choose from {', '.join(CHECKABLE)}")
     gen, store = Generator.load(args.bundle), TaskStore(args.store)
     fams = {f.name: f for f in synthetic.FAMILIES}
     with Engine(None, n_threads=args.threads) as engine:
-        out = {name: check_family(engine, gen, fams[name], store, args.inputs) for name in FAMILIES}
-    out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "families": out}
+        out = {name: check_family(engine, gen, seen_variants(fams[name], args.seen) if args.seen else fams[name],
+                                  store, args.inputs) for name in names}
+    out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": f"first {args.seen} trained" if args.seen
+           else "held out", "families": out}
     text = json.dumps(out, indent=1)
     if args.json:
         args.json.write_text(text + "\n")

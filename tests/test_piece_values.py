@@ -94,7 +94,8 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
     from tests.helpers.tiny_models import tiny_bundle, torch_pipeline
 
     enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
-    folder, net, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=enc, read_tokens=2, piece_values="base", word_layers=1)
+    folder, net, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=enc, read_tokens=2, piece_values="base", word_layers=1,
+                                 word_which=1)
     gen = Generator.load(folder)
     assert gen.manifest.raw["encoder"]["piece_values"] == "base"
     adapters = gen.make_batch(["answer yes or no", "classify the review"])
@@ -141,3 +142,28 @@ def test_word_check_scores_the_first_word_of_an_answer():
     from scripts.word_check import first_word
 
     assert first_word("Wealth.") == "wealth" and first_word(' "steps", because') == "steps" and first_word("...") == ""
+
+
+def test_the_which_rank_grown_on_a_word_path_starts_from_its_adapters_and_then_moves_only_rank_1(tmp_path):
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.train.run import _load_weights
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    earlier = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2)
+    save_hypernet(earlier, tmp_path / "word", provenance={"step": 5})
+    grown = HyperNetwork(HyperConfig(**{**earlier.cfg.to_dict(), "word_which": 1}), tiny_spec()).eval()
+    _load_weights(grown, str(tmp_path / "word"), log=lambda s: None)
+    seq = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 9, 64)).astype(np.float32))
+    with torch.no_grad():
+        want, got = earlier(seq), grown(seq)
+        assert all(torch.equal(want[m][i], got[m][i]) for m in want for i in (0, 1))
+        grown.word_path.which_b.weight.normal_()
+        grown.word_path.which_a.normal_()
+        moved = grown(seq)
+    (a0, b0), (a1, b1) = want["v_proj"], moved["v_proj"]
+    assert torch.equal(a0[:, :-2], a1[:, :-2]) and torch.equal(b0[:, :-2], b1[:, :-2])  # lower layers untouched
+    keep = [0] + list(range(2, a0.shape[2]))  # every rank but 1
+    assert torch.equal(a0[:, -2:, keep], a1[:, -2:, keep]) and torch.equal(b0[:, -2:, :, keep], b1[:, -2:, :, keep])
+    assert not torch.equal(b0[:, -1, :, 1], b1[:, -1, :, 1]) and not torch.equal(a0[:, -1, 1], a1[:, -1, 1])
+    with pytest.raises(ValueError, match="word_which"):
+        HyperConfig(variant="M", read_tokens=2, word_which=1)

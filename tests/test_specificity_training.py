@@ -431,3 +431,20 @@ def test_a_twinned_family_pairs_the_same_words_with_their_roles_exchanged():
         twins += same_words
     assert pairs > 150 and 0.3 < twins / pairs < 0.7  # TWIN_SHARE of them, the rest at random
     assert conflict._twin_groups(synthetic.RULE_WORDS_SPLIT, synthetic.RULE_WORDS_SPLIT.variants) == []
+
+
+def test_a_code_built_task_has_its_own_examples_for_a_task_specific_lora():
+    fam = synthetic.RULE_WORDS_SPLIT
+    for v in (fam.variants[0], fam.split_variants("val")[1]):  # a training and a held-out variant
+        tid = synthetic.task_id(fam, v)
+        exs = synthetic.variant_examples(tid, _fake_source, "train")
+        family_row = synthetic.build_family(fam, _fake_source, "train")
+        if tid in family_row:
+            assert [(e.prompt, e.answer) for e in exs] == [(e.prompt, e.answer) for e in family_row[tid]]
+        assert exs and all(e.answer in v.name.split("_") for e in exs)
+    with pytest.raises(KeyError):
+        synthetic.variant_examples("syn.rule_words_split.digit_no_such", _fake_source, "train")
+    from t2l_edge.train.tasks import task_examples
+
+    with pytest.raises(T2LError, match="not a code-built task"):
+        task_examples(SimpleNamespace(examples=_fake_source), "syn.nope.x")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from scripts.word_check import balanced, first_word
+from scripts.word_check import balanced
 from t2l_edge.data.schema import Example
 
 
@@ -19,10 +19,6 @@ def test_balanced_alternates_the_two_answers_so_naming_one_word_scores_half():
 def test_balanced_stops_at_the_rarer_answer_and_keeps_one_answer_families_whole():
     assert [ex.answer for ex in balanced(_exs("yyyyn"), 6)] == ["y", "n"]
     assert len(balanced(_exs("yyyy"), 3)) == 3
-
-
-def test_first_word_ignores_punctuation_and_case():
-    assert first_word("  Wealth. and more") == "wealth" and first_word("...") == ""
 
 
 def test_mean_ci_brackets_the_mean():

@@ -594,5 +594,21 @@ def build_family(family: Family, load, split: str, limit: int = MAX_INPUTS, excl
     return out
 
 
+def variant_examples(tid: str, load, split: str) -> list[Example]:
+    """The examples of one code-built task (`syn.FAMILY.VARIANT`, training or held-out variant)
+    on a split's inputs: what a task-specific LoRA trains and validates on (train lora)."""
+    _, fam_name, name = tid.split(".", 2) if tid.count(".") >= 2 else ("", "", "")
+    fam = next((f for f in FAMILIES if f.name == fam_name), None)
+    variant = next((v for v in fam.variants + (fam.val_variants or []) if v.name == name), None) if fam else None
+    if variant is None:
+        raise KeyError(tid)
+    out = []
+    for i, src in enumerate(family_inputs(fam, load, split)):
+        answer = variant.answer(src, i)
+        if answer:
+            out.append(Example(fam.prompt(src), answer, id=f"{tid}-{src.id}"))
+    return out
+
+
 def all_descriptions() -> dict[str, list[str]]:
     return {task_id(f, v): v.descriptions for f in FAMILIES for v in f.variants + (f.val_variants or [])}

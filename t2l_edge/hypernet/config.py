@@ -23,6 +23,7 @@ class HyperConfig:
     read_tokens: int = 0  # learned queries reading the description's word pieces (hypernet/reader.py); 0: pooled only
     piece_values: str = "minilm"  # what the reader pools: MiniLM's or the base's word embeddings (hypernet/piece_values.py)
     word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
+    word_which: int = 0  # 1: the word path's second rank, for which named word the input asks for (word_path.py)
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
@@ -30,6 +31,8 @@ class HyperConfig:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.word_layers and not (self.read_tokens and "v_proj" in self.targets):
             raise ValueError("word_layers needs a word-piece reader (read_tokens > 0) and v_proj among the targets")
+        if self.word_which not in (0, 1) or (self.word_which and not self.word_layers):
+            raise ValueError("word_which is 0 or 1, and 1 needs word_layers > 0")
         if self.piece_values not in PIECE_VALUES:
             raise ValueError(f"piece_values must be one of {PIECE_VALUES}, not {self.piece_values!r}")
         if self.latent % 4:

@@ -10,6 +10,14 @@ This path gives it a linear map of its own: in each of the last `layers` layers,
 column 0 gains a linear function of what the queries read, and A row 0 a learned vector that
 decides on which inputs it fires. Both start at zero, so a generator that grows the path starts
 from exactly its earlier adapters (init_from).
+
+`which` adds the same map on rank 1: a second B column and A row for which of the named words
+the input asks for. Under SFT on "answer Y if the sentence has a digit, N otherwise", rank 0
+settles on saying either named word (B along Y + N, firing on every input). At that point the
+gradient towards binding vanishes: over inputs balanced between Y and N, the pulls along Y - N
+cancel, and A has nothing input-dependent to follow. A second column that starts at zero
+sees those pulls weighted by its own A row, which does vary with the input, so it can grow
+along Y - N (docs/specificity.md, "Binding a named word to a rule the base can compute").
 """
 
 from __future__ import annotations
@@ -21,18 +29,28 @@ WORD_MODULE = "v_proj"  # its output reaches the residual through o_proj alone
 
 
 class WordPath(nn.Module):
-    def __init__(self, read_dim: int, layers: int, fin: int, fout: int):
+    def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: bool = False):
         super().__init__()
         self.layers, self.fout = layers, fout
         self.to_b = nn.Linear(read_dim, layers * fout, bias=False)
         nn.init.zeros_(self.to_b.weight)
         self.a = nn.Parameter(torch.zeros(layers, fin))
+        if which:  # after the rank-0 parameters, so they draw the same values either way
+            self.which_b = nn.Linear(read_dim, layers * fout, bias=False)
+            nn.init.zeros_(self.which_b.weight)
+            self.which_a = nn.Parameter(torch.zeros(layers, fin))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 of the last
-        `layers` layers added to."""
+        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 (and with
+        `which`, rank 1) of the last `layers` layers added to."""
         k, t = self.layers, a.shape[0]
-        top_a = torch.cat([a[:, -k:, :1] + self.a[None, :, None, :], a[:, -k:, 1:]], dim=2)
-        col = self.to_b(read).view(t, k, self.fout, 1)
-        top_b = torch.cat([b[:, -k:, :, :1] + col, b[:, -k:, :, 1:]], dim=3)
+        rows, cols = [self.a], [self.to_b(read)]
+        if hasattr(self, "which_b"):
+            rows.append(self.which_a)
+            cols.append(self.which_b(read))
+        n = len(rows)
+        add_a = torch.stack(rows, dim=1)[None]  # [1, k, n, in]
+        add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
+        top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)
+        top_b = torch.cat([b[:, -k:, :, :n] + add_b, b[:, -k:, :, n:]], dim=3)
         return torch.cat([a[:, :-k], top_a], dim=1), torch.cat([b[:, :-k], top_b], dim=1)

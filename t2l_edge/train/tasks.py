@@ -67,7 +67,8 @@ def split_ids(cfg, store: TaskStore) -> tuple[list[str], set[str]]:
 
 def task_examples(store: TaskStore | None, tid: str) -> tuple[list, list]:
     """(train, val) examples. `bench.NAME` is a benchmark's disjoint never-scored part (the
-    oracle LoRA's data), split 90/10 by a fixed shuffle; anything else is a pool task."""
+    oracle LoRA's data), split 90/10 by a fixed shuffle; `syn.FAMILY.VARIANT` a code-built task
+    (data/synthetic.py) on the store's inputs; anything else is a pool task."""
     if tid.startswith("bench."):
         import random
 
@@ -82,6 +83,13 @@ def task_examples(store: TaskStore | None, tid: str) -> tuple[list, list]:
         return [items[i] for i in order[cut:]], [items[i] for i in order[:cut]]
     if store is None:
         raise T2LError(f"{tid} is a pool task and needs the task store", "run `t2l-edge data build`")
+    if tid.startswith("syn."):
+        from ..data.synthetic import variant_examples
+
+        try:
+            return variant_examples(tid, store.examples, "train"), variant_examples(tid, store.examples, "val")
+        except KeyError:
+            raise T2LError(f"{tid} is not a code-built task", "use syn.FAMILY.VARIANT, as the trainer's syn_* logs name them") from None
     return store.examples(tid, "train"), store.examples(tid, "val")
 
 
