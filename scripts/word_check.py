@@ -13,6 +13,7 @@ scores as many `swapped` as `right`, and a mean margin of 0.
 
     .venv/bin/python -m scripts.word_check --bundle B --store DIR [--inputs 6] [--families F,G] [--seen N]
         [--threads 2] [--json F]
+    .venv/bin/python -m scripts.word_check --adapter LORA.gguf --task syn.FAMILY.VARIANT --store DIR --inputs 40
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 FAMILIES = ("say_word_split", "label_words_split", "rule_words_split")
-CHECKABLE = FAMILIES + ("rule_words_roles",)  # its held-out variants are rule_words_split's; --seen differs
+CHECKABLE = FAMILIES + ("rule_words_roles", "rule_words_few")  # held out as rule_words_split; --seen differs
 
 
 def first_word(text: str) -> str:
@@ -90,6 +91,25 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
     return {**out, "examples": examples}
 
 
+def check_adapter(engine, adapter: Path, tid: str, store, inputs: int) -> dict:
+    """One fixed adapter (a task-specific LoRA: `t2l-edge train lora --set tasks=syn...`) on
+    its own code-built task's validation inputs: the same figures as check_family, for one
+    variant, with the margin's interval taken over inputs."""
+    from t2l_edge.data import synthetic
+
+    engine.use(str(adapter))
+    exs = synthetic.variant_examples(tid, store.examples, "val")
+    words, items = sorted({ex.answer for ex in exs}), balanced(exs, inputs)
+    counts, margins = {"right": 0, "swapped": 0, "neither": 0}, []
+    for ex in items:
+        got = first_word(engine.generate(ex.prompt, max_tokens=4, temperature=0.0).text)
+        counts["right" if got == ex.answer.lower() else "swapped" if got in {w.lower() for w in words} else "neither"] += 1
+        if len(words) == 2:
+            margins.append(margin(engine, ex.prompt, ex.answer, next(w for w in words if w != ex.answer)))
+    out = {"task": tid, "n": len(items), **{k: round(c / len(items), 3) for k, c in counts.items()}}
+    return {**out, "margin": {**mean_ci(margins), "inputs": len(margins)}} if margins else out
+
+
 def seen_variants(fam, n: int):
     """The family with its first n training variants standing in for the held-out ones: the
     check on words and pairs training saw (with a held-out wording, on validation inputs)."""
@@ -98,7 +118,9 @@ def seen_variants(fam, n: int):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--bundle", type=Path, required=True, help="generator bundle")
+    p.add_argument("--bundle", type=Path, default=None, help="generator bundle")
+    p.add_argument("--adapter", type=Path, default=None, help="instead of --bundle: one LoRA (GGUF), with --task")
+    p.add_argument("--task", default=None, help="with --adapter: its code-built task, syn.FAMILY.VARIANT")
     p.add_argument("--store", type=Path, required=True, help="task store with olmo.rte and olmo.mrpc (t2l-edge data build)")
     p.add_argument("--inputs", type=int, default=6, help="inputs per held-out variant, balanced between its two answers")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated, of " + ", ".join(CHECKABLE))
@@ -113,20 +135,34 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.engine import Engine
     from t2l_edge.runtime import Generator
 
+    if (args.bundle is None) == (args.adapter is None) or (args.adapter is not None) != (args.task is not None):
+        p.error("give --bundle, or --adapter with --task")
     names = [n for n in args.families.split(",") if n]
     unknown = [n for n in names if n not in CHECKABLE]
     if unknown:
         p.error(f"--families: {', '.join(unknown)} not checked here; choose from {', '.join(CHECKABLE)}")
-    gen, store = Generator.load(args.bundle), TaskStore(args.store)
-    fams = {f.name: f for f in synthetic.FAMILIES}
+    store = TaskStore(args.store)
+    if args.adapter is not None:
+        try:
+            synthetic.variant_examples(args.task, store.examples, "val")
+        except KeyError:
+            p.error(f"--task {args.task} is not a code-built task: use syn.FAMILY.VARIANT")
+        with Engine(None, n_threads=args.threads) as engine:
+            out = {"adapter": str(args.adapter), **check_adapter(engine, args.adapter, args.task, store, args.inputs)}
+        return _emit(out, args.json)
+    gen, fams = Generator.load(args.bundle), {f.name: f for f in synthetic.FAMILIES}
     with Engine(None, n_threads=args.threads) as engine:
         out = {name: check_family(engine, gen, seen_variants(fams[name], args.seen) if args.seen else fams[name],
                                   store, args.inputs) for name in names}
     out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": f"first {args.seen} trained" if args.seen
            else "held out", "families": out}
+    return _emit(out, args.json)
+
+
+def _emit(out: dict, path: Path | None) -> int:
     text = json.dumps(out, indent=1)
-    if args.json:
-        args.json.write_text(text + "\n")
+    if path:
+        path.write_text(text + "\n")
     print(text)
     return 0
 

@@ -112,23 +112,29 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
                     spec=replace(tiny_spec(), sha256="b" * 64))
 
 
-def test_a_word_path_grown_on_a_reader_starts_from_its_adapters_and_then_moves_only_the_top_layers(tmp_path):
+def _grown_and_moved(tmp_path, earlier_kw: dict, grow: dict, params: tuple[str, ...]):
+    """(the earlier generator's adapters, the grown one's after its new parameters are set at
+    random): a generator grown on a checkpoint must first make exactly the earlier adapters."""
     from t2l_edge.hypernet.checkpoint import save_hypernet
     from t2l_edge.train.run import _load_weights
     from tests.helpers.tiny_models import tiny_hypernet
 
-    earlier = tiny_hypernet("M", read_tokens=2, piece_values="base")
-    save_hypernet(earlier, tmp_path / "reader", provenance={"step": 5})
-    cfg = HyperConfig(**{**earlier.cfg.to_dict(), "word_layers": 1})
-    grown = HyperNetwork(cfg, tiny_spec()).eval()
-    _load_weights(grown, str(tmp_path / "reader"), log=lambda s: None)
+    earlier = tiny_hypernet("M", **earlier_kw)
+    save_hypernet(earlier, tmp_path / "earlier", provenance={"step": 5})
+    grown = HyperNetwork(HyperConfig(**{**earlier.cfg.to_dict(), **grow}), tiny_spec()).eval()
+    _load_weights(grown, str(tmp_path / "earlier"), log=lambda s: None)
     seq = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 9, 64)).astype(np.float32))
     with torch.no_grad():
         want, got = earlier(seq), grown(seq)
         assert all(torch.equal(want[m][i], got[m][i]) for m in want for i in (0, 1))
-        grown.word_path.to_b.weight.normal_()
-        grown.word_path.a.normal_()
-        moved = grown(seq)
+        for name in params:
+            grown.word_path.get_parameter(name).normal_()
+        return want, grown(seq)
+
+
+def test_a_word_path_grown_on_a_reader_starts_from_its_adapters_and_then_moves_only_the_top_layers(tmp_path):
+    want, moved = _grown_and_moved(tmp_path, dict(read_tokens=2, piece_values="base"), {"word_layers": 1},
+                                   ("to_b.weight", "a"))
     a0, b0 = want["v_proj"]
     a1, b1 = moved["v_proj"]
     assert torch.equal(a0[:, :-1], a1[:, :-1]) and torch.equal(b0[:, :-1], b1[:, :-1])  # lower layers untouched
@@ -145,21 +151,8 @@ def test_word_check_scores_the_first_word_of_an_answer():
 
 
 def test_the_which_rank_grown_on_a_word_path_starts_from_its_adapters_and_then_moves_only_rank_1(tmp_path):
-    from t2l_edge.hypernet.checkpoint import save_hypernet
-    from t2l_edge.train.run import _load_weights
-    from tests.helpers.tiny_models import tiny_hypernet
-
-    earlier = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2)
-    save_hypernet(earlier, tmp_path / "word", provenance={"step": 5})
-    grown = HyperNetwork(HyperConfig(**{**earlier.cfg.to_dict(), "word_which": 1}), tiny_spec()).eval()
-    _load_weights(grown, str(tmp_path / "word"), log=lambda s: None)
-    seq = torch.from_numpy(np.random.default_rng(0).normal(size=(3, 9, 64)).astype(np.float32))
-    with torch.no_grad():
-        want, got = earlier(seq), grown(seq)
-        assert all(torch.equal(want[m][i], got[m][i]) for m in want for i in (0, 1))
-        grown.word_path.which_b.weight.normal_()
-        grown.word_path.which_a.normal_()
-        moved = grown(seq)
+    want, moved = _grown_and_moved(tmp_path, dict(read_tokens=2, piece_values="base", word_layers=2),
+                                   {"word_which": 1}, ("which_b.weight", "which_a"))
     (a0, b0), (a1, b1) = want["v_proj"], moved["v_proj"]
     assert torch.equal(a0[:, :-2], a1[:, :-2]) and torch.equal(b0[:, :-2], b1[:, :-2])  # lower layers untouched
     keep = [0] + list(range(2, a0.shape[2]))  # every rank but 1

@@ -21,6 +21,7 @@ benchmark or the unseen-task reserve):
   say_word_split, label_words_split  answer a named word / bind two, over label_vocab.probe_split's words
   rule_words_split  news sentences answered Y or N by a surface rule (has a digit, has a comma)
   rule_words_roles  the same with each pair in both roles, paired with its role-swapped twin
+  rule_words_few    rule_words_roles on its first 4 pairs only (16 variants)
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -549,9 +550,16 @@ RULE_WORDS_ROLES = Family("rule_words_roles", RULE_WORDS_SPLIT.source_tasks, RUL
     for words in ((y, n), (n, y)) for rule in SURFACE_RULES
 ], keep=RULE_WORDS_SPLIT.keep, text=RULE_WORDS_SPLIT.text, val_variants=RULE_WORDS_SPLIT.val_variants, twin=_word_set)
 
+# rule_words_roles on 4 word pairs only (16 variants, each seen hundreds of times): whether the
+# generator can make an adapter whose answer follows the rule at all, apart from learning it for
+# words it sees once or twice.
+RULE_WORDS_FEW = Family("rule_words_few", RULE_WORDS_ROLES.source_tasks, RULE_WORDS_ROLES.prompt,
+                        RULE_WORDS_ROLES.variants[:16], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text,
+                        val_variants=RULE_WORDS_ROLES.val_variants, twin=_word_set)
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
-            RULE_WORDS_ROLES)
+            RULE_WORDS_ROLES, RULE_WORDS_FEW)
 
 
 def task_id(family: Family, variant: Variant) -> str:
