@@ -160,3 +160,6 @@ def test_the_which_rank_grown_on_a_word_path_starts_from_its_adapters_and_then_m
     assert not torch.equal(b0[:, -1, :, 1], b1[:, -1, :, 1]) and not torch.equal(a0[:, -1, 1], a1[:, -1, 1])
     with pytest.raises(ValueError, match="word_which"):
         HyperConfig(variant="M", read_tokens=2, word_which=1)
+    from t2l_edge.hypernet.word_path import WordPath
+
+    assert 0.4 < float(WordPath(8, 2, 64, 32, which=True, which_a=0.5).which_a.std()) < 0.6  # a LoRA-like start

@@ -24,6 +24,7 @@ class HyperConfig:
     piece_values: str = "minilm"  # what the reader pools: MiniLM's or the base's word embeddings (hypernet/piece_values.py)
     word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
     word_which: int = 0  # 1: the word path's second rank, for which named word the input asks for (word_path.py)
+    word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
 
     def __post_init__(self):
         self.targets = tuple(self.targets)

@@ -16,8 +16,11 @@ the input asks for. Under SFT on "answer Y if the sentence has a digit, N otherw
 settles on saying either named word (B along Y + N, firing on every input). At that point the
 gradient towards binding vanishes: over inputs balanced between Y and N, the pulls along Y - N
 cancel, and A has nothing input-dependent to follow. A second column that starts at zero
-sees those pulls weighted by its own A row, which does vary with the input, so it can grow
-along Y - N (docs/specificity.md, "Binding a named word to a rule the base can compute").
+sees those pulls weighted by its own A row, which may vary with the input, so it can grow along
+Y - N (docs/specificity.md, "Binding a named word to a rule the base can compute"). `which_a`
+starts that row at random, as a LoRA's A starts, so it varies with the input from the outset.
+It adds to the trunk's own rank-1 row, whose B column is not zero, so with which_a > 0 a grown
+generator starts near its earlier adapters rather than exactly at them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ WORD_MODULE = "v_proj"  # its output reaches the residual through o_proj alone
 
 
 class WordPath(nn.Module):
-    def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: bool = False):
+    def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: bool = False, which_a: float = 0.0):
         super().__init__()
         self.layers, self.fout = layers, fout
         self.to_b = nn.Linear(read_dim, layers * fout, bias=False)
@@ -38,7 +41,7 @@ class WordPath(nn.Module):
         if which:  # after the rank-0 parameters, so they draw the same values either way
             self.which_b = nn.Linear(read_dim, layers * fout, bias=False)
             nn.init.zeros_(self.which_b.weight)
-            self.which_a = nn.Parameter(torch.zeros(layers, fin))
+            self.which_a = nn.Parameter(torch.randn(layers, fin) * which_a)  # B is zero: no change yet
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 (and with

@@ -98,14 +98,15 @@ def _load_weights(net, folder: str, log) -> None:
     fresh optimizer and schedule. Its config must match this run's hypernet settings, except
     that it may grow the parts in GROWN_PARTS (a word-piece reader, a word path), which start at
     zero, and that a reader which adds nothing yet may change what it reads (piece_values):
-    either way the new generator starts exactly where the earlier one was."""
+    either way the new generator starts exactly where the earlier one was (near it, with
+    hypernet.word_which_a > 0)."""
     from dataclasses import replace
 
     from ..hypernet.checkpoint import load_hypernet
 
     earlier, meta = load_hypernet(folder)
     grows = [name for name in GROWN_PARTS if getattr(earlier.cfg, name) == 0 and getattr(net.cfg, name) > 0]
-    want = replace(net.cfg, **{name: 0 for name in grows},
+    want = replace(net.cfg, **{name: 0 for name in grows}, word_which_a=earlier.cfg.word_which_a,  # an init scale only
                    piece_values=earlier.cfg.piece_values if _silent_reader(earlier) else net.cfg.piece_values)
     if earlier.cfg != want or earlier.base.to_dict() != net.base.to_dict():
         raise T2LError(f"init_from {folder}: its hypernetwork ({earlier.cfg.variant}, base {earlier.base.name}) "
@@ -115,4 +116,6 @@ def _load_weights(net, folder: str, log) -> None:
     new_parts = tuple(GROWN_PARTS[name] for name in grows)
     assert not unexpected and all(k.startswith(new_parts) for k in missing), (missing, unexpected)
     log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})"
-        + "".join(f"; the new {GROWN_PARTS[name][:-1]} starts at zero" for name in grows))
+        + "".join(f"; the new {GROWN_PARTS[name][:-1]} starts at zero" for name in grows)
+        + (f" (its A row at random, std {net.cfg.word_which_a}: near the earlier adapters, not at them)"
+           if "word_which" in grows and net.cfg.word_which_a else ""))
