@@ -60,6 +60,17 @@ def mean_ci(values: list[float]) -> dict:
     return {"mean": round(float(x.mean()), 3), "ci95": [round(float(x.mean() - half), 3), round(float(x.mean() + half), 3)]}
 
 
+def answers(engine, items: list, words: set[str]):
+    """(example, right / swapped / neither, greedy first word, margin or None) for each item,
+    with the active adapter; the margin only where the task has two words."""
+    lower = {w.lower() for w in words}
+    for ex in items:
+        got = first_word(engine.generate(ex.prompt, max_tokens=4, temperature=0.0).text)
+        kind = "right" if got == ex.answer.lower() else "swapped" if got in lower else "neither"
+        other = next((w for w in words if w != ex.answer), None) if len(words) == 2 else None
+        yield ex, kind, got, margin(engine, ex.prompt, ex.answer, other) if other else None
+
+
 def check_family(engine, gen, fam, store, inputs: int) -> dict:
     """Greedy first words scored right / swapped / neither; for two-word families also the
     binding margin: per variant, the mean over its balanced inputs of log p(gold) - log p(other
@@ -74,12 +85,9 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
         words = {ex.answer for ex in tasks[synthetic.task_id(fam, v)]}
         engine.use(gen.make(v.descriptions[-1]))  # a wording training held out
         mine = []
-        for ex in items:
-            got = first_word(engine.generate(ex.prompt, max_tokens=4, temperature=0.0).text)
-            kind = "right" if got == ex.answer.lower() else "swapped" if got in {w.lower() for w in words} else "neither"
+        for ex, kind, got, m in answers(engine, items, words):
             counts[kind] += 1
-            if len(words) == 2:
-                mine.append(margin(engine, ex.prompt, ex.answer, next(w for w in words if w != ex.answer)))
+            mine += [m] if m is not None else []
             if len(examples) < 6:
                 examples.append({"description": v.descriptions[-1], "gold": ex.answer, "answer": got})
         if mine:
@@ -99,13 +107,11 @@ def check_adapter(engine, adapter: Path, tid: str, store, inputs: int) -> dict:
 
     engine.use(str(adapter))
     exs = synthetic.variant_examples(tid, store.examples, "val")
-    words, items = sorted({ex.answer for ex in exs}), balanced(exs, inputs)
+    words, items = {ex.answer for ex in exs}, balanced(exs, inputs)
     counts, margins = {"right": 0, "swapped": 0, "neither": 0}, []
-    for ex in items:
-        got = first_word(engine.generate(ex.prompt, max_tokens=4, temperature=0.0).text)
-        counts["right" if got == ex.answer.lower() else "swapped" if got in {w.lower() for w in words} else "neither"] += 1
-        if len(words) == 2:
-            margins.append(margin(engine, ex.prompt, ex.answer, next(w for w in words if w != ex.answer)))
+    for _, kind, _, m in answers(engine, items, words):
+        counts[kind] += 1
+        margins += [m] if m is not None else []
     out = {"task": tid, "n": len(items), **{k: round(c / len(items), 3) for k, c in counts.items()}}
     return {**out, "margin": {**mean_ci(margins), "inputs": len(margins)}} if margins else out
 

@@ -12,12 +12,12 @@ decides on which inputs it fires. Both start at zero, so a generator that grows 
 from exactly its earlier adapters (init_from).
 
 `which` adds the same map on rank 1: a second B column and A row for which of the named words
-the input asks for. Under SFT on "answer Y if the sentence has a digit, N otherwise", rank 0
-settles on saying either named word (B along Y + N, firing on every input). At that point the
-gradient towards binding vanishes: over inputs balanced between Y and N, the pulls along Y - N
-cancel, and A has nothing input-dependent to follow. A second column that starts at zero
-sees those pulls weighted by its own A row, which may vary with the input, so it can grow along
-Y - N (docs/specificity.md, "Binding a named word to a rule the base can compute"). `which_a`
+the input asks for. Under SFT on "answer Y if the sentence has a digit, N otherwise", generators
+with rank 0 alone settle on one named word per description, whatever the input. Our hypothesis
+(docs/specificity.md, "Binding a named word to a rule the base can compute"): there the pulls
+along Y - N cancel over inputs balanced between Y and N, unless some A row already varies with
+the rule. A second column that starts at zero sees those pulls weighted by its own A row, so it
+can grow along Y - N if that row varies with the rule. `which_a`
 starts that row at random, as a LoRA's A starts, so it varies with the input from the outset.
 It adds to the trunk's own rank-1 row, whose B column is not zero, so with which_a > 0 a grown
 generator starts near its earlier adapters rather than exactly at them.
@@ -41,7 +41,7 @@ class WordPath(nn.Module):
         if which:  # after the rank-0 parameters, so they draw the same values either way
             self.which_b = nn.Linear(read_dim, layers * fout, bias=False)
             nn.init.zeros_(self.which_b.weight)
-            self.which_a = nn.Parameter(torch.randn(layers, fin) * which_a)  # B is zero: no change yet
+            self.which_a = nn.Parameter(torch.randn(layers, fin) * which_a)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 (and with
