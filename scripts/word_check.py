@@ -81,8 +81,8 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
     tasks = synthetic.build_family(fam, store.examples, "val")
     counts, examples, margins = {"right": 0, "swapped": 0, "neither": 0}, [], []
     for v in fam.split_variants("val"):
-        items = balanced(tasks[synthetic.task_id(fam, v)], inputs)
-        words = {ex.answer for ex in tasks[synthetic.task_id(fam, v)]}
+        exs = tasks[synthetic.task_id(fam, v)]
+        items, words = balanced(exs, inputs), {ex.answer for ex in exs}
         engine.use(gen.make(v.descriptions[-1]))  # a wording training held out
         mine = []
         for ex, kind, got, m in answers(engine, items, words):

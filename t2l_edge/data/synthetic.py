@@ -31,7 +31,7 @@ so no held-out task's inputs are seen in training under any answer. The product'
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import label_vocab
 from .schema import Example
@@ -610,12 +610,7 @@ def variant_examples(tid: str, load, split: str) -> list[Example]:
     variant = next((v for v in fam.variants + (fam.val_variants or []) if v.name == name), None) if fam else None
     if variant is None:
         raise KeyError(tid)
-    out = []
-    for i, src in enumerate(family_inputs(fam, load, split)):
-        answer = variant.answer(src, i)
-        if answer:
-            out.append(Example(fam.prompt(src), answer, id=f"{tid}-{src.id}"))
-    return out
+    return build_family(replace(fam, variants=[variant], val_variants=None), load, split)[tid]
 
 
 def all_descriptions() -> dict[str, list[str]]:

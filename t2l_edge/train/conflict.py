@@ -90,12 +90,12 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=()) -> li
         if names and fam.name not in names:
             continue
         tasks = synthetic.build_family(fam, store.examples, split, exclude=exclude)
-        variants = []
-        for v in fam.split_variants(split):
+        variants, split_variants = [], fam.split_variants(split)
+        for v in split_variants:
             descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
             tid = synthetic.task_id(fam, v)
             variants.append(TaskData(tid, tasks[tid], embed(descs), list(descs)))
-        out.append(ConflictFamily(fam.name, variants, _twin_groups(fam, fam.split_variants(split))))
+        out.append(ConflictFamily(fam.name, variants, _twin_groups(fam, split_variants)))
     return out
 
 
