@@ -116,10 +116,12 @@ def check_adapter(engine, adapter: Path, tid: str, store, inputs: int) -> dict:
     return {**out, "margin": {**mean_ci(margins), "inputs": len(margins)}} if margins else out
 
 
-def seen_variants(fam, n: int):
-    """The family with its first n training variants standing in for the held-out ones: the
-    check on words and pairs training saw (with a held-out wording, on validation inputs)."""
-    return dataclasses.replace(fam, val_variants=fam.variants[:n])
+def seen_variants(fam, n: int, names=()):
+    """The family with its first n training variants (or those named) standing in for the
+    held-out ones: the check on words and pairs training saw (with a held-out wording, on
+    validation inputs)."""
+    chosen = [v for v in fam.variants if v.name in names] if names else fam.variants[:n]
+    return dataclasses.replace(fam, val_variants=chosen)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated, of " + ", ".join(CHECKABLE))
     p.add_argument("--seen", type=int, default=0, metavar="N",
                    help="check the first N training variants instead of the held-out ones (words training saw)")
+    p.add_argument("--variants", default="", metavar="V,W",
+                   help="check these training variants (names as in syn.FAMILY.NAME) instead of the held-out ones")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = p.parse_args(argv)
@@ -157,11 +161,13 @@ def main(argv: list[str] | None = None) -> int:
             out = {"adapter": str(args.adapter), **check_adapter(engine, args.adapter, args.task, store, args.inputs)}
         return _emit(out, args.json)
     gen, fams = Generator.load(args.bundle), {f.name: f for f in synthetic.FAMILIES}
+    chosen = [n for n in args.variants.split(",") if n]
+    seen = bool(args.seen or chosen)
     with Engine(None, n_threads=args.threads) as engine:
-        out = {name: check_family(engine, gen, seen_variants(fams[name], args.seen) if args.seen else fams[name],
+        out = {name: check_family(engine, gen, seen_variants(fams[name], args.seen, chosen) if seen else fams[name],
                                   store, args.inputs) for name in names}
-    out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": f"first {args.seen} trained" if args.seen
-           else "held out", "families": out}
+    which = f"trained: {', '.join(chosen)}" if chosen else f"first {args.seen} trained" if args.seen else "held out"
+    out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "families": out}
     return _emit(out, args.json)
 
 

@@ -240,6 +240,10 @@ def test_config_checks_the_new_keys(tmp_path):
     assert resolve(SFTConfig, None, ["families=label_words,topic"]).families == ["label_words", "topic"]
     with pytest.raises(T2LError, match="not known"):
         resolve(SFTConfig, None, ["families=label_words,colours"])
+    one = "syn.rule_words_few.digit_contrast_smooth"
+    assert resolve(SFTConfig, None, [f"family_variants={one}"]).family_variants == [one]
+    with pytest.raises(T2LError, match="not trained variants"):
+        resolve(SFTConfig, None, [f"family_variants={one},syn.rule_words_few.digit_x_y"])
 
 
 def test_a_run_loads_only_the_families_its_config_names():
@@ -250,6 +254,18 @@ def test_a_run_loads_only_the_families_its_config_names():
     picked = load_families(store, embed, "train", names=["topic", "mrpc_words"])
     assert [f.name for f in picked] == ["topic", "mrpc_words"]  # FAMILIES order, not the config's
     assert len(load_families(store, embed, "val")) == len(synthetic.FAMILIES)
+
+
+def test_a_run_can_train_on_named_variants_only_and_validate_on_the_held_out_ones():
+    from t2l_edge.train.conflict import load_families
+
+    store = SimpleNamespace(examples=_fake_source)
+    embed = lambda descs: np.zeros((len(descs), 4), dtype=np.float32)  # noqa: E731
+    only = frozenset({"syn.rule_words_few.digit_contrast_smooth", "syn.rule_words_few.digit_follow_associated"})
+    (train,) = load_families(store, embed, "train", names=["rule_words_few"], only=only)
+    assert {v.task_id for v in train.variants} == only and train.twins == []  # no twin left to pair
+    (val,) = load_families(store, embed, "val", names=["rule_words_few"], only=only)
+    assert len(val.variants) == len(synthetic.RULE_WORDS_FEW.val_variants)
 
 
 def test_word_families_answer_with_the_words_their_description_names():

@@ -55,6 +55,7 @@ class SFTConfig(LoopConfig):
     device: str = "auto"  # auto = cuda when available, else cpu
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
     families: list[str] = field(default_factory=list)  # code-built families to draw them from; empty = all (data/synthetic.py FAMILIES)
+    family_variants: list[str] = field(default_factory=list)  # only these trained variants (syn.FAMILY.VARIANT); empty = all
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
     hard_pairs: bool = False  # swap partners of one answer kind (multiple-choice with multiple-choice; train/batches.py)
@@ -98,6 +99,15 @@ def _unknown_families(names) -> list[str]:
     if not isinstance(names, list):
         return [repr(names)]
     return [n for n in names if n not in _family_names()]
+
+
+def _unknown_variants(ids) -> list[str]:
+    from ..data.synthetic import FAMILIES, task_id
+
+    if not isinstance(ids, list):
+        return [repr(ids)]
+    known = {task_id(f, v) for f in FAMILIES for v in f.variants}
+    return [i for i in ids if i not in known]
 
 
 def _coerce(value: str, current):
@@ -176,6 +186,10 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
     unknown = _unknown_families(getattr(cfg, "families", []))
     if unknown:
         raise T2LError(f"families: {', '.join(unknown)} not known", f"choose from {', '.join(_family_names())}")
+    unknown = _unknown_variants(getattr(cfg, "family_variants", []))
+    if unknown:
+        raise T2LError(f"family_variants: {', '.join(unknown)} not trained variants of a code-built family",
+                       "use syn.FAMILY.VARIANT ids, as the trainer's provenance lists them")
     if getattr(cfg, "distill_weight", 0.0) < 0:
         raise T2LError(f"distill_weight={cfg.distill_weight} is negative", "use distill_weight >= 0 (0 = off)")
     if getattr(cfg, "rank_weight", 0.0) < 0 or getattr(cfg, "rank_temp", 1.0) <= 0 or (

@@ -164,7 +164,8 @@ def load_sft_data(cfg, log=print):
         extra.weights = family_weights(train, family_of, SAMPLE_BY[cfg.sample_by])
     if cfg.synthetic_pairs:
         heldout = set(split_ids(cfg, store)[1])
-        extra.train_families = load_families(store, embed, "train", exclude=heldout, names=cfg.families)
+        extra.train_families = load_families(store, embed, "train", exclude=heldout, names=cfg.families,
+                                             only=frozenset(cfg.family_variants))
         extra.val_families = load_families(store, embed, "val", exclude=heldout, names=cfg.families)
         sizes = {f.name: (f.n_inputs, len(f.variants)) for f in extra.train_families}
         log(f"conflict families (inputs, variants): {sizes}; {cfg.synthetic_pairs} pairs per batch")
