@@ -45,6 +45,7 @@ class Variant:
     name: str
     descriptions: list[str]  # the last HELDOUT_PER_TASK are validation wording, as for pool tasks
     answer: object  # (source Example, input index) -> answer text, or None to skip the input
+    roles: tuple[str, ...] = ()  # label families: (the word for the class that holds, the word for the other)
 
 
 @dataclass
@@ -126,7 +127,7 @@ MC_FORMAT = Family(
 
 def _label_variant(name: str, yes: str, no: str, descriptions: list[str], positive_index: int) -> Variant:
     """positive_index: the source's answer_index that means 'follows' / 'same meaning'."""
-    return Variant(name, descriptions, lambda ex, i: yes if ex.answer_index == positive_index else no)
+    return Variant(name, descriptions, lambda ex, i: yes if ex.answer_index == positive_index else no, (yes, no))
 
 
 RTE_LABELS = Family("rte_labels", ("olmo.rte",), lambda ex: ex.prompt, [
@@ -523,7 +524,7 @@ RULE_TRAIN_PAIRS = 600  # of label_words_split's pairs, each under every rule: 1
 
 def _rule_variant(rule: str, y: str, n: str) -> Variant:
     holds, descriptions = SURFACE_RULES[rule]
-    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n)
+    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
 
 
 # The same words under two surface rules ("Y if the sentence has a digit, else N"; likewise a

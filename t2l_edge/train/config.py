@@ -56,6 +56,8 @@ class SFTConfig(LoopConfig):
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
     families: list[str] = field(default_factory=list)  # code-built families to draw them from; empty = all (data/synthetic.py FAMILIES)
     family_variants: list[str] = field(default_factory=list)  # only these trained variants (syn.FAMILY.VARIANT); empty = all
+    role_weight: float = 0.0  # >0: the role term (train/roles.py): reader query 0 reads the word for the class that holds, 1 the other's
+    role_rows: int = 8  # descriptions the role term sees per step
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
     hard_pairs: bool = False  # swap partners of one answer kind (multiple-choice with multiple-choice; train/batches.py)
@@ -186,6 +188,10 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
     unknown = _unknown_families(getattr(cfg, "families", []))
     if unknown:
         raise T2LError(f"families: {', '.join(unknown)} not known", f"choose from {', '.join(_family_names())}")
+    if getattr(cfg, "role_weight", 0.0) < 0 or (getattr(cfg, "role_weight", 0.0) > 0 and (
+            int(cfg.hypernet.get("read_tokens", 0)) < 2 or not cfg.synthetic_pairs or cfg.role_rows < 1)):
+        raise T2LError(f"role_weight={cfg.role_weight} needs a reader of 2+ queries, conflict families and role_rows >= 1",
+                       "set hypernet.read_tokens >= 2, synthetic_pairs > 0 and role_rows >= 1, or role_weight=0")
     unknown = _unknown_variants(getattr(cfg, "family_variants", []))
     if unknown:
         raise T2LError(f"family_variants: {', '.join(unknown)} not trained variants of a code-built family",

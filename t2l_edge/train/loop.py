@@ -44,6 +44,8 @@ class ExtraData:
     weights: np.ndarray | None = None
     n_pairs: int = 0
     random_emb: np.ndarray | None = None  # the swap controls' random strings, embedded (val_random_gap)
+    roles: object = None  # train/roles.RoleData of the training families (the role term), or None
+    val_roles: object = None  # the same for validation (val_role_acc)
 
 
 def description_gap(ce_own: float, ce_swapped: float) -> float:
@@ -171,6 +173,7 @@ def _start(cfg, module: torch.nn.Module, prov: dict, resume: bool, dist: Dist) -
 
 
 FAST_PARTS = ("reader.mlp.", "word_path.")  # parameter prefixes that take reader_lr
+ROLE_PARTS = ("reader.query", "reader.key.")  # and with the role term, which trains them directly
 
 
 def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
@@ -179,10 +182,12 @@ def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     on a trained generator (init_from), start at zero and would move too little at the
     fine-tuning rate the rest needs. The reader's queries and keys keep the generator's rate,
     so a warm-up's attention (scripts/pretrain_reader.py) is not shaken loose by the base
-    model's noisy gradients."""
+    model's noisy gradients, except under the role term (train/roles.py), which trains them on
+    a target of their own."""
     reader_lr = getattr(cfg, "reader_lr", None)
     named = list(module.named_parameters())
-    fast = [p for n, p in named if any(n.startswith(part) or f".{part}" in n for part in FAST_PARTS)]
+    parts = FAST_PARTS + (ROLE_PARTS if getattr(cfg, "role_weight", 0.0) > 0 else ())
+    fast = [p for n, p in named if any(n.startswith(part) or f".{part}" in n for part in parts)]
     if not reader_lr or not fast:
         return [{"params": [p for _, p in named]}]
     ids = {id(p) for p in fast}
@@ -296,6 +301,12 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
             computed += int(batch.teacher.attention_mask.sum()) * dist.world
         if batch.choices is not None:  # the wrong options' forward pass
             computed += int(batch.choices.rows.attention_mask.sum()) * dist.world
+        if extra.roles is not None:
+            from .roles import role_loss
+
+            term, role_info = role_loss(gen, extra.roles, np.random.default_rng([cfg.seed, step, 3]), cfg.role_rows)
+            loss = loss + cfg.role_weight * term
+            info.update(role_info)
         fields = {**info, "tokens_computed": computed}
         if dist.enabled:  # log the global batch's loss, not this rank's share
             parts = torch.tensor([float(loss.detach()), info["ce"]], device=device)
@@ -304,7 +315,12 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
         return loss, fields
 
     def validate_now(m):
-        return validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families, extra.random_emb)
+        out = validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families, extra.random_emb)
+        if extra.val_roles is not None:
+            from .roles import role_accuracy
+
+            out["val_role_acc"] = role_accuracy(m, extra.val_roles)
+        return out
 
     callbacks = Callbacks(step_fn, validate_now, save_best, progress)
     return train_loop(cfg, gen, callbacks, provenance or {}, resume=resume, stop_at=stop_at, dist=dist)

@@ -170,6 +170,16 @@ def load_sft_data(cfg, log=print):
         sizes = {f.name: (f.n_inputs, len(f.variants)) for f in extra.train_families}
         log(f"conflict families (inputs, variants): {sizes}; {cfg.synthetic_pairs} pairs per batch")
         prov["conflict_families"] = {f.name: [v.task_id for v in f.variants] for f in extra.train_families}
+    if cfg.role_weight > 0:
+        from .roles import role_data
+
+        extra.roles, extra.val_roles = (role_data(fams, embed, split) for fams, split in
+                                        ((extra.train_families, "train"), (extra.val_families, "val")))
+        if extra.roles is None:
+            raise T2LError("role_weight > 0, but no training description of the chosen families names its two words",
+                           "add a label family (label_words, rule_words_split, ...) to families")
+        log(f"role term: {len(extra.roles)} training descriptions, "
+            f"{len(extra.val_roles) if extra.val_roles is not None else 0} held out")
     prov["sample_by"] = cfg.sample_by
     return train, val, extra, prov
 

@@ -1,0 +1,85 @@
+"""The role term: teach the word-piece reader which named word answers which class.
+
+A generator that binds "answer Y if the sentence has a digit, N otherwise" must tell Y from N by
+their roles, not by which words they are. Under SFT alone it does not: trained on a description
+and its role-swapped twin (the same words, answers exchanged) it made the same adapter for both
+(docs/specificity.md, "Which part fails"). The encoder's token states do keep the role
+(scripts/word_probe.py: an attention reader finds the answer word over the other on 86% of
+unseen pairs when trained for it), so this term trains for it: on descriptions of the label
+families (data/synthetic.py, variants with `roles`), the reader's query 0 should pool the value
+of the word for the class that holds and query 1 the word for the other. Loss: 1 - cosine of
+each query's read with its word's value, averaged. The words' values are the encoder's own piece
+values of the bare word, the space the reader pools (hypernet/piece_values.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..hypernet.reader import split_packed
+
+
+@dataclass
+class RoleData:
+    packed: np.ndarray  # [N, 1 + pieces, 2 * dim]: descriptions that name both words
+    targets: np.ndarray  # [N, 2, dim]: value of the word for the class that holds, then the other's
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+
+def _names(text: str, word: str) -> bool:
+    return re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text, re.IGNORECASE) is not None
+
+
+def role_data(families, embed, split: str) -> RoleData | None:
+    """From conflict families (train/conflict.py) whose variants have roles: every description
+    (of `split`'s wordings, as the families hold them) that names both words."""
+    from ..data import synthetic
+
+    roles = {synthetic.task_id(f, v): v.roles for f in synthetic.FAMILIES for v in f.split_variants(split) if v.roles}
+    rows, words = [], []
+    for fam in families:
+        for v in fam.variants:
+            pair = roles.get(v.task_id)
+            for k, text in enumerate(v.descriptions if pair else []):
+                if all(_names(text, w) for w in pair):
+                    rows.append(v.desc_emb[k])
+                    words.append(pair)
+    if not rows:
+        return None
+    vocab = sorted({w for pair in words for w in pair})
+    values = dict(zip(vocab, split_packed(torch.from_numpy(embed(vocab)))[2][:, 1].numpy()))  # piece 1: after [CLS]
+    return RoleData(np.stack(rows), np.stack([[values[y], values[n]] for y, n in words]).astype(np.float32))
+
+
+def _reads(net, packed: torch.Tensor) -> torch.Tensor:
+    """[N, queries, dim]: what each of the reader's queries pools."""
+    _, states, pieces, mask = split_packed(packed.to(next(net.parameters()).device))
+    return net.reader.pool(states, pieces, mask).view(len(packed), -1, pieces.shape[-1])
+
+
+def role_loss(net, data: RoleData, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, dict]:
+    """The term on n descriptions drawn with `rng`, and its mean cosine for the log."""
+    pick = rng.choice(len(data), size=min(n, len(data)), replace=False)
+    reads = _reads(net, torch.from_numpy(data.packed[pick]))[:, :2]
+    cos = torch.nn.functional.cosine_similarity(reads, torch.from_numpy(data.targets[pick]).to(reads.device), dim=-1)
+    return (1 - cos).mean(), {"role_cos": float(cos.detach().mean())}
+
+
+@torch.no_grad()
+def role_accuracy(net, data: RoleData, chunk: int = 64) -> float:
+    """Share of descriptions whose query 0 is nearer the holding class's word than the other's
+    and query 1 the reverse (chance 0.25 for a reader that picks words at random, 0.5 for one
+    that finds the two words but not their roles)."""
+    hits = []
+    for i in range(0, len(data), chunk):
+        reads = _reads(net, torch.from_numpy(data.packed[i:i + chunk]))[:, :2]
+        t = torch.from_numpy(data.targets[i:i + chunk]).to(reads.device)
+        sim = torch.nn.functional.cosine_similarity(reads[:, :, None], t[:, None], dim=-1)  # [N, query, word]
+        hits.append((sim[:, 0, 0] > sim[:, 0, 1]) & (sim[:, 1, 1] > sim[:, 1, 0]))
+    return float(torch.cat(hits).float().mean())

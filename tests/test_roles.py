@@ -1,0 +1,81 @@
+"""The role term (train/roles.py): which descriptions it uses, and that it teaches a reader roles."""
+
+import numpy as np
+import torch
+
+from t2l_edge.core.description_seq import pack
+from t2l_edge.hypernet.config import HyperConfig
+from t2l_edge.hypernet.model import HyperNetwork
+from t2l_edge.train.batches import TaskData
+from t2l_edge.train.conflict import ConflictFamily
+from t2l_edge.train.roles import role_accuracy, role_data, role_loss
+from tests.helpers.tiny_models import tiny_spec
+
+DIM = 32
+
+
+def _vec(text: str, salt: int = 0) -> np.ndarray:
+    return np.random.default_rng([sum(map(ord, text)), len(text), salt]).standard_normal(DIM)
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    """Packed, one piece per word after a [CLS] row: its value says which word, its state is noise."""
+    n, width = len(texts), 1 + max(len(t.split()) for t in texts)
+    states, pieces, mask = np.zeros((n, width, DIM)), np.zeros((n, width, DIM)), np.zeros((n, width), np.int64)
+    for i, text in enumerate(texts):
+        for j, word in enumerate(text.split(), start=1):
+            states[i, j], pieces[i, j] = _vec(word, 1), _vec(word)
+        mask[i, : 1 + len(text.split())] = 1
+    return pack(np.ones((n, DIM)), states, pieces, mask)
+
+
+def test_role_data_keeps_descriptions_naming_both_words_with_their_values_in_role_order():
+    texts = ["answer contrast if digit else smooth", "say smooth or nothing", "Contrast when digits, smooth otherwise"]
+    twin = ["answer smooth if digit else contrast"]
+    fam = ConflictFamily("rule_words_few", [
+        TaskData("syn.rule_words_few.digit_contrast_smooth", [], _embed(texts), texts),
+        TaskData("syn.rule_words_few.digit_smooth_contrast", [], _embed(twin), twin),
+        TaskData("syn.mc_format.letter", [], _embed(["name the letter"]), ["name the letter"]),  # no roles
+    ])
+    data = role_data([fam], _embed, "train")
+    assert len(data) == 3  # the second text names one word only
+    np.testing.assert_allclose(data.packed[0], _embed(texts)[0])
+    for row, (y, n) in zip(data.targets, [("contrast", "smooth")] * 2 + [("smooth", "contrast")]):
+        np.testing.assert_allclose(row, np.stack([_vec(y), _vec(n)]), rtol=1e-5, atol=1e-6)
+    assert role_data([ConflictFamily("mc_format", fam.variants[2:])], _embed, "train") is None
+
+
+def _role_task(n: int, seed: int):
+    """Descriptions naming two words among fillers; each word's state says its role (+r or -r
+    plus noise), so a reader can learn it. Y comes first in half of them."""
+    rng, role = np.random.default_rng(seed), np.random.default_rng(99).standard_normal(DIM)
+    words = [f"w{k}" for k in range(40)]
+    packed, targets = [], []
+    for i in range(n):
+        y, no, *fill = rng.choice(words, size=5, replace=False)
+        order = [y, no] if i % 2 else [no, y]
+        pieces = np.stack([np.zeros(DIM)] + [_vec(w) for w in order + fill])
+        states = rng.standard_normal(pieces.shape) * 0.3
+        states[1 + order.index(y)] += role
+        states[1 + order.index(no)] -= role
+        packed.append(pack(np.ones((1, DIM)), states[None], pieces[None], np.ones((1, len(pieces)), np.int64))[0])
+        targets.append([_vec(y), _vec(no)])
+    from t2l_edge.train.roles import RoleData
+
+    return RoleData(np.stack(packed).astype(np.float32), np.asarray(targets, np.float32))
+
+
+def test_the_role_term_teaches_the_reader_which_word_has_which_role_on_new_words():
+    torch.manual_seed(0)
+    cfg = HyperConfig(variant="M", emb_dim=DIM, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0, read_tokens=2)
+    net = HyperNetwork(cfg, tiny_spec(), init_seed=0)
+    train, held = _role_task(64, 1), _role_task(64, 2)
+    before = role_accuracy(net, held)
+    opt = torch.optim.Adam(net.reader.parameters(), lr=3e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        loss, info = role_loss(net, train, rng, 16)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert before < 0.5 and role_accuracy(net, held) > 0.9 and info["role_cos"] > 0.8
