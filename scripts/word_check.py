@@ -75,11 +75,12 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
     """Greedy first words scored right / swapped / neither; for two-word families also the
     binding margin: per variant, the mean over its balanced inputs of log p(gold) - log p(other
     word), which is 0 for a generator that prefers one word whatever the input and above 0 only
-    where the input moves it; then its mean and 95% interval over variants."""
+    where the input moves it; then its mean and 95% interval over variants, and each variant's
+    own interval over its inputs."""
     from t2l_edge.data import synthetic
 
     tasks = synthetic.build_family(fam, store.examples, "val")
-    counts, examples, margins = {"right": 0, "swapped": 0, "neither": 0}, [], []
+    counts, examples, margins, per_variant = {"right": 0, "swapped": 0, "neither": 0}, [], [], {}
     for v in fam.split_variants("val"):
         exs = tasks[synthetic.task_id(fam, v)]
         items, words = balanced(exs, inputs), {ex.answer for ex in exs}
@@ -92,10 +93,12 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
                 examples.append({"description": v.descriptions[-1], "gold": ex.answer, "answer": got})
         if mine:
             margins.append(float(np.mean(mine)))
+            per_variant[v.name] = {**mean_ci(mine), "inputs": len(mine)}
     n = sum(counts.values())
     out = {"n": n, **{k: round(c / n, 3) for k, c in counts.items()}}
-    if margins:
+    if margins:  # per variant too: with two or three variants the interval over variants says little
         out["margin"] = {**mean_ci(margins), "variants": len(margins)}
+        out["margin_per_variant"] = per_variant
     return {**out, "examples": examples}
 
 

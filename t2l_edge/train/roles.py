@@ -3,12 +3,13 @@
 A generator that binds "answer Y if the sentence has a digit, N otherwise" must tell Y from N by
 their roles, not by which words they are. Under SFT alone it does not: trained on a description
 and its role-swapped twin (the same words, answers exchanged) it made the same adapter for both
-(docs/specificity.md, "Which part fails"). The encoder's token states do keep the role
+(docs/specificity.md, "Which part of binding fails"). The encoder's token states do keep the role
 (scripts/word_probe.py: an attention reader finds the answer word over the other on 86% of
 unseen pairs when trained for it), so this term trains for it: on descriptions of the label
-families (data/synthetic.py, variants with `roles`), the reader's query 0 should pool the value
-of the word for the class that holds and query 1 the word for the other. Loss: 1 - cosine of
-each query's read with its word's value, averaged. The words' values are the encoder's own piece
+families (data/synthetic.py, variants with `roles`), the first half of the reader's queries
+should pool the value of the word for the class that holds and the second half the word for the
+other, the layout scripts/pretrain_reader.py warms up. Loss: 1 - cosine of each query's read
+with its word's value, averaged. The words' values are the encoder's own piece
 values of the bare word, the space the reader pools (hypernet/piece_values.py).
 """
 
@@ -63,22 +64,30 @@ def _reads(net, packed: torch.Tensor) -> torch.Tensor:
     return net.reader.pool(states, pieces, mask).view(len(packed), -1, pieces.shape[-1])
 
 
+def _targets(data: RoleData, rows, queries: int) -> torch.Tensor:
+    """[N, queries, dim]: the holding class's word for the first half of the queries, the other's for the rest."""
+    t = torch.from_numpy(data.targets[rows])
+    return t[:, [0] * (queries // 2) + [1] * (queries - queries // 2)]
+
+
 def role_loss(net, data: RoleData, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, dict]:
     """The term on n descriptions drawn with `rng`, and its mean cosine for the log."""
     pick = rng.choice(len(data), size=min(n, len(data)), replace=False)
-    reads = _reads(net, torch.from_numpy(data.packed[pick]))[:, :2]
-    cos = torch.nn.functional.cosine_similarity(reads, torch.from_numpy(data.targets[pick]).to(reads.device), dim=-1)
+    reads = _reads(net, torch.from_numpy(data.packed[pick]))
+    cos = torch.nn.functional.cosine_similarity(reads, _targets(data, pick, reads.shape[1]).to(reads.device), dim=-1)
     return (1 - cos).mean(), {"role_cos": float(cos.detach().mean())}
 
 
 @torch.no_grad()
 def role_accuracy(net, data: RoleData, chunk: int = 64) -> float:
-    """Share of descriptions whose query 0 is nearer the holding class's word than the other's
-    and query 1 the reverse (chance 0.25 for a reader that picks words at random, 0.5 for one
+    """Share of descriptions whose first half of the queries reads, on average, nearer the
+    holding class's word than the other's, and the second half the reverse (0.5 for a reader
     that finds the two words but not their roles)."""
     hits = []
     for i in range(0, len(data), chunk):
-        reads = _reads(net, torch.from_numpy(data.packed[i:i + chunk]))[:, :2]
+        reads = _reads(net, torch.from_numpy(data.packed[i:i + chunk]))
+        half = reads.shape[1] // 2
+        reads = torch.stack([reads[:, :half].mean(1), reads[:, half:].mean(1)], 1)
         t = torch.from_numpy(data.targets[i:i + chunk]).to(reads.device)
         sim = torch.nn.functional.cosine_similarity(reads[:, :, None], t[:, None], dim=-1)  # [N, query, word]
         hits.append((sim[:, 0, 0] > sim[:, 0, 1]) & (sim[:, 1, 1] > sim[:, 1, 0]))
