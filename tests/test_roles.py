@@ -79,3 +79,13 @@ def test_the_role_term_teaches_the_reader_which_word_has_which_role_on_new_words
         loss.backward()
         opt.step()
     assert before < 0.5 and role_accuracy(net, held) > 0.9 and info["role_cos"] > 0.8
+
+
+def test_pretrain_roles_refuses_to_overwrite_a_folder(tmp_path, capsys):
+    import pytest
+
+    from scripts.pretrain_roles import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--init", str(tmp_path), "--store", str(tmp_path), "--families", "rule_words_roles", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "exists" in capsys.readouterr().err

@@ -56,7 +56,7 @@ class SFTConfig(LoopConfig):
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
     families: list[str] = field(default_factory=list)  # code-built families to draw them from; empty = all (data/synthetic.py FAMILIES)
     family_variants: list[str] = field(default_factory=list)  # only these trained variants (syn.FAMILY.VARIANT); empty = all
-    role_weight: float = 0.0  # >0: the role term (train/roles.py): reader query 0 reads the word for the class that holds, 1 the other's
+    role_weight: float = 0.0  # >0: the role term (train/roles.py): half the reader's queries read the holding class's word, half the other's
     role_rows: int = 8  # descriptions the role term sees per step
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
