@@ -163,3 +163,23 @@ def test_the_which_rank_grown_on_a_word_path_starts_from_its_adapters_and_then_m
     from t2l_edge.hypernet.word_path import WordPath
 
     assert 0.4 < float(WordPath(8, 2, 64, 32, which=True, which_a=0.5).which_a.std()) < 0.6  # a LoRA-like start
+
+
+def test_the_which_rank_can_start_as_the_naming_map_that_says_the_holding_word_and_not_the_other(tmp_path):
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.train.run import _load_weights
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    earlier = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2)
+    with torch.no_grad():
+        earlier.word_path.to_b.weight.normal_()  # a trained naming map
+    save_hypernet(earlier, tmp_path / "earlier", provenance={"step": 5})
+    grown = HyperNetwork(HyperConfig(**{**earlier.cfg.to_dict(), "word_which": 1, "word_which_b": 0.5}), tiny_spec())
+    _load_weights(grown, str(tmp_path / "earlier"), log=lambda s: None)
+    path, dim = grown.word_path, grown.cfg.emb_dim  # read: query 0 (the holding word), then query 1 (the other)
+    holding, other = torch.randn(1, dim), torch.randn(1, dim)
+    zeros = torch.zeros(1, dim)
+    with torch.no_grad():
+        said = path.which_b(torch.cat([holding, other], 1))
+        want = 0.5 * (path.to_b(torch.cat([holding, zeros], 1)) - path.to_b(torch.cat([zeros, other], 1)))
+    assert torch.allclose(said, want, atol=1e-5)

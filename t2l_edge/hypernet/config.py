@@ -25,6 +25,7 @@ class HyperConfig:
     word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
     word_which: int = 0  # 1: the word path's second rank, for which named word the input asks for (word_path.py)
     word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
+    word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated
 
     def __post_init__(self):
         self.targets = tuple(self.targets)

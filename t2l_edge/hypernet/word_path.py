@@ -20,7 +20,9 @@ the rule. A second column that starts at zero sees those pulls weighted by its o
 can grow along Y - N if that row varies with the rule. `which_a`
 starts that row at random, as a LoRA's A starts, so it varies with the input from the outset.
 It adds to the trunk's own rank-1 row, whose B column is not zero, so with which_a > 0 a grown
-generator starts near its earlier adapters rather than exactly at them.
+generator starts near its earlier adapters rather than exactly at them. `start_which_from_naming`
+(HyperConfig.word_which_b) starts the B map instead, from the trained naming map; with a zero B
+map the A row gets no gradient at all.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ class WordPath(nn.Module):
             self.which_b = nn.Linear(read_dim, layers * fout, bias=False)
             nn.init.zeros_(self.which_b.weight)
             self.which_a = nn.Parameter(torch.randn(layers, fin) * which_a)
+
+    @torch.no_grad()
+    def start_which_from_naming(self, scale: float, holding_width: int) -> None:
+        """Start rank 1's B map as `scale` times rank 0's trained naming map, with the columns
+        of the queries that read the other word (all after the first `holding_width`, the role
+        term's layout: train/roles.py) negated: a column that says the holding word and not the
+        other. Rank 1's A row then gets a gradient that points at what tells the two classes'
+        inputs apart, as a LoRA's A does once its B is not zero; from zero B it gets none."""
+        w = self.to_b.weight.clone()
+        w[:, holding_width:] *= -1
+        self.which_b.weight.copy_(scale * w)
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 (and with

@@ -106,7 +106,8 @@ def _load_weights(net, folder: str, log) -> None:
 
     earlier, meta = load_hypernet(folder)
     grows = [name for name in GROWN_PARTS if getattr(earlier.cfg, name) == 0 and getattr(net.cfg, name) > 0]
-    want = replace(net.cfg, **{name: 0 for name in grows}, word_which_a=earlier.cfg.word_which_a,  # an init scale only
+    want = replace(net.cfg, **{name: 0 for name in grows}, word_which_a=earlier.cfg.word_which_a,  # init scales only
+                   word_which_b=earlier.cfg.word_which_b,
                    piece_values=earlier.cfg.piece_values if _silent_reader(earlier) else net.cfg.piece_values)
     if earlier.cfg != want or earlier.base.to_dict() != net.base.to_dict():
         raise T2LError(f"init_from {folder}: its hypernetwork ({earlier.cfg.variant}, base {earlier.base.name}) "
@@ -115,7 +116,11 @@ def _load_weights(net, folder: str, log) -> None:
     missing, unexpected = net.load_state_dict(earlier.state_dict(), strict=not grows)
     new_parts = tuple(GROWN_PARTS[name] for name in grows)
     assert not unexpected and all(k.startswith(new_parts) for k in missing), (missing, unexpected)
+    if "word_which" in grows and net.cfg.word_which_b:
+        net.word_path.start_which_from_naming(net.cfg.word_which_b, net.cfg.read_tokens // 2 * net.cfg.emb_dim)
     log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})"
         + "".join(f"; the new {GROWN_PARTS[name][:-1]} starts at zero" for name in grows)
         + (f" (its A row at random, std {net.cfg.word_which_a}: near the earlier adapters, not at them)"
-           if "word_which" in grows and net.cfg.word_which_a else ""))
+           if "word_which" in grows and net.cfg.word_which_a else "")
+        + (f" (its B map {net.cfg.word_which_b} x the naming map, the other word negated: near the earlier adapters)"
+           if "word_which" in grows and net.cfg.word_which_b else ""))
