@@ -119,8 +119,16 @@ def _load_weights(net, folder: str, log) -> None:
     if "word_which" in grows and net.cfg.word_which_b:
         net.word_path.start_which_from_naming(net.cfg.word_which_b, net.cfg.read_tokens // 2 * net.cfg.emb_dim)
     log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})"
-        + "".join(f"; the new {GROWN_PARTS[name][:-1]} starts at zero" for name in grows)
-        + (f" (its A row at random, std {net.cfg.word_which_a}: near the earlier adapters, not at them)"
-           if "word_which" in grows and net.cfg.word_which_a else "")
-        + (f" (its B map {net.cfg.word_which_b} x the naming map, the other word negated: near the earlier adapters)"
-           if "word_which" in grows and net.cfg.word_which_b else ""))
+        + "".join(f"; the new {GROWN_PARTS[name][:-1]} {_grown_start(name, net.cfg)}" for name in grows))
+
+
+def _grown_start(name: str, cfg) -> str:
+    """How a grown part starts, for the log: at zero, unless the second rank's init scales say otherwise."""
+    starts = []
+    if name == "word_which" and cfg.word_which_a:
+        starts.append(f"its A row at random, std {cfg.word_which_a}")
+    if name == "word_which" and cfg.word_which_b:
+        starts.append(f"its B map {cfg.word_which_b} x the naming map, the other word negated")
+    if not starts:
+        return "starts at zero"
+    return f"starts with {' and '.join(starts)}: near the earlier adapters, not at them"
