@@ -22,12 +22,20 @@ import argparse
 import dataclasses
 import json
 import re
+from fnmatch import fnmatchcase
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from t2l_edge.data.descriptions import HELDOUT_PER_TASK
+
 FAMILIES = ("say_word_split", "label_words_split", "rule_words_split")
+# The wordings of every code-built variant that training holds out. All of them, because one
+# alone misleads: the last of the rule families' is the only one that names the other class's
+# word first and by a negation ("N if it has no digits, Y if it does"), which a generator that
+# binds on every other wording reads backwards (docs/specificity.md, "digit-long").
+HELD_WORDINGS = tuple(range(-HELDOUT_PER_TASK, 0))
 CHECKABLE = FAMILIES + ("rule_words_roles", "rule_words_few")  # held out as rule_words_split; --seen differs
 
 
@@ -71,26 +79,33 @@ def answers(engine, items: list, words: set[str]):
         yield ex, kind, got, margin(engine, ex.prompt, ex.answer, other) if other else None
 
 
-def check_family(engine, gen, fam, store, inputs: int) -> dict:
+def check_family(engine, gen, fam, store, inputs: int, wordings: tuple[int, ...] = HELD_WORDINGS) -> dict:
     """Greedy first words scored right / swapped / neither; for two-word families also the
     binding margin: per variant, the mean over its balanced inputs of log p(gold) - log p(other
     word), which is 0 for a generator that prefers one word whatever the input and above 0 only
-    where the input moves it; then its mean and 95% interval over variants, and each variant's
-    own interval over its inputs."""
+    where the input moves it; then its mean and 95% interval over variants, each variant's own
+    interval over its inputs, and the mean over variants for each wording. Each of `wordings`
+    (indices into a variant's descriptions) makes one adapter per variant."""
     from t2l_edge.data import synthetic
 
     tasks = synthetic.build_family(fam, store.examples, "val")
     counts, examples, margins, per_variant = {"right": 0, "swapped": 0, "neither": 0}, [], [], {}
+    per_wording: dict[int, list[float]] = {w: [] for w in wordings}
     for v in fam.split_variants("val"):
         exs = tasks[synthetic.task_id(fam, v)]
         items, words = balanced(exs, inputs), {ex.answer for ex in exs}
-        engine.use(gen.make(v.descriptions[-1]))  # a wording training held out
         mine = []
-        for ex, kind, got, m in answers(engine, items, words):
-            counts[kind] += 1
-            mine += [m] if m is not None else []
-            if len(examples) < 6:
-                examples.append({"description": v.descriptions[-1], "gold": ex.answer, "answer": got})
+        for w in wordings:
+            engine.use(gen.make(v.descriptions[w]))
+            theirs = []
+            for ex, kind, got, m in answers(engine, items, words):
+                counts[kind] += 1
+                theirs += [m] if m is not None else []
+                if len(examples) < 6:
+                    examples.append({"description": v.descriptions[w], "gold": ex.answer, "answer": got})
+            if theirs:
+                per_wording[w].append(float(np.mean(theirs)))
+            mine += theirs
         if mine:
             margins.append(float(np.mean(mine)))
             per_variant[v.name] = {**mean_ci(mine), "inputs": len(mine)}
@@ -99,6 +114,7 @@ def check_family(engine, gen, fam, store, inputs: int) -> dict:
     if margins:  # per variant too: with two or three variants the interval over variants says little
         out["margin"] = {**mean_ci(margins), "variants": len(margins)}
         out["margin_per_variant"] = per_variant
+        out["margin_per_wording"] = {str(w): mean_ci(m) for w, m in per_wording.items()}
     return {**out, "examples": examples}
 
 
@@ -117,6 +133,12 @@ def check_adapter(engine, adapter: Path, tid: str, store, inputs: int) -> dict:
         margins += [m] if m is not None else []
     out = {"task": tid, "n": len(items), **{k: round(c / len(items), 3) for k, c in counts.items()}}
     return {**out, "margin": {**mean_ci(margins), "inputs": len(margins)}} if margins else out
+
+
+def matching_variants(fam, pattern: str):
+    """The family with only the variants to be checked (held out, or seen_variants' stand-ins)
+    whose names match `pattern` (fnmatch), such as digit_* for one rule's."""
+    return dataclasses.replace(fam, val_variants=[v for v in fam.val_variants if fnmatchcase(v.name, pattern)])
 
 
 def seen_variants(fam, n: int, names=()):
@@ -139,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="check the first N training variants instead of the held-out ones (words training saw)")
     p.add_argument("--variants", default="", metavar="V,W",
                    help="check these training variants (names as in syn.FAMILY.NAME) instead of the held-out ones")
+    p.add_argument("--match", default="*", metavar="PATTERN",
+                   help="check only the variants whose names match (fnmatch), such as digit_* for one rule's")
+    p.add_argument("--wordings", default=",".join(map(str, HELD_WORDINGS)), metavar="I,J",
+                   help="which of each variant's descriptions make its adapters, by index: the last two "
+                        "(-2,-1, the default) are held out of training, the others trained on")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = p.parse_args(argv)
@@ -154,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CHECKABLE]
     if unknown:
         p.error(f"--families: {', '.join(unknown)} not checked here; choose from {', '.join(CHECKABLE)}")
+    try:
+        wordings = tuple(int(w) for w in args.wordings.split(",") if w)
+    except ValueError:
+        p.error(f"--wordings takes comma-separated description indices such as -2,-1, not {args.wordings!r}")
     store = TaskStore(args.store)
     if args.adapter is not None:
         try:
@@ -164,13 +195,19 @@ def main(argv: list[str] | None = None) -> int:
             out = {"adapter": str(args.adapter), **check_adapter(engine, args.adapter, args.task, store, args.inputs)}
         return _emit(out, args.json)
     gen, fams = Generator.load(args.bundle), {f.name: f for f in synthetic.FAMILIES}
+    fewest = min(len(v.descriptions) for n in names for v in fams[n].variants + fams[n].val_variants)
+    if any(not -fewest <= w < fewest for w in wordings):
+        p.error(f"--wordings: these families' variants have {fewest} descriptions; use indices from {-fewest} to {fewest - 1}")
     chosen = [n for n in args.variants.split(",") if n]
     seen = bool(args.seen or chosen)
     with Engine(None, n_threads=args.threads) as engine:
-        out = {name: check_family(engine, gen, seen_variants(fams[name], args.seen, chosen) if seen else fams[name],
-                                  store, args.inputs) for name in names}
+        out = {name: check_family(engine, gen, matching_variants(
+            seen_variants(fams[name], args.seen, chosen) if seen else fams[name], args.match),
+            store, args.inputs, wordings) for name in names}
     which = f"trained: {', '.join(chosen)}" if chosen else f"first {args.seen} trained" if args.seen else "held out"
-    out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "families": out}
+    which += f", matching {args.match}" if args.match != "*" else ""
+    out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "wordings": list(wordings),
+           "families": out}
     return _emit(out, args.json)
 
 

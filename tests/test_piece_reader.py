@@ -161,3 +161,22 @@ def test_reader_warmup_learns_where_the_answer_word_is_and_leaves_the_adapters_a
     assert scores["yes"]["binding"] > 0.9 and scores["no"]["binding"] > 0.9
     with torch.no_grad():
         assert torch.equal(before, net(probe)["q_proj"][1])  # the reader's output MLP still ends in zeros
+
+
+def test_zero_params_ablates_a_part_of_a_checkpoint_and_leaves_the_rest(tmp_path, capsys):
+    from scripts.zero_params import main
+    from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
+
+    net = HyperNetwork(_cfg(2), tiny_spec(), init_seed=1)
+    with torch.no_grad():
+        net.reader.mlp[3].weight.normal_()
+    save_hypernet(net, tmp_path / "best", provenance={"step": 4})
+    assert main([str(tmp_path / "best"), "--zero", "reader.mlp.3", "-o", str(tmp_path / "cut")]) == 0
+    cut, meta = load_hypernet(tmp_path / "cut")
+    assert not cut.reader.mlp[3].weight.any() and meta["provenance"]["zeroed"] == ["reader.mlp.3.weight", "reader.mlp.3.bias"]
+    assert torch.equal(cut.reader.query, net.reader.query) and meta["provenance"]["step"] == 4
+    for argv, says in (([str(tmp_path / "best"), "--zero", "reader.mlp.3", "-o", str(tmp_path / "cut")], "exists"),
+                       ([str(tmp_path / "best"), "--zero", "nothing.here", "-o", str(tmp_path / "x")], "no parameter")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2 and says in capsys.readouterr().err

@@ -242,8 +242,11 @@ def test_config_checks_the_new_keys(tmp_path):
         resolve(SFTConfig, None, ["families=label_words,colours"])
     one = "syn.rule_words_few.digit_contrast_smooth"
     assert resolve(SFTConfig, None, [f"family_variants={one}"]).family_variants == [one]
-    with pytest.raises(T2LError, match="not trained variants"):
+    with pytest.raises(T2LError, match="match no trained variant"):
         resolve(SFTConfig, None, [f"family_variants={one},syn.rule_words_few.digit_x_y"])
+    assert resolve(SFTConfig, None, ["family_variants=syn.rule_words_roles.digit_*"]).family_variants
+    with pytest.raises(T2LError, match="match no trained variant"):
+        resolve(SFTConfig, None, ["family_variants=syn.rule_words_roles.colour_*"])
 
 
 def test_a_run_loads_only_the_families_its_config_names():
@@ -266,6 +269,8 @@ def test_a_run_can_train_on_named_variants_only_and_validate_on_the_held_out_one
     assert {v.task_id for v in train.variants} == only and train.twins == []  # no twin left to pair
     (val,) = load_families(store, embed, "val", names=["rule_words_few"], only=only)
     assert len(val.variants) == len(synthetic.RULE_WORDS_FEW.val_variants)
+    (digits,) = load_families(store, embed, "train", names=["rule_words_few"], only=["syn.rule_words_few.digit_*"])
+    assert len(digits.variants) == 8 and all(v.task_id.split(".")[2].startswith("digit_") for v in digits.variants)
 
 
 def test_word_families_answer_with_the_words_their_description_names():

@@ -37,3 +37,23 @@ def test_margin_is_the_log_probability_difference_of_the_two_words(tiny_base):
         context = e.prompt_tokens(e.format_chat("The text."), chat=True)
         lp_a, lp_b = e.score_tokens(context, [e.tokenize("a", add_bos=False), e.tokenize("b", add_bos=False)])
     assert np.isfinite(ab) and abs(ab + ba) < 1e-4 and abs(ab - (lp_a - lp_b)) < 1e-4
+
+
+def test_the_default_wordings_are_those_training_holds_out():
+    from scripts.word_check import HELD_WORDINGS
+    from t2l_edge.data.descriptions import HELDOUT_PER_TASK
+    from t2l_edge.data.synthetic import RULE_WORDS_FEW
+
+    v = RULE_WORDS_FEW.variants[0]
+    assert [v.descriptions[w] for w in HELD_WORDINGS] == v.descriptions[-HELDOUT_PER_TASK:]
+
+
+def test_match_keeps_one_rules_variants_of_those_checked():
+    from scripts.word_check import matching_variants, seen_variants
+    from t2l_edge.data.synthetic import RULE_WORDS_FEW
+
+    held = matching_variants(RULE_WORDS_FEW, "digit_*").val_variants
+    assert held and all(v.name.startswith("digit_") for v in held)
+    assert len(held) == len(RULE_WORDS_FEW.val_variants) // 2  # both rules over the same held-out pairs
+    seen = matching_variants(seen_variants(RULE_WORDS_FEW, 4), "comma_*").val_variants
+    assert [v.name for v in seen] == [v.name for v in RULE_WORDS_FEW.variants[:4] if v.name.startswith("comma_")]

@@ -55,7 +55,7 @@ class SFTConfig(LoopConfig):
     device: str = "auto"  # auto = cuda when available, else cpu
     synthetic_pairs: int = 0  # rows per batch drawn as conflict pairs of code-built tasks (data/synthetic.py), in pairs
     families: list[str] = field(default_factory=list)  # code-built families to draw them from; empty = all (data/synthetic.py FAMILIES)
-    family_variants: list[str] = field(default_factory=list)  # only these trained variants (syn.FAMILY.VARIANT); empty = all
+    family_variants: list[str] = field(default_factory=list)  # only these trained variants: syn.FAMILY.VARIANT ids or fnmatch patterns; empty = all
     role_weight: float = 0.0  # >0: the role term (train/roles.py): half the reader's queries read the holding class's word, half the other's
     role_rows: int = 8  # descriptions the role term sees per step
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
@@ -105,11 +105,12 @@ def _unknown_families(names) -> list[str]:
 
 def _unknown_variants(ids) -> list[str]:
     from ..data.synthetic import FAMILIES, task_id
+    from .conflict import picked
 
     if not isinstance(ids, list):
         return [repr(ids)]
-    known = {task_id(f, v) for f in FAMILIES for v in f.variants}
-    return [i for i in ids if i not in known]
+    known = [task_id(f, v) for f in FAMILIES for v in f.variants]
+    return [i for i in ids if not any(picked(k, [i]) for k in known)]
 
 
 def _coerce(value: str, current):
@@ -194,8 +195,9 @@ def resolve(cls, file: str | Path | None, overrides: list[str]):
                        "set hypernet.read_tokens >= 2, synthetic_pairs > 0 and role_rows >= 1, or role_weight=0")
     unknown = _unknown_variants(getattr(cfg, "family_variants", []))
     if unknown:
-        raise T2LError(f"family_variants: {', '.join(unknown)} not trained variants of a code-built family",
-                       "use syn.FAMILY.VARIANT ids, as the trainer's provenance lists them")
+        raise T2LError(f"family_variants: {', '.join(unknown)} match no trained variant of a code-built family",
+                       "use syn.FAMILY.VARIANT ids, as the trainer's provenance lists them, or patterns such as "
+                       "syn.rule_words_roles.digit_*")
     if getattr(cfg, "distill_weight", 0.0) < 0:
         raise T2LError(f"distill_weight={cfg.distill_weight} is negative", "use distill_weight >= 0 (0 = off)")
     if getattr(cfg, "rank_weight", 0.0) < 0 or getattr(cfg, "rank_temp", 1.0) <= 0 or (

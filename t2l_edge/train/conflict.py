@@ -8,6 +8,7 @@ step's own rng, so batches stay a pure function of (seed, step) and resume stays
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -77,13 +78,19 @@ def _pick_twins(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[
     return (a, others[int(rng.integers(len(others)))]) if others else None
 
 
+def picked(task_id: str, patterns) -> bool:
+    """Whether a task id matches one of `patterns`: ids, or shell-style patterns (fnmatch)."""
+    return any(fnmatchcase(task_id, p) for p in patterns)
+
+
 def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=()) -> list[ConflictFamily]:
     """The code-built families (data/synthetic.py) from the store's own inputs. split "train"
     uses the training descriptions and inputs; "val" the held-out ones of both. `exclude`: the
     pool's held-out tasks, whose inputs no family may use. `names`: only these families (a
     config's `families`); empty = all, so a run keeps its data when a family is added later.
-    `only`: of the trained variants, just these task ids (a config's `family_variants`), for runs
-    that ask whether a generator can fit a handful of variants at all; validation keeps its own."""
+    `only`: of the trained variants, just those whose task id matches one of these (a config's
+    `family_variants`: ids or shell-style patterns such as syn.rule_words_roles.digit_*), for runs
+    that train on a handful of variants or on one rule; validation keeps its own."""
     from ..data import synthetic
     from ..data.descriptions import HELDOUT_PER_TASK
 
@@ -94,7 +101,7 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=
         tasks = synthetic.build_family(fam, store.examples, split, exclude=exclude)
         variants, split_variants = [], fam.split_variants(split)
         if only and split == "train":
-            split_variants = [v for v in split_variants if synthetic.task_id(fam, v) in only]
+            split_variants = [v for v in split_variants if picked(synthetic.task_id(fam, v), only)]
         for v in split_variants:
             descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
             tid = synthetic.task_id(fam, v)
