@@ -94,13 +94,14 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
     from tests.helpers.tiny_models import tiny_bundle, torch_pipeline
 
     enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
-    folder, net, _ = tiny_bundle(tmp_path / "bundle", "M", encoder=enc, read_tokens=2, piece_values="base", word_layers=1,
-                                 word_which=1)
-    gen = Generator.load(folder)
-    assert gen.manifest.raw["encoder"]["piece_values"] == "base"
-    adapters = gen.make_batch(["answer yes or no", "classify the review"])
-    ref = torch_pipeline(enc, net, [a.description for a in adapters])
-    assert max(np.abs(ad.B[m] - ref[m][1][i]).max() for i, ad in enumerate(adapters) for m in ad.targets) < 1e-4
+    for which in (1, 2):  # the second rank's B map learned, or tied to the naming map
+        folder, net, _ = tiny_bundle(tmp_path / f"bundle{which}", "M", encoder=enc, read_tokens=2, piece_values="base",
+                                     word_layers=1, word_which=which)
+        gen = Generator.load(folder)
+        assert gen.manifest.raw["encoder"]["piece_values"] == "base"
+        adapters = gen.make_batch(["answer yes or no", "classify the review"])
+        ref = torch_pipeline(enc, net, [a.description for a in adapters])
+        assert max(np.abs(ad.B[m] - ref[m][1][i]).max() for i, ad in enumerate(adapters) for m in ad.targets) < 1e-4
     with pytest.raises(T2LError, match="reads base piece values but the encoder returns minilm"):
         tiny_bundle(tmp_path / "other", "M", encoder=tiny_encoder(tmp_path / "plain", pieces=True), read_tokens=2,
                     piece_values="base")
@@ -183,3 +184,35 @@ def test_the_which_rank_can_start_as_the_naming_map_that_says_the_holding_word_a
         said = path.which_b(torch.cat([holding, other], 1))
         want = 0.5 * (path.to_b(torch.cat([holding, zeros], 1)) - path.to_b(torch.cat([zeros, other], 1)))
     assert torch.allclose(said, want, atol=1e-5)
+
+
+def test_a_tied_which_rank_says_the_holding_word_minus_the_other_and_flips_with_the_roles(tmp_path):
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.hypernet.word_path import WHICH_TIED, WordPath
+    from t2l_edge.train.run import _load_weights
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    dim, fin, fout = 6, 10, 8
+    path = WordPath(2 * dim, 2, fin, fout, which=WHICH_TIED, which_a=0.1, query_dim=dim)
+    with torch.no_grad():
+        path.to_b.weight.normal_()  # a trained naming map
+        path.which_scale.copy_(torch.tensor([1.0, 2.0]))
+    holding, other = torch.randn(1, dim), torch.randn(1, dim)
+    a, b = torch.zeros(1, 3, 2, fin), torch.zeros(1, 3, fout, 2)
+    with torch.no_grad():
+        said = path(a, b, torch.cat([holding, other], 1))[1][0, -2:, :, 1]  # [layers, out]
+        swapped = path(a, b, torch.cat([other, holding], 1))[1][0, -2:, :, 1]
+        want = path.to_b(torch.cat([holding - other] * 2, 1)).view(2, fout)
+    assert torch.allclose(said, want * torch.tensor([[1.0], [2.0]]), atol=1e-5)
+    assert torch.allclose(swapped, -said, atol=1e-5)  # role-swapped twins get opposite columns
+
+    earlier = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2)
+    save_hypernet(earlier, tmp_path / "earlier", provenance={"step": 5})
+    grown = HyperNetwork(HyperConfig(**{**earlier.cfg.to_dict(), "word_which": WHICH_TIED, "word_which_a": 0.05}),
+                         tiny_spec())
+    _load_weights(grown, str(tmp_path / "earlier"), log=lambda s: None)
+    assert not grown.word_path.which_scale.any() and grown.word_path.which_a.any()
+    with pytest.raises(ValueError, match="word_which_a > 0"):
+        HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which=2)
+    with pytest.raises(ValueError, match="word_which_b"):
+        HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which=2, word_which_a=0.1, word_which_b=0.1)

@@ -23,7 +23,7 @@ class HyperConfig:
     read_tokens: int = 0  # learned queries reading the description's word pieces (hypernet/reader.py); 0: pooled only
     piece_values: str = "minilm"  # what the reader pools: MiniLM's or the base's word embeddings (hypernet/piece_values.py)
     word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
-    word_which: int = 0  # 1: the word path's second rank, for which named word the input asks for (word_path.py)
+    word_which: int = 0  # the word path's second rank, for which named word the input asks for (word_path.py): 1 a learned B map, 2 tied to the naming map
     word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
     word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated
 
@@ -33,8 +33,11 @@ class HyperConfig:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.word_layers and not (self.read_tokens and "v_proj" in self.targets):
             raise ValueError("word_layers needs a word-piece reader (read_tokens > 0) and v_proj among the targets")
-        if self.word_which not in (0, 1) or (self.word_which and not self.word_layers):
-            raise ValueError("word_which is 0 or 1, and 1 needs word_layers > 0")
+        if self.word_which not in (0, 1, 2) or (self.word_which and not self.word_layers):
+            raise ValueError("word_which is 0 (off), 1 (learned B map) or 2 (tied to the naming map), and 1 or 2 needs word_layers > 0")
+        if self.word_which == 2 and (self.word_which_b or self.word_which_a <= 0):
+            raise ValueError("a tied second rank (word_which=2) starts its scales at zero, so it needs word_which_a > 0 "
+                             "for a gradient, and takes no word_which_b (that starts a learned B map, word_which=1)")
         if self.piece_values not in PIECE_VALUES:
             raise ValueError(f"piece_values must be one of {PIECE_VALUES}, not {self.piece_values!r}")
         if self.latent % 4:

@@ -116,8 +116,8 @@ class HyperNetwork(nn.Module):
             self.reader = TokenReader(cfg.emb_dim, cfg.read_tokens, cfg.hidden)
         if cfg.word_layers:
             fin, fout = self.shapes[WORD_MODULE]
-            self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout, bool(cfg.word_which),
-                                      cfg.word_which_a)
+            self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout, cfg.word_which,
+                                      cfg.word_which_a, query_dim=cfg.emb_dim)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -23,6 +23,14 @@ It adds to the trunk's own rank-1 row, whose B column is not zero, so with which
 generator starts near its earlier adapters rather than exactly at them. `start_which_from_naming`
 (HyperConfig.word_which_b) starts the B map instead, from the trained naming map; with a zero B
 map the A row gets no gradient at all.
+
+`which` = 2 (WHICH_TIED) ties that B map to the naming map: rank 1's B column in each layer is a
+learned scale times what the naming map says for the holding word's read minus the other word's
+(the role term's layout, train/roles.py): "the holding word, not the other", negated exactly
+when the roles are exchanged.
+A free B map keyed on the words it trained on can bind them by role (digit-long: +10.5 nats on 4
+word pairs) without a rule that carries to new words; the tied map has only its scales to learn,
+and carries to any word the naming map can say, as far as the reader reads its role.
 """
 
 from __future__ import annotations
@@ -31,30 +39,51 @@ import torch
 from torch import nn
 
 WORD_MODULE = "v_proj"  # its output reaches the residual through o_proj alone
+WHICH_FREE, WHICH_TIED = 1, 2  # HyperConfig.word_which: the second rank's B map learned, or tied to the naming map
 
 
 class WordPath(nn.Module):
-    def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: bool = False, which_a: float = 0.0):
+    def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: int = 0, which_a: float = 0.0,
+                 query_dim: int | None = None):
         super().__init__()
         self.layers, self.fout = layers, fout
+        # What the reader read is `queries` blocks of query_dim; under the role term the first
+        # half of the queries read the holding class's word, the rest the other's (train/roles.py).
+        self.query_dim = query_dim or read_dim // 2
+        self.queries = read_dim // self.query_dim
+        self.holding_width = self.queries // 2 * self.query_dim
         self.to_b = nn.Linear(read_dim, layers * fout, bias=False)
         nn.init.zeros_(self.to_b.weight)
         self.a = nn.Parameter(torch.zeros(layers, fin))
-        if which:  # after the rank-0 parameters, so they draw the same values either way
+        if which == WHICH_FREE:  # after the rank-0 parameters, so they draw the same values either way
             self.which_b = nn.Linear(read_dim, layers * fout, bias=False)
             nn.init.zeros_(self.which_b.weight)
+        elif which == WHICH_TIED:
+            self.which_scale = nn.Parameter(torch.zeros(layers))
+        if which:
             self.which_a = nn.Parameter(torch.randn(layers, fin) * which_a)
 
     @torch.no_grad()
-    def start_which_from_naming(self, scale: float, holding_width: int) -> None:
+    def start_which_from_naming(self, scale: float) -> None:
         """Start rank 1's B map as `scale` times rank 0's trained naming map, with the columns
-        of the queries that read the other word (all after the first `holding_width`, the role
-        term's layout: train/roles.py) negated: a column that says the holding word and not the
+        of the queries that read the other word (all after `holding_width`, the role term's
+        layout: train/roles.py) negated: a column that says the holding word and not the
         other. Rank 1's A row then gets a gradient that points at what tells the two classes'
         inputs apart, as a LoRA's A does once its B is not zero; from zero B it gets none."""
+        if not hasattr(self, "which_b"):
+            raise ValueError("only a free second rank (word_which=1) starts its B map from the naming map")
         w = self.to_b.weight.clone()
-        w[:, holding_width:] *= -1
+        w[:, self.holding_width:] *= -1
         self.which_b.weight.copy_(scale * w)
+
+    def _holding_minus_other(self, read: torch.Tensor) -> torch.Tensor:
+        """[T, layers * out]: the naming map's column for the holding word's mean read minus the
+        other word's, each read as if by every query, so exchanging the roles negates it exactly
+        (the naming map's query blocks need not be alike)."""
+        blocks = read.view(read.shape[0], self.queries, self.query_dim)
+        half = self.queries // 2
+        diff = blocks[:, :half].mean(1) - blocks[:, half:].mean(1)
+        return self.to_b(diff.repeat(1, self.queries))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 (and with
@@ -64,6 +93,9 @@ class WordPath(nn.Module):
         if hasattr(self, "which_b"):
             rows.append(self.which_a)
             cols.append(self.which_b(read))
+        elif hasattr(self, "which_scale"):
+            rows.append(self.which_a)
+            cols.append(self._holding_minus_other(read) * self.which_scale.repeat_interleave(self.fout)[None])
         n = len(rows)
         add_a = torch.stack(rows, dim=1)[None]  # [1, k, n, in]
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]

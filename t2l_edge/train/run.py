@@ -117,7 +117,7 @@ def _load_weights(net, folder: str, log) -> None:
     new_parts = tuple(GROWN_PARTS[name] for name in grows)
     assert not unexpected and all(k.startswith(new_parts) for k in missing), (missing, unexpected)
     if "word_which" in grows and net.cfg.word_which_b:
-        net.word_path.start_which_from_naming(net.cfg.word_which_b, net.cfg.read_tokens // 2 * net.cfg.emb_dim)
+        net.word_path.start_which_from_naming(net.cfg.word_which_b)
     log(f"started from {folder} (step {meta.get('provenance', {}).get('step', '?')})"
         + "".join(f"; the new {GROWN_PARTS[name][:-1]} {_grown_start(name, net.cfg)}" for name in grows))
 
@@ -129,6 +129,8 @@ def _grown_start(name: str, cfg) -> str:
         starts.append(f"its A row at random, std {cfg.word_which_a}")
     if name == "word_which" and cfg.word_which_b:
         starts.append(f"its B map {cfg.word_which_b} x the naming map, the other word negated")
+    if name == "word_which" and cfg.word_which == 2:
+        starts.append("its B map tied to the naming map, the other word negated, at scale zero")
     if not starts:
         return "starts at zero"
     return f"starts with {' and '.join(starts)}: near the earlier adapters, not at them"

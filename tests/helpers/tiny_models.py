@@ -80,7 +80,7 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
     torch.manual_seed(seed)
     cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets,
                       read_tokens=read_tokens, piece_values=piece_values, word_layers=word_layers,
-                      word_which=word_which)
+                      word_which=word_which, word_which_a=0.5 if word_which == 2 else 0.0)
     net = HyperNetwork(cfg, spec or tiny_spec())
     with torch.no_grad():
         for head in net.heads.values():
@@ -90,8 +90,11 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
         if word_layers:
             net.word_path.to_b.weight.normal_(0.0, 0.1)
             net.word_path.a.normal_(0.0, 0.5)
-        if word_which:
+        if word_which == 1:
             net.word_path.which_b.weight.normal_(0.0, 0.1)
+        if word_which == 2:
+            net.word_path.which_scale.normal_(0.0, 1.0)
+        if word_which:
             net.word_path.which_a.normal_(0.0, 0.5)
     return net.eval()
 
