@@ -22,8 +22,8 @@ import argparse
 import dataclasses
 import json
 import re
-from fnmatch import fnmatchcase
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import numpy as np
@@ -143,8 +143,8 @@ def matching_variants(fam, pattern: str):
 
 def seen_variants(fam, n: int, names=()):
     """The family with its first n training variants (or those named) standing in for the
-    held-out ones: the check on words and pairs training saw (with a held-out wording, on
-    validation inputs)."""
+    held-out ones: the check on words and pairs training saw (on validation inputs, with
+    held-out wordings unless --wordings says otherwise)."""
     chosen = [v for v in fam.variants if v.name in names] if names else fam.variants[:n]
     return dataclasses.replace(fam, val_variants=chosen)
 
@@ -200,10 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--wordings: these families' variants have {fewest} descriptions; use indices from {-fewest} to {fewest - 1}")
     chosen = [n for n in args.variants.split(",") if n]
     seen = bool(args.seen or chosen)
+    picked = {name: matching_variants(seen_variants(fams[name], args.seen, chosen) if seen else fams[name], args.match)
+              for name in names}
+    empty = [name for name, fam in picked.items() if not fam.val_variants]
+    if empty:
+        p.error(f"no variant of {', '.join(empty)} is left to check: see --match, --seen and --variants")
     with Engine(None, n_threads=args.threads) as engine:
-        out = {name: check_family(engine, gen, matching_variants(
-            seen_variants(fams[name], args.seen, chosen) if seen else fams[name], args.match),
-            store, args.inputs, wordings) for name in names}
+        out = {name: check_family(engine, gen, picked[name], store, args.inputs, wordings) for name in names}
     which = f"trained: {', '.join(chosen)}" if chosen else f"first {args.seen} trained" if args.seen else "held out"
     which += f", matching {args.match}" if args.match != "*" else ""
     out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "wordings": list(wordings),
