@@ -212,7 +212,9 @@ def test_a_tied_which_rank_says_the_holding_word_minus_the_other_and_flips_with_
                          tiny_spec())
     _load_weights(grown, str(tmp_path / "earlier"), log=lambda s: None)
     assert not grown.word_path.which_scale.any() and grown.word_path.which_a.any()
-    with pytest.raises(ValueError, match="word_which_a > 0"):
+    with pytest.raises(ValueError, match="no gradient"):
         HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which=2)
-    with pytest.raises(ValueError, match="word_which_b"):
-        HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which=2, word_which_a=0.1, word_which_b=0.1)
+    scaled = HyperNetwork(HyperConfig(**{**earlier.cfg.to_dict(), "word_which": WHICH_TIED, "word_which_b": 0.3}),
+                          tiny_spec())
+    _load_weights(scaled, str(tmp_path / "earlier"), log=lambda s: None)
+    assert torch.equal(scaled.word_path.which_scale, torch.full((2,), 0.3))  # word_which_b: the scales' start

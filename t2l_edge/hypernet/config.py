@@ -25,7 +25,7 @@ class HyperConfig:
     word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
     word_which: int = 0  # the word path's second rank, for which named word the input asks for (word_path.py): 1 a learned B map, 2 tied to the naming map
     word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
-    word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated
+    word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated (tied: its scales)
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
@@ -35,9 +35,9 @@ class HyperConfig:
             raise ValueError("word_layers needs a word-piece reader (read_tokens > 0) and v_proj among the targets")
         if self.word_which not in (0, 1, 2) or (self.word_which and not self.word_layers):
             raise ValueError("word_which is 0 (off), 1 (learned B map) or 2 (tied to the naming map), and 1 or 2 needs word_layers > 0")
-        if self.word_which == 2 and (self.word_which_b or self.word_which_a <= 0):
-            raise ValueError("a tied second rank (word_which=2) starts its scales at zero, so it needs word_which_a > 0 "
-                             "for a gradient, and takes no word_which_b (that starts a learned B map, word_which=1)")
+        if self.word_which == 2 and not (self.word_which_a > 0 or self.word_which_b):
+            raise ValueError("a tied second rank (word_which=2) with a zero A row and zero scales gets no gradient: "
+                             "set word_which_a > 0 or word_which_b (the scales' start)")
         if self.piece_values not in PIECE_VALUES:
             raise ValueError(f"piece_values must be one of {PIECE_VALUES}, not {self.piece_values!r}")
         if self.latent % 4:

@@ -69,9 +69,11 @@ class WordPath(nn.Module):
         of the queries that read the other word (all after `holding_width`, the role term's
         layout: train/roles.py) negated: a column that says the holding word and not the
         other. Rank 1's A row then gets a gradient that points at what tells the two classes'
-        inputs apart, as a LoRA's A does once its B is not zero; from zero B it gets none."""
-        if not hasattr(self, "which_b"):
-            raise ValueError("only a free second rank (word_which=1) starts its B map from the naming map")
+        inputs apart, as a LoRA's A does once its B is not zero; from zero B it gets none. A
+        tied rank (WHICH_TIED) is that map already: its scales start at `scale`."""
+        if hasattr(self, "which_scale"):
+            self.which_scale.fill_(scale)
+            return
         w = self.to_b.weight.clone()
         w[:, self.holding_width:] *= -1
         self.which_b.weight.copy_(scale * w)

@@ -127,10 +127,10 @@ def _grown_start(name: str, cfg) -> str:
     starts = []
     if name == "word_which" and cfg.word_which_a:
         starts.append(f"its A row at random, std {cfg.word_which_a}")
-    if name == "word_which" and cfg.word_which_b:
-        starts.append(f"its B map {cfg.word_which_b} x the naming map, the other word negated")
     if name == "word_which" and cfg.word_which == 2:
-        starts.append("its B map tied to the naming map, the other word negated, at scale zero")
+        starts.append(f"its B map tied to the naming map, the other word negated, at scale {cfg.word_which_b}")
+    elif name == "word_which" and cfg.word_which_b:
+        starts.append(f"its B map {cfg.word_which_b} x the naming map, the other word negated")
     if not starts:
         return "starts at zero"
     return f"starts with {' and '.join(starts)}: near the earlier adapters, not at them"
