@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
 
 from . import label_vocab
 from .schema import Example
@@ -565,6 +566,11 @@ FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS
 
 def task_id(family: Family, variant: Variant) -> str:
     return f"syn.{family.name}.{variant.name}"
+
+
+def id_matches(task_id: str, patterns) -> bool:
+    """Whether a task id matches one of `patterns`: ids, or shell-style patterns (fnmatch)."""
+    return any(fnmatchcase(task_id, p) for p in patterns)
 
 
 def family_inputs(family: Family, load, split: str, limit: int = MAX_INPUTS, exclude=frozenset()) -> list[Example]:

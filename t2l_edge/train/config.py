@@ -104,13 +104,12 @@ def _unknown_families(names) -> list[str]:
 
 
 def _unknown_variants(ids) -> list[str]:
-    from ..data.synthetic import FAMILIES, task_id
-    from .conflict import picked
+    from ..data.synthetic import FAMILIES, id_matches, task_id
 
     if not isinstance(ids, list):
         return [repr(ids)]
     known = [task_id(f, v) for f in FAMILIES for v in f.variants]
-    return [i for i in ids if not any(picked(k, [i]) for k in known)]
+    return [i for i in ids if not any(id_matches(k, [i]) for k in known)]
 
 
 def _coerce(value: str, current):

@@ -8,7 +8,6 @@ step's own rng, so batches stay a pure function of (seed, step) and resume stays
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -78,11 +77,6 @@ def _pick_twins(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[
     return (a, others[int(rng.integers(len(others)))]) if others else None
 
 
-def picked(task_id: str, patterns) -> bool:
-    """Whether a task id matches one of `patterns`: ids, or shell-style patterns (fnmatch)."""
-    return any(fnmatchcase(task_id, p) for p in patterns)
-
-
 def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=()) -> list[ConflictFamily]:
     """The code-built families (data/synthetic.py) from the store's own inputs. split "train"
     uses the training descriptions and inputs; "val" the held-out ones of both. `exclude`: the
@@ -101,7 +95,7 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=
         tasks = synthetic.build_family(fam, store.examples, split, exclude=exclude)
         variants, split_variants = [], fam.split_variants(split)
         if only and split == "train":
-            split_variants = [v for v in split_variants if picked(synthetic.task_id(fam, v), only)]
+            split_variants = [v for v in split_variants if synthetic.id_matches(synthetic.task_id(fam, v), only)]
         for v in split_variants:
             descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
             tid = synthetic.task_id(fam, v)
