@@ -454,6 +454,22 @@ def test_a_twinned_family_pairs_the_same_words_with_their_roles_exchanged():
     assert conflict._twin_groups(synthetic.RULE_WORDS_SPLIT, synthetic.RULE_WORDS_SPLIT.variants) == []
 
 
+def test_the_worded_family_names_the_no_digit_word_first_in_half_its_trained_wordings():
+    from t2l_edge.data.descriptions import HELDOUT_PER_TASK
+    from t2l_edge.train import conflict
+
+    fam, roles = synthetic.RULE_WORDS_WORDED, synthetic.RULE_WORDS_ROLES
+    assert [v.name for v in fam.val_variants] == [v.name for v in roles.val_variants if v.name.startswith("digit_")]
+    v = fam.variants[0]
+    old = next(r for r in roles.variants if r.name == v.name)
+    assert len(v.descriptions) == 32 and v.descriptions[-HELDOUT_PER_TASK:] == old.descriptions[-HELDOUT_PER_TASK:]
+    y, n = v.roles
+    trained = [d.lower() for d in v.descriptions[:-HELDOUT_PER_TASK]]
+    assert all(y in d and n in d for d in trained)
+    assert sum(d.index(n) < d.index(y) for d in trained) == len(trained) // 2
+    assert all(len(g) == 2 for g in conflict._twin_groups(fam, fam.variants))  # one rule, both roles
+
+
 def test_a_code_built_task_has_its_own_examples_for_a_task_specific_lora():
     fam = synthetic.RULE_WORDS_SPLIT
     for v in (fam.variants[0], fam.split_variants("val")[1]):  # a training and a held-out variant

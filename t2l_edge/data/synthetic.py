@@ -22,6 +22,7 @@ benchmark or the unseen-task reserve):
   rule_words_split  news sentences answered Y or N by a surface rule (has a digit, has a comma)
   rule_words_roles  the same with each pair in both roles, paired with its role-swapped twin
   rule_words_few    rule_words_roles on its first 4 pairs only (16 variants)
+  rule_words_worded rule_words_roles' digit rule with 32 wordings, half naming the no-digit word first
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -35,6 +36,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from . import label_vocab
+from .descriptions import HELDOUT_PER_TASK
 from .schema import Example
 
 LETTERS = "ABCDE"
@@ -559,9 +561,58 @@ RULE_WORDS_FEW = Family("rule_words_few", RULE_WORDS_ROLES.source_tasks, RULE_WO
                         RULE_WORDS_ROLES.variants[:16], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text,
                         val_variants=RULE_WORDS_ROLES.val_variants, twin=_word_set)
 
+
+# More wordings of the digit rule, half of them naming the no-digit word first. The 8 trained
+# wordings of _digit_descriptions name the digit word first in all but one, so a reader can
+# learn "the first word holds" and then reads the held-out N-first wording backwards
+# (docs/specificity.md, "A held-out wording that read backwards"). Trained between the 8 and the
+# two held-out wordings, which stay last, so checks stay comparable with rule_words_roles.
+def _digit_more_wordings(y: str, n: str) -> list[str]:
+    return [
+        f"{n} for sentences without digits, {y} for sentences with them.",
+        f"Write {n} unless the sentence has a digit in it; then write {y}.",
+        f"Has digits -> {y}. No digits -> {n}.",
+        f"no digits: {n} / digits: {y}",
+        f"{n} = no digit, {y} = has a digit",
+        f"Does the text contain a numeral like 3 or 42? If not, reply {n}. If so, reply {y}.",
+        f"Respond with {y} if any digit appears, else {n}.",
+        f"When a sentence has no digits at all, the answer is {n}; when it has one or more, the answer is {y}.",
+        f"Say {n} for digit-free sentences and {y} for sentences with digits.",
+        f"digit present? {y}. absent? {n}.",
+        f"Output {n} if the sentence is free of digits and {y} otherwise.",
+        f"Mark sentences that mention a number in figures with {y}; mark all others {n}.",
+        f"Answer {n} when you see no digit and {y} when you see one.",
+        f"{y} if digits, {n} if none",
+        f"no digit gives {n}, a digit gives {y}",
+        f"Your only outputs are {y} and {n}: {y} means the sentence contains at least one digit, {n} means it contains none.",
+        f"Your only outputs are {n} and {y}: {n} means the sentence has no digits, {y} means it has some.",
+        f"Check for numbers written as digits. Found one: {y}. Found none: {n}.",
+        f"If you cannot find a single digit, answer {n}. Otherwise answer {y}.",
+        f"Tag digit-free text as {n} and text with digits as {y}.",
+        f"{y} for digits, {n} for no digits",
+        f"Classify: {n} (the sentence has no digit) or {y} (it has a digit).",
+    ]
+
+
+def _digit_descriptions_wide(y: str, n: str) -> list[str]:
+    old = _digit_descriptions(y, n)
+    return old[:-HELDOUT_PER_TASK] + _digit_more_wordings(y, n) + old[-HELDOUT_PER_TASK:]
+
+
+def _worded_variant(y: str, n: str) -> Variant:
+    holds = SURFACE_RULES["digit"][0]
+    return Variant(f"digit_{y}_{n}", _digit_descriptions_wide(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
+
+
+# rule_words_roles' digit rule (its 600 variants, the same held-out pairs) with 32 wordings.
+RULE_WORDS_WORDED = Family("rule_words_worded", RULE_WORDS_ROLES.source_tasks, RULE_WORDS_ROLES.prompt, [
+    _worded_variant(*words) for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2] for words in ((y, n), (n, y))
+], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text,
+    val_variants=[_worded_variant(y, n) for y, n in label_vocab.probe_val_pairs()], twin=_word_set)
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
-            RULE_WORDS_ROLES, RULE_WORDS_FEW)
+            RULE_WORDS_ROLES, RULE_WORDS_FEW, RULE_WORDS_WORDED)
 
 
 def task_id(family: Family, variant: Variant) -> str:
