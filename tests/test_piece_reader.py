@@ -173,8 +173,11 @@ def test_zero_params_ablates_a_part_of_a_checkpoint_and_leaves_the_rest(tmp_path
     save_hypernet(net, tmp_path / "best", provenance={"step": 4})
     assert main([str(tmp_path / "best"), "--zero", "reader.mlp.3", "-o", str(tmp_path / "cut")]) == 0
     cut, meta = load_hypernet(tmp_path / "cut")
-    assert not cut.reader.mlp[3].weight.any() and meta["provenance"]["zeroed"] == ["reader.mlp.3.weight", "reader.mlp.3.bias"]
+    assert not cut.reader.mlp[3].weight.any() and meta["provenance"]["params"] == ["reader.mlp.3.weight", "reader.mlp.3.bias"]
     assert torch.equal(cut.reader.query, net.reader.query) and meta["provenance"]["step"] == 4
+    assert main([str(tmp_path / "best"), "--params", "reader.mlp.3.weight", "--times", "3", "-o", str(tmp_path / "x3")]) == 0
+    tripled = load_hypernet(tmp_path / "x3")[0].reader.mlp[3]
+    assert torch.allclose(tripled.weight, 3 * net.reader.mlp[3].weight) and torch.equal(tripled.bias, net.reader.mlp[3].bias)
     for argv, says in (([str(tmp_path / "best"), "--zero", "reader.mlp.3", "-o", str(tmp_path / "cut")], "exists"),
                        ([str(tmp_path / "best"), "--zero", "nothing.here", "-o", str(tmp_path / "x")], "no parameter")):
         with pytest.raises(SystemExit) as exc:
