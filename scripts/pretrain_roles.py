@@ -22,6 +22,17 @@ from pathlib import Path
 import numpy as np
 
 
+def with_context(net, k: int):
+    """The same generator, its reader keyed on k neighbours each side (the weights fit as they are)."""
+    import dataclasses
+
+    from t2l_edge.hypernet.model import HyperNetwork
+
+    out = HyperNetwork(dataclasses.replace(net.cfg, read_context=k), net.base)
+    out.load_state_dict(net.state_dict())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--init", type=Path, required=True, help="generator folder with a word-piece reader (best/ of a run)")
@@ -32,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=64, help="descriptions per step")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--context", type=int, default=None, metavar="K",
+                   help="key each piece on its K neighbours each side instead of itself (hypernet.read_context); default: as --init")
     p.add_argument("--json", type=Path, default=None, help="write the accuracy curve here")
     args = p.parse_args(argv)
     if args.out.exists():
@@ -49,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     net, meta = load_hypernet(args.init)
     if not net.cfg.read_tokens:
         p.error(f"{args.init} has no word-piece reader (hypernet.read_tokens = 0)")
+    if args.context is not None:
+        net = with_context(net, args.context)
     embed = DescriptionEmbedder(pieces=True, values=net.cfg.piece_values)
     store, names = TaskStore(args.store), [n for n in args.families.split(",") if n]
     train, val = (role_data(load_families(store, embed, split, names=names), embed, split) for split in ("train", "val"))
@@ -69,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"step {step}: role_cos {info['role_cos']:.3f}, val_role_acc {curve[-1]['val_role_acc']:.3f}")
     net.eval()
     earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}
-    run = {"init": str(args.init), "families": names, "steps": args.steps, "rows": args.rows, "lr": args.lr}
+    run = {"init": str(args.init), "families": names, "steps": args.steps, "rows": args.rows, "lr": args.lr,
+           "context": net.cfg.read_context}
     save_hypernet(net, args.out, provenance={**earlier, "pretrain_roles": run})
     out = {"init": str(args.init), "families": names, "train": len(train), "val": len(val),
            "seconds": round(time.perf_counter() - t0, 1), "curve": curve}

@@ -94,9 +94,10 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
     from tests.helpers.tiny_models import tiny_bundle, torch_pipeline
 
     enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
-    for which in (1, 2):  # the second rank's B map learned, or tied to the naming map
-        folder, net, _ = tiny_bundle(tmp_path / f"bundle{which}", "M", encoder=enc, read_tokens=2, piece_values="base",
-                                     word_layers=1, word_which=which)
+    # the second rank's B map learned, or tied to the naming map; keys on the piece or its neighbours
+    for which, context in ((1, 0), (2, 0), (2, 2)):
+        folder, net, _ = tiny_bundle(tmp_path / f"bundle{which}-{context}", "M", encoder=enc, read_tokens=2,
+                                     piece_values="base", word_layers=1, word_which=which, read_context=context)
         gen = Generator.load(folder)
         assert gen.manifest.raw["encoder"]["piece_values"] == "base"
         adapters = gen.make_batch(["answer yes or no", "classify the review"])

@@ -1,6 +1,7 @@
 """The role term (train/roles.py): which descriptions it uses, and that it teaches a reader roles."""
 
 import numpy as np
+import pytest
 import torch
 
 from t2l_edge.core.description_seq import pack
@@ -79,6 +80,23 @@ def test_the_role_term_teaches_the_reader_which_word_has_which_role_on_new_words
         loss.backward()
         opt.step()
     assert before < 0.5 and role_accuracy(net, held) > 0.9 and info["role_cos"] > 0.8
+
+
+def test_a_reader_keyed_on_neighbours_cannot_key_on_the_word_itself():
+    from t2l_edge.hypernet.reader import TokenReader, neighbour_mean
+
+    states, mask = torch.arange(1.0, 6.0)[None, :, None], torch.tensor([[True, True, True, True, False]])
+    assert neighbour_mean(states, mask, 1)[0, :4, 0].tolist() == [2.0, 2.0, 3.0, 3.0]  # the padded piece counts for nothing
+    torch.manual_seed(0)
+    states, mask = torch.randn(1, 6, DIM), torch.ones(1, 6, dtype=torch.bool)
+    other = states.clone()
+    other[0, 2] = torch.randn(DIM)  # another word at piece 2, in the same sentence
+    for context, same in ((0, False), (2, True)):
+        reader = TokenReader(DIM, 2, 16, context)
+        asked = [reader.logits(s, mask)[0, :, 2] for s in (states, other)]  # how strongly piece 2 is asked for
+        assert torch.allclose(*asked) == same
+    with pytest.raises(ValueError, match="read_context"):
+        HyperConfig(variant="M", read_context=1)
 
 
 def test_pretrain_roles_refuses_to_overwrite_a_folder(tmp_path, capsys):

@@ -21,6 +21,7 @@ class HyperConfig:
     targets: tuple[str, ...] = ("q_proj", "v_proj")
     dropout: float = 0.05
     read_tokens: int = 0  # learned queries reading the description's word pieces (hypernet/reader.py); 0: pooled only
+    read_context: int = 0  # >0: the reader keys each piece on its neighbours' states (this many each side), not its own
     piece_values: str = "minilm"  # what the reader pools: MiniLM's or the base's word embeddings (hypernet/piece_values.py)
     word_layers: int = 0  # last layers whose v_proj gets a direct map from what the reader read (hypernet/word_path.py)
     word_which: int = 0  # the word path's second rank, for which named word the input asks for (word_path.py): 1 a learned B map, 2 tied to the naming map
@@ -38,6 +39,8 @@ class HyperConfig:
         if self.word_which == 2 and not (self.word_which_a > 0 or self.word_which_b):
             raise ValueError("a tied second rank (word_which=2) with a zero A row and zero scales gets no gradient: "
                              "set word_which_a > 0 or word_which_b (the scales' start)")
+        if self.read_context < 0 or (self.read_context and not self.read_tokens):
+            raise ValueError("read_context is a count of neighbours (>= 0) and needs a word-piece reader (read_tokens > 0)")
         if self.piece_values not in PIECE_VALUES:
             raise ValueError(f"piece_values must be one of {PIECE_VALUES}, not {self.piece_values!r}")
         if self.latent % 4:

@@ -113,7 +113,7 @@ class HyperNetwork(nn.Module):
             nn.init.zeros_(head.weight)
             self.heads[m] = head
         if cfg.read_tokens:  # last, so the layers above draw the same initial values with or without it
-            self.reader = TokenReader(cfg.emb_dim, cfg.read_tokens, cfg.hidden)
+            self.reader = TokenReader(cfg.emb_dim, cfg.read_tokens, cfg.hidden, cfg.read_context)
         if cfg.word_layers:
             fin, fout = self.shapes[WORD_MODULE]
             self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout, cfg.word_which,

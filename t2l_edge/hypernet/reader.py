@@ -8,6 +8,11 @@ found the answer word of "answer Y when ..., N otherwise" over N on 64% of unsee
 the MLP key on 86%. Its last layer starts at zero, so a generator
 that gains a reader starts exactly where its pooled-only checkpoint was (init_from).
 
+With `context` > 0 a piece's key comes from the mean state of its neighbours (that many pieces
+each side, not itself), so a key cannot say which word it is, only where it stands: "answer _ when
+the text has digits". Keyed on their own states, readers trained on the roles of a few hundred
+word pairs learned which words they had seen instead (docs/specificity.md).
+
 Input: packed descriptions from core/description_seq.py, [T, 1 + pieces, 2 * dim].
 """
 
@@ -24,9 +29,21 @@ def split_packed(seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.T
     return seq[:, 0, :dim], states, pieces, states.abs().amax(-1) > 0
 
 
+def neighbour_mean(states: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """[T, S, dim]: each piece's mean over the real pieces up to k places either side of it, itself left out."""
+    s = states * mask[..., None]
+    m = mask.to(states.dtype)[..., None]
+    total, count = torch.zeros_like(s), torch.zeros_like(m)
+    for d in range(1, k + 1):
+        total = total + nn.functional.pad(s, (0, 0, d, 0))[:, :-d] + nn.functional.pad(s, (0, 0, 0, d))[:, d:]
+        count = count + nn.functional.pad(m, (0, 0, d, 0))[:, :-d] + nn.functional.pad(m, (0, 0, 0, d))[:, d:]
+    return total / count.clamp(min=1.0)
+
+
 class TokenReader(nn.Module):
-    def __init__(self, dim: int, queries: int, out: int):
+    def __init__(self, dim: int, queries: int, out: int, context: int = 0):
         super().__init__()
+        self.context = context
         self.query = nn.Parameter(torch.randn(queries, dim) * dim ** -0.5)
         self.key = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
         self.mlp = nn.Sequential(nn.LayerNorm(queries * dim), nn.Linear(queries * dim, out), nn.SiLU(), nn.Linear(out, out))
@@ -36,8 +53,12 @@ class TokenReader(nn.Module):
     # No forward: the generator calls pool, then mlp, because its word path (hypernet/word_path.py)
     # reads what the queries pooled before the MLP.
 
+    def logits(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[T, queries, S]: how strongly each query asks for each piece."""
+        keyed = neighbour_mean(states, mask, self.context) if self.context else states
+        return torch.einsum("qd,tsd->tqs", self.query, self.key(keyed)) * states.shape[-1] ** -0.5
+
     def pool(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """What the queries read, before the output MLP: [T, queries * dim]."""
-        logits = torch.einsum("qd,tsd->tqs", self.query, self.key(states)) * states.shape[-1] ** -0.5
-        weights = logits.masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
+        weights = self.logits(states, mask).masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
         return torch.einsum("tqs,tsd->tqd", weights, pieces).flatten(1)
