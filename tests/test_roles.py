@@ -107,3 +107,19 @@ def test_pretrain_roles_refuses_to_overwrite_a_folder(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--init", str(tmp_path), "--store", str(tmp_path), "--families", "rule_words_roles", "--out", str(tmp_path)])
     assert exc.value.code == 2 and "exists" in capsys.readouterr().err
+
+
+def test_role_split_crosses_trained_and_held_out_pairs_with_trained_and_held_out_wordings():
+    from scripts.role_split import TRAINED_SHOWN, crossings
+    from t2l_edge.data.synthetic import RULE_WORDS_WORDED as fam
+
+    sets = crossings(fam, _embed)
+    trained, held = len(fam.variants[0].descriptions) - 2, 2
+    assert {k: len(d) for k, d in sets.items()} == {
+        "held-out pairs, trained wordings": len(fam.val_variants) * trained,
+        "held-out pairs, held-out wordings": len(fam.val_variants) * held,
+        "trained pairs, trained wordings": TRAINED_SHOWN * trained,
+        "trained pairs, held-out wordings": TRAINED_SHOWN * held}
+    y, n = fam.val_variants[0].roles
+    np.testing.assert_allclose(sets["held-out pairs, held-out wordings"].targets[0],
+                               np.stack([_embed([y])[0, 2, DIM:], _embed([n])[0, 2, DIM:]]), rtol=1e-5)
