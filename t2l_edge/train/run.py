@@ -124,10 +124,12 @@ def _load_weights(net, folder: str, log) -> None:
 
 def _grown_start(name: str, cfg) -> str:
     """How a grown part starts, for the log: at zero, unless the second rank's init scales say otherwise."""
+    from ..hypernet.word_path import WHICH_TIED
+
     starts = []
     if name == "word_which" and cfg.word_which_a:
         starts.append(f"its A row at random, std {cfg.word_which_a}")
-    if name == "word_which" and cfg.word_which == 2:
+    if name == "word_which" and cfg.word_which == WHICH_TIED:
         starts.append(f"its B map tied to the naming map, the other word negated, at scale {cfg.word_which_b}")
     elif name == "word_which" and cfg.word_which_b:
         starts.append(f"its B map {cfg.word_which_b} x the naming map, the other word negated")
