@@ -23,7 +23,6 @@ benchmark or the unseen-task reserve):
   rule_words_roles  the same with each pair in both roles, paired with its role-swapped twin
   rule_words_few    rule_words_roles on its first 4 pairs only (16 variants)
   rule_words_worded rule_words_roles' digit rule with 32 wordings, half naming the no-digit word first
-  rule_words_worded_wide the same on 600 pairs (all 1,200 of the probe's training words)
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -611,16 +610,9 @@ RULE_WORDS_WORDED = Family("rule_words_worded", RULE_WORDS_ROLES.source_tasks, R
 ], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text,
     val_variants=[_worded_variant(y, n) for y, n in label_vocab.probe_val_pairs()], twin=_word_set)
 
-# The same on twice the words (600 pairs, each of the probe's 1,200 training words once): whether
-# a reader that must find roles without the first-named shortcut learns them, or learns which
-# words it has seen.
-RULE_WORDS_WORDED_WIDE = Family("rule_words_worded_wide", RULE_WORDS_WORDED.source_tasks, RULE_WORDS_WORDED.prompt, [
-    _worded_variant(*words) for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS] for words in ((y, n), (n, y))
-], keep=RULE_WORDS_WORDED.keep, text=RULE_WORDS_WORDED.text, val_variants=RULE_WORDS_WORDED.val_variants, twin=_word_set)
-
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
-            RULE_WORDS_ROLES, RULE_WORDS_FEW, RULE_WORDS_WORDED, RULE_WORDS_WORDED_WIDE)
+            RULE_WORDS_ROLES, RULE_WORDS_FEW, RULE_WORDS_WORDED)
 
 
 def task_id(family: Family, variant: Variant) -> str:
