@@ -5,8 +5,9 @@ Which part of a generator carries a behaviour? Zero a part, export, and check ag
 the word path's second rank (word_path.which_) removes what it adds to the adapter; zeroing the
 reader's last MLP layer (reader.mlp.3) removes what the reader adds to the trunk, while the word
 path still reads. Every parameter whose name starts with one of the prefixes is zeroed.
-`--params P --times 8` instead multiplies them, such as the tied second rank's scales (word_path.which_scale):
-whether a binding that is right but weak grows with its scale, before training for it.
+`--params P --times 8` instead multiplies them, such as the tied second rank's scales
+(word_path.which_scale): whether a binding that is right but weak grows with its scale, before
+training for it.
 
     .venv/bin/python -m scripts.zero_params runs/RUN/best --zero word_path.which_ -o /tmp/no-which
     .venv/bin/t2l-edge export /tmp/no-which -o /tmp/no-which-bundle
@@ -24,7 +25,8 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", type=Path, help="a trained generator folder (hypernet.safetensors + hypernet.json)")
-    p.add_argument("--zero", "--params", dest="zero", required=True, metavar="PREFIX,...", help="comma-separated parameter-name prefixes")
+    p.add_argument("--zero", "--params", dest="zero", required=True, metavar="PREFIX,...",
+                   help="comma-separated parameter-name prefixes")
     p.add_argument("--times", type=float, default=0.0, metavar="F", help="multiply by F instead of zeroing (default 0)")
     p.add_argument("-o", "--out", type=Path, required=True, help="new checkpoint folder (must not exist)")
     args = p.parse_args(argv)

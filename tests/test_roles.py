@@ -100,8 +100,6 @@ def test_a_reader_keyed_on_neighbours_cannot_key_on_the_word_itself():
 
 
 def test_pretrain_roles_refuses_to_overwrite_a_folder(tmp_path, capsys):
-    import pytest
-
     from scripts.pretrain_roles import main
 
     with pytest.raises(SystemExit) as exc:
