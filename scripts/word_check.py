@@ -80,13 +80,15 @@ def answers(engine, items: list, words: set[str]):
         yield ex, kind, got, margin(engine, ex.prompt, ex.answer, other) if other else None
 
 
-def check_family(engine, gen, fam, store, inputs: int, wordings: tuple[int, ...] = HELD_WORDINGS) -> dict:
+def check_family(engine, gen, fam, store, inputs: int, wordings: tuple[int, ...] = HELD_WORDINGS,
+                 shown: int = 6) -> dict:
     """Greedy first words scored right / swapped / neither; for two-word families also the
     binding margin: per variant, the mean over its balanced inputs of log p(gold) - log p(other
     word), which is 0 for a generator that prefers one word whatever the input and above 0 only
     where the input moves it; then its mean and 95% interval over variants, each variant's own
     interval over its inputs, and the mean over variants for each wording. Each of `wordings`
-    (indices into a variant's descriptions) makes one adapter per variant."""
+    (indices into a variant's descriptions) makes one adapter per variant; the first `shown`
+    answers are kept as examples."""
     from t2l_edge.data import synthetic
 
     tasks = synthetic.build_family(fam, store.examples, "val")
@@ -102,7 +104,7 @@ def check_family(engine, gen, fam, store, inputs: int, wordings: tuple[int, ...]
             for ex, kind, got, m in answers(engine, items, words):
                 counts[kind] += 1
                 theirs += [m] if m is not None else []
-                if len(examples) < 6:
+                if len(examples) < shown:
                     examples.append({"description": v.descriptions[w], "gold": ex.answer, "answer": got})
             if theirs:
                 per_wording[w].append(float(np.mean(theirs)))
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wordings", default=",".join(map(str, HELD_WORDINGS)), metavar="I,J",
                    help="which of each variant's descriptions make its adapters, by index: the last two "
                         "(-2,-1, the default) are held out of training, the others trained on")
+    p.add_argument("--examples", type=int, default=6, metavar="N", help="greedy answers kept in the output, per family")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = p.parse_args(argv)
@@ -207,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     if empty:
         p.error(f"no variant of {', '.join(empty)} is left to check: see --match, --seen and --variants")
     with Engine(None, n_threads=args.threads) as engine:
-        out = {name: check_family(engine, gen, picked[name], store, args.inputs, wordings) for name in names}
+        out = {name: check_family(engine, gen, picked[name], store, args.inputs, wordings, args.examples)
+               for name in names}
     which = f"trained: {', '.join(chosen)}" if chosen else f"first {args.seen} trained" if args.seen else "held out"
     which += f", matching {args.match}" if args.match != "*" else ""
     out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "wordings": list(wordings),
