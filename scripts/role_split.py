@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if fam is None or not all(v.roles for v in fam.val_variants):
         p.error(f"--family {args.family}: not a family whose variants name two words (try rule_words_worded)")
     torch.set_num_threads(args.threads)
-    nets, sets = {}, None
+    nets = {}
     for ck in args.checkpoints:
         try:
             nets[str(ck)] = load_hypernet(ck)[0]

@@ -25,7 +25,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", type=Path, help="a trained generator folder (hypernet.safetensors + hypernet.json)")
-    p.add_argument("--zero", "--params", dest="zero", required=True, metavar="PREFIX,...",
+    p.add_argument("--zero", "--params", dest="params", required=True, metavar="PREFIX,...",
                    help="comma-separated parameter-name prefixes")
     p.add_argument("--times", type=float, default=0.0, metavar="F", help="multiply by F instead of zeroing (default 0)")
     p.add_argument("-o", "--out", type=Path, required=True, help="new checkpoint folder (must not exist)")
@@ -40,15 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         net, meta = load_hypernet(args.checkpoint)
     except T2LError as e:
         p.error(str(e))
-    prefixes = [x for x in args.zero.split(",") if x]
-    zeroed = [name for name, _ in net.named_parameters() if any(name.startswith(x) for x in prefixes)]
-    missing = [x for x in prefixes if not any(n.startswith(x) for n in zeroed)]
+    prefixes = [x for x in args.params.split(",") if x]
+    chosen = [name for name, _ in net.named_parameters() if any(name.startswith(x) for x in prefixes)]
+    missing = [x for x in prefixes if not any(n.startswith(x) for n in chosen)]
     if missing:
         p.error(f"no parameter starts with {', '.join(missing)}; see the names in {args.checkpoint}/hypernet.safetensors")
     params = dict(net.named_parameters())
-    for name in zeroed:
+    for name in chosen:
         params[name].data.mul_(args.times)
-    edit = {"params": zeroed, "factor": args.times}
+    edit = {"params": chosen, "factor": args.times}
     save_hypernet(net, args.out, {**meta.get("provenance", {}), "ablated_from": str(args.checkpoint), **edit})
     print(json.dumps({"out": str(args.out), **edit}))
     return 0

@@ -525,9 +525,10 @@ SURFACE_RULES = {
 RULE_TRAIN_PAIRS = 600  # of label_words_split's pairs, each under every rule: 1,200 variants
 
 
-def _rule_variant(rule: str, y: str, n: str) -> Variant:
+def _rule_variant(rule: str, y: str, n: str, wordings=None) -> Variant:
+    """`wordings(y, n)`: the descriptions, the rule's own (SURFACE_RULES) unless given."""
     holds, descriptions = SURFACE_RULES[rule]
-    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
+    return Variant(f"{rule}_{y}_{n}", (wordings or descriptions)(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
 
 
 # The same words under two surface rules ("Y if the sentence has a digit, else N"; likewise a
@@ -599,16 +600,13 @@ def _digit_descriptions_wide(y: str, n: str) -> list[str]:
     return old[:-HELDOUT_PER_TASK] + _digit_more_wordings(y, n) + old[-HELDOUT_PER_TASK:]
 
 
-def _worded_variant(y: str, n: str) -> Variant:
-    holds = SURFACE_RULES["digit"][0]
-    return Variant(f"digit_{y}_{n}", _digit_descriptions_wide(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
-
-
 # rule_words_roles' digit rule (its 600 variants, the same held-out pairs) with 32 wordings.
 RULE_WORDS_WORDED = Family("rule_words_worded", RULE_WORDS_ROLES.source_tasks, RULE_WORDS_ROLES.prompt, [
-    _worded_variant(*words) for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2] for words in ((y, n), (n, y))
-], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text,
-    val_variants=[_worded_variant(y, n) for y, n in label_vocab.probe_val_pairs()], twin=_word_set)
+    _rule_variant("digit", *words, wordings=_digit_descriptions_wide)
+    for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2] for words in ((y, n), (n, y))
+], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text, twin=_word_set, val_variants=[
+    _rule_variant("digit", y, n, wordings=_digit_descriptions_wide) for y, n in label_vocab.probe_val_pairs()
+])
 
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
