@@ -2,8 +2,8 @@
 """Where a word-piece reader's role reading fails: on new words, or on new wordings?
 
 `val_role_acc` (train/roles.py) is measured on held-out word pairs in held-out wordings, so a
-reader that fails it may fail on either. This scores role accuracy on the four crossings of
-{trained, held-out} pairs x {trained, held-out} wordings of one rule family (trained pairs: its
+reader that fails it may fail on either. This scores role accuracy on the crossings of
+{trained, held-out} pairs x {trained, held-out, each held-out} wordings of one rule family (trained pairs: its
 first 40 variants), for each generator given. No base model is needed; a minute on 2 cores.
 
     .venv/bin/python -m scripts.role_split runs/roles-warm runs/roles-worded [--family rule_words_worded] [--json F]
@@ -19,7 +19,8 @@ TRAINED_SHOWN = 40  # trained variants scored: enough for a figure, a few second
 
 
 def crossings(fam, embed) -> dict:
-    """{name: RoleData} for the four crossings of pairs and wordings."""
+    """{name: RoleData} for the crossings of pairs (trained, held-out) and wordings (trained,
+    held-out, and each held-out wording alone)."""
     from t2l_edge.data.descriptions import HELDOUT_PER_TASK
     from t2l_edge.data.synthetic import task_id
     from t2l_edge.train.batches import TaskData
@@ -30,11 +31,11 @@ def crossings(fam, embed) -> dict:
         rows = [TaskData(task_id(fam, v), [], embed(v.descriptions[wordings]), v.descriptions[wordings]) for v in variants]
         return role_data([ConflictFamily(fam.name, rows)], embed, split)
 
-    trained, held = slice(0, -HELDOUT_PER_TASK), slice(-HELDOUT_PER_TASK, None)
-    return {"held-out pairs, trained wordings": data(fam.val_variants, trained, "val"),
-            "held-out pairs, held-out wordings": data(fam.val_variants, held, "val"),
-            "trained pairs, trained wordings": data(fam.variants[:TRAINED_SHOWN], trained, "train"),
-            "trained pairs, held-out wordings": data(fam.variants[:TRAINED_SHOWN], held, "train")}
+    wordings = {"trained wordings": slice(0, -HELDOUT_PER_TASK), "held-out wordings": slice(-HELDOUT_PER_TASK, None)}
+    # Each held-out wording alone too: rule_words_composed's two differ in kind (data/composed_wordings.py).
+    wordings |= {f"held-out wording {k}": slice(k, k + 1 if k < -1 else None) for k in range(-HELDOUT_PER_TASK, 0)}
+    pairs = {"held-out pairs": (fam.val_variants, "val"), "trained pairs": (fam.variants[:TRAINED_SHOWN], "train")}
+    return {f"{p}, {w}": data(variants, cut, split) for p, (variants, split) in pairs.items() for w, cut in wordings.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

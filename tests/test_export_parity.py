@@ -69,6 +69,21 @@ def test_shipped_encoder_embeds_exactly_as_the_training_encoder(tmp_path, encode
     assert np.array_equal(gen.embed(texts), trained)
 
 
+def test_an_int8_encoder_embeds_a_text_the_same_alone_or_in_a_batch(tmp_path):
+    from export.encoder import quantize_int8
+    from t2l_edge.runtime.encoder_runtime import OnnxEncoder
+    from tests.helpers.tiny_models import tiny_encoder
+
+    enc = tiny_encoder(tmp_path / "enc", pieces=True)
+    quantize_int8(enc["onnx"], tmp_path / "int8.onnx")
+    onnx = OnnxEncoder(tmp_path / "int8.onnx", enc["tokenizer"])
+    texts = TEXTS + ["a much longer description of a task " * 4]
+    batch = onnx.encode_packed(texts)
+    for i, text in enumerate(texts):  # dynamic quantisation scales per call: one text per call
+        assert np.array_equal(batch[i], onnx.encode_packed([text])[0])
+    assert np.array_equal(onnx.encode(texts)[1], onnx.encode(texts[1:2])[0])
+
+
 def test_fp16_weights_halve_the_hypernet_file(tmp_path, encoder):
     f32, _, _ = tiny_bundle(tmp_path / "a", "L", encoder=encoder, hypernet_dtype="fp32")
     f16, _, _ = tiny_bundle(tmp_path / "b", "L", encoder=encoder, hypernet_dtype="fp16")

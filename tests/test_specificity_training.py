@@ -470,6 +470,30 @@ def test_the_worded_family_names_the_no_digit_word_first_in_half_its_trained_wor
     assert all(len(g) == 2 for g in conflict._twin_groups(fam, fam.variants))  # one rule, both roles
 
 
+def test_composed_wordings_hold_out_their_parts_and_keep_each_word_where_the_frame_puts_it():
+    import re
+
+    from t2l_edge.data import composed_wordings as cw
+    from t2l_edge.data.descriptions import HELDOUT_PER_TASK
+
+    fam = synthetic.RULE_WORDS_COMPOSED
+    assert [v.name for v in fam.variants] == [v.name for v in synthetic.RULE_WORDS_WORDED.variants]
+    v = fam.variants[3]
+    assert v.descriptions == cw.composed_digit_wordings(*v.roles)  # fixed by the words, run to run
+    trained, held = v.descriptions[:-HELDOUT_PER_TASK], v.descriptions[-HELDOUT_PER_TASK:]
+    assert len(set(trained)) == cw.TRAINED_PER_VARIANT and len(held) == HELDOUT_PER_TASK
+    for d in v.descriptions:
+        for w in v.roles:
+            assert len(re.findall(rf"(?<![a-z]){w}(?![a-z])", d.lower())) >= 1
+    def unnamed(u, d):  # a named word may itself be "print" or "means"
+        return re.sub(rf"(?<![a-z])({'|'.join(u.roles)})(?![a-z])", "_", d.lower())
+
+    shown = " ".join(unnamed(u, d) for u in fam.variants for d in u.descriptions[:-HELDOUT_PER_TASK])
+    for part in (*cw.HELDOUT_PARTS.has, *cw.HELDOUT_PARTS.lacks, *cw.HELDOUT_PARTS.verbs, "means", "the rest get"):
+        assert f" {part} " not in f" {shown} ", part  # no held-out part appears in a trained wording
+    assert len({d for u in fam.variants for d in u.descriptions[:-HELDOUT_PER_TASK]}) > 10_000
+
+
 def test_a_code_built_task_has_its_own_examples_for_a_task_specific_lora():
     fam = synthetic.RULE_WORDS_SPLIT
     for v in (fam.variants[0], fam.split_variants("val")[1]):  # a training and a held-out variant
