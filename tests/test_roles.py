@@ -127,3 +127,16 @@ def test_role_split_crosses_trained_and_held_out_pairs_with_trained_and_held_out
     y, n = fam.val_variants[0].roles
     np.testing.assert_allclose(sets["held-out pairs, held-out wordings"].targets[0],
                                np.stack([_embed([y])[0, 2, DIM:], _embed([n])[0, 2, DIM:]]), rtol=1e-5)
+
+
+def test_part_swap_takes_one_kind_of_part_from_the_held_out_set():
+    from scripts.part_swap import swapped_parts, swapped_sets
+    from t2l_edge.data import composed_wordings as cw
+
+    assert swapped_parts("none") == cw.TRAINED_PARTS and swapped_parts("all") == cw.HELDOUT_PARTS
+    verbs = swapped_parts("verbs")
+    assert verbs.verbs == cw.HELDOUT_PARTS.verbs and verbs.has == cw.TRAINED_PARTS.has
+    sets = swapped_sets(_embed, per_variant=2, fields=("none", "verbs"))
+    from t2l_edge.data.synthetic import RULE_WORDS_COMPOSED as fam
+
+    assert {k: len(d) for k, d in sets.items()} == {"none": 2 * len(fam.val_variants), "verbs": 2 * len(fam.val_variants)}

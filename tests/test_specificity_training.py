@@ -470,16 +470,19 @@ def test_the_worded_family_names_the_no_digit_word_first_in_half_its_trained_wor
     assert all(len(g) == 2 for g in conflict._twin_groups(fam, fam.variants))  # one rule, both roles
 
 
-def test_composed_wordings_hold_out_their_parts_and_keep_each_word_where_the_frame_puts_it():
+@pytest.mark.parametrize("name", ["rule_words_composed", "rule_words_composed_wide"])
+def test_composed_wordings_hold_out_their_parts_and_keep_each_word_where_the_frame_puts_it(name):
     import re
 
     from t2l_edge.data import composed_wordings as cw
     from t2l_edge.data.descriptions import HELDOUT_PER_TASK
 
-    fam = synthetic.RULE_WORDS_COMPOSED
+    fam = next(f for f in synthetic.FAMILIES if f.name == name)
     assert [v.name for v in fam.variants] == [v.name for v in synthetic.RULE_WORDS_WORDED.variants]
     v = fam.variants[3]
-    assert v.descriptions == cw.composed_digit_wordings(*v.roles)  # fixed by the words, run to run
+    wordings = cw.wide_digit_wordings if name.endswith("wide") else cw.composed_digit_wordings
+    assert v.descriptions == wordings(*v.roles)  # fixed by the words, run to run
+    assert v.descriptions[-HELDOUT_PER_TASK:] == cw.composed_digit_wordings(*v.roles)[-HELDOUT_PER_TASK:]
     trained, held = v.descriptions[:-HELDOUT_PER_TASK], v.descriptions[-HELDOUT_PER_TASK:]
     assert len(set(trained)) == cw.TRAINED_PER_VARIANT and len(held) == HELDOUT_PER_TASK
     for d in v.descriptions:

@@ -15,8 +15,10 @@ word may sit next to either condition's polarity ("Y unless no digit ...", "N un
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .descriptions import HELDOUT_PER_TASK
 
@@ -71,6 +73,31 @@ HELDOUT_PARTS = _parts(
 )
 
 
+# TRAINED_PARTS with about twice as many of each kind: whether a reader that fell on new parts
+# (scripts/part_swap.py) generalises further when each kind has more examples. No part is
+# shared with HELDOUT_PARTS.
+WIDE_PARTS = _parts(
+    subjects=("the sentence", "the text", "it", "the input", "the line", "the example", "the statement",
+              "this text", "the message", "the snippet", "the phrase", "the item"),
+    has_verbs=("contains", "has", "includes", "shows", "mentions", "uses", "displays", "holds", "comes with", "quotes"),
+    lacks_verbs=("contains no", "has no", "does not include any", "is free of", "lacks", "shows no", "uses no",
+                 "does not have any", "mentions no", "has zero", "is devoid of"),
+    objects=(("a digit", "digits"), ("a numeral", "numerals"), ("a number written in digits", "numbers written in digits"),
+             ("a figure like 5", "figures like 5"), ("at least one digit", "digits at all"),
+             ("a numeric character", "numeric characters"), ("a digit such as 3 or 7", "digits such as 3 or 7"),
+             ("a number in numerals", "numbers in numerals"), ("an Arabic numeral", "Arabic numerals"),
+             ("a digit character", "digit characters")),
+    label_forms=(("{many}", "no {many}"), ("with {many}", "without {many}"), ("has {one}", "has no {many}"),
+                 ("{many} found", "no {many} found"), ("{many}: yes", "{many}: no"), ("contains {many}", "contains no {many}")),
+    verbs=("answer", "reply", "say", "write", "output", "respond with", "return", "produce", "state", "emit", "type", "put"),
+    openings=("", "", "", "Task: ", "Read the sentence. ", "Look at the text. ", "Check each sentence. ",
+              "You sort sentences by whether they quote numbers. ", "Classify the input. ", "Rule: ", "Your job: ",
+              "Simple check. ", "Read carefully. ", "You are a digit detector. ", "Examine the input. ", "Quick task: "),
+    closings=("", "", "", " One word only.", " Answer with the word alone.", " Nothing else.", " Be brief.",
+              " Only the word.", " No other text.", " Single word answer.", " Do not explain."),
+)
+
+
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
 
@@ -109,22 +136,45 @@ HELDOUT_FRAMES = (
 )
 
 
-def _free_of(part, words: tuple[str, str]) -> bool:
-    """Whether a part (a string, or a pair of labels) leaves both named words out, so each word
-    occurs only where the frame puts it."""
+def _tokens(part) -> set[str]:
     text = " ".join(part) if isinstance(part, tuple) else part
-    tokens = set(text.lower().replace(",", " ").replace(":", " ").split())
-    return not any(w.lower() in tokens for w in words)
+    return set(text.lower().replace(",", " ").replace(":", " ").split())
+
+
+def _naming(options: tuple) -> dict[str, frozenset]:
+    """{word: the options that contain it}."""
+    index: dict[str, set] = {}
+    for o in options:
+        for t in _tokens(o):
+            index.setdefault(t, set()).add(o)
+    return {t: frozenset(os) for t, os in index.items()}
+
+
+_NAMING: dict[int, tuple] = {}  # id(parts) -> (parts, {field: _naming}): built once per Parts
+
+
+def usable(parts: Parts, y: str, n: str) -> Parts:
+    """The parts without those that contain a named word, so each word occurs only where the frame
+    puts it (a kind keeps all its parts when every one would go)."""
+    if id(parts) not in _NAMING:
+        _NAMING[id(parts)] = (parts, {f: _naming(getattr(parts, f)) for f in ("has", "lacks", "labels", "verbs")})
+    out = {}
+    for field, naming in _NAMING[id(parts)][1].items():
+        taken = naming.get(y.lower(), frozenset()) | naming.get(n.lower(), frozenset())
+        if taken:  # rare: most words name no part
+            out[field] = tuple(o for o in getattr(parts, field) if o not in taken) or getattr(parts, field)
+    return dataclasses.replace(parts, **out) if out else parts
 
 
 def _fill(rng: random.Random, parts: Parts, y: str, n: str) -> dict:
-    pick = lambda options: rng.choice([o for o in options if _free_of(o, (y, n))] or list(options))  # noqa: E731
-    lp, ln = pick(parts.labels)  # both labels of one pair, so "digits" never meets "numeric"
-    return {"y": y, "n": n, "p": pick(parts.has), "q": pick(parts.lacks), "lp": lp, "ln": ln, "v": pick(parts.verbs)}
+    """Parts for one frame; `parts` already passed through usable()."""
+    lp, ln = rng.choice(parts.labels)  # both labels of one pair, so "digits" never meets "numeric"
+    return {"y": y, "n": n, "p": rng.choice(parts.has), "q": rng.choice(parts.lacks), "lp": lp, "ln": ln,
+            "v": rng.choice(parts.verbs)}
 
 
-def _compose(rng: random.Random, frame, parts: Parts, y: str, n: str) -> str:
-    body = frame(_fill(rng, parts, y, n))
+def compose(rng: random.Random, frame, parts: Parts, y: str, n: str) -> str:
+    body = frame(_fill(rng, usable(parts, y, n), y, n))
     opening, closing = rng.choice(parts.openings), rng.choice(parts.closings)
     if opening and not body.startswith((y, n)):  # the named words keep their case: the base answers them as written
         body = _cap(body)
@@ -134,17 +184,33 @@ def _compose(rng: random.Random, frame, parts: Parts, y: str, n: str) -> str:
     return text.lower() if rng.random() < 0.15 else text  # some users type in lower case
 
 
+def _trained(rng: random.Random, parts: Parts, y: str, n: str) -> list[str]:
+    out: list[str] = []
+    while len(out) < TRAINED_PER_VARIANT:
+        text = compose(rng, rng.choice(TRAINED_FRAMES), parts, y, n)
+        if text not in out:
+            out.append(text)
+    return out
+
+
 def composed_digit_wordings(y: str, n: str) -> list[str]:
     """TRAINED_PER_VARIANT distinct trained wordings, then HELDOUT_PER_TASK held-out ones, all
     fixed by the two words (and their order), so a variant's wordings never change between runs."""
+    return list(_composed(y, n))
+
+
+@lru_cache(maxsize=None)  # the wide family takes its held-out wordings from here: composed once
+def _composed(y: str, n: str) -> tuple[str, ...]:
     rng = random.Random(f"composed-digit:{y}:{n}")
-    trained: list[str] = []
-    while len(trained) < TRAINED_PER_VARIANT:
-        text = _compose(rng, rng.choice(TRAINED_FRAMES), TRAINED_PARTS, y, n)
-        if text not in trained:
-            trained.append(text)
+    trained = _trained(rng, TRAINED_PARTS, y, n)
     # Held out: new parts in a trained frame, then new parts in a new frame, so a check can
     # tell a reader that fails on new clauses from one that fails on new sentence structure.
-    held = [_compose(rng, rng.choice(TRAINED_FRAMES), HELDOUT_PARTS, y, n),
-            _compose(rng, rng.choice(HELDOUT_FRAMES), HELDOUT_PARTS, y, n)]
-    return trained + held[:HELDOUT_PER_TASK]
+    held = [compose(rng, rng.choice(TRAINED_FRAMES), HELDOUT_PARTS, y, n),
+            compose(rng, rng.choice(HELDOUT_FRAMES), HELDOUT_PARTS, y, n)]
+    return tuple(trained + held[:HELDOUT_PER_TASK])
+
+
+def wide_digit_wordings(y: str, n: str) -> list[str]:
+    """As composed_digit_wordings, the trained wordings from WIDE_PARTS; the same held-out ones."""
+    trained = _trained(random.Random(f"wide-digit:{y}:{n}"), WIDE_PARTS, y, n)
+    return trained + list(_composed(y, n)[-HELDOUT_PER_TASK:])
