@@ -5,6 +5,8 @@ role_split scores held-out wordings whose every part is new at once (clauses, la
 openings, closings). Here each kind of part is swapped for its held-out set alone, in trained
 frames, on the family's held-out word pairs: "none" is all trained parts, "all" all held-out
 parts. A reader that falls on one kind reads that kind's trained phrases, not what they mean.
+Per set: role_reads' right and swapped shares and its "word" cosine (does a half find a named
+word at all, or read other pieces).
 No base model is needed; a minute on 1 core.
 
     .venv/bin/python -m scripts.part_swap runs/roles-composed-c2 [--per-variant 8] [--json F]
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from t2l_edge.core.errors import T2LError
     from t2l_edge.hypernet.checkpoint import load_hypernet
-    from t2l_edge.train.roles import role_accuracy
+    from t2l_edge.train.roles import role_reads
     from t2l_edge.train.tasks import DescriptionEmbedder
 
     torch.set_num_threads(args.threads)
@@ -79,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("the generators pool different piece values; score them in separate calls")
     sets = swapped_sets(DescriptionEmbedder(pieces=True, values=values.pop()), args.per_variant)
     out = {"family": "rule_words_composed", "descriptions": {k: len(d) for k, d in sets.items()},
-           "role_acc": {ck: {k: round(role_accuracy(net, d), 3) for k, d in sets.items()} for ck, net in nets.items()}}
+           "reads": {ck: {k: {m: round(x, 3) for m, x in role_reads(net, d).items()} for k, d in sets.items()}
+                     for ck, net in nets.items()}}
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")

@@ -9,7 +9,7 @@ from t2l_edge.hypernet.config import HyperConfig
 from t2l_edge.hypernet.model import HyperNetwork
 from t2l_edge.train.batches import TaskData
 from t2l_edge.train.conflict import ConflictFamily
-from t2l_edge.train.roles import role_accuracy, role_data, role_loss
+from t2l_edge.train.roles import role_accuracy, role_data, role_loss, role_reads
 from tests.helpers.tiny_models import tiny_spec
 
 DIM = 32
@@ -80,6 +80,9 @@ def test_the_role_term_teaches_the_reader_which_word_has_which_role_on_new_words
         loss.backward()
         opt.step()
     assert before < 0.5 and role_accuracy(net, held) > 0.9 and info["role_cos"] > 0.8
+    reads = role_reads(net, held)
+    assert reads["right"] == role_accuracy(net, held) and reads["right"] + reads["swapped"] <= 1.0
+    assert reads["swapped"] < 0.1 and 0.5 < reads["word"] <= 1.0
 
 
 def test_a_reader_keyed_on_neighbours_cannot_key_on_the_word_itself():

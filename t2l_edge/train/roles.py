@@ -79,16 +79,24 @@ def role_loss(net, data: RoleData, rng: np.random.Generator, n: int) -> tuple[to
 
 
 @torch.no_grad()
-def role_accuracy(net, data: RoleData, chunk: int = 64) -> float:
-    """Share of descriptions whose first half of the queries reads, on average, nearer the
-    holding class's word than the other's, and the second half the reverse (0.5 for a reader
-    that finds the two words but not their roles)."""
-    hits = []
+def role_reads(net, data: RoleData, chunk: int = 64) -> dict:
+    """How the reader's two halves of queries read each description: "right" (the first half
+    nearer the holding class's word than the other's, the second half the reverse), "swapped"
+    (both the other way), and "word" (the mean cosine of each half with its nearer word: near 1
+    when the halves find the named words at all, lower when they read other pieces)."""
+    right, swapped, word = [], [], []
     for i in range(0, len(data), chunk):
         reads = _reads(net, torch.from_numpy(data.packed[i:i + chunk]))
         half = reads.shape[1] // 2
         reads = torch.stack([reads[:, :half].mean(1), reads[:, half:].mean(1)], 1)
         t = torch.from_numpy(data.targets[i:i + chunk]).to(reads.device)
         sim = torch.nn.functional.cosine_similarity(reads[:, :, None], t[:, None], dim=-1)  # [N, query, word]
-        hits.append((sim[:, 0, 0] > sim[:, 0, 1]) & (sim[:, 1, 1] > sim[:, 1, 0]))
-    return float(torch.cat(hits).float().mean())
+        right.append((sim[:, 0, 0] > sim[:, 0, 1]) & (sim[:, 1, 1] > sim[:, 1, 0]))
+        swapped.append((sim[:, 0, 1] > sim[:, 0, 0]) & (sim[:, 1, 0] > sim[:, 1, 1]))
+        word.append(sim.amax(-1).mean(-1))
+    return {k: float(torch.cat(v).float().mean()) for k, v in (("right", right), ("swapped", swapped), ("word", word))}
+
+
+def role_accuracy(net, data: RoleData) -> float:
+    """role_reads' "right": 0.5 for a reader that finds the two words but not their roles."""
+    return role_reads(net, data)["right"]
