@@ -32,24 +32,31 @@ def swapped_parts(field: str):
     return dataclasses.replace(TRAINED_PARTS, **{field: getattr(HELDOUT_PARTS, field)})
 
 
-def swapped_sets(embed, per_variant: int, fields=FIELDS) -> dict:
-    """{field: RoleData}: per_variant wordings in trained frames for each held-out pair."""
+def swapped_texts(per_variant: int, fields=FIELDS) -> dict:
+    """{field: [(held-out variant, [per_variant wordings in trained frames])]}."""
     from t2l_edge.data.composed_wordings import TRAINED_FRAMES, compose
+    from t2l_edge.data.synthetic import RULE_WORDS_COMPOSED as fam
+
+    out = {}
+    for field in fields:
+        parts, out[field] = swapped_parts(field), []
+        for v in fam.val_variants:
+            rng = random.Random(f"part-swap:{field}:{v.name}")
+            out[field].append((v, [compose(rng, rng.choice(TRAINED_FRAMES), parts, *v.roles) for _ in range(per_variant)]))
+    return out
+
+
+def swapped_sets(embed, per_variant: int, fields=FIELDS) -> dict:
+    """{field: RoleData} of swapped_texts."""
     from t2l_edge.data.synthetic import RULE_WORDS_COMPOSED as fam
     from t2l_edge.data.synthetic import task_id
     from t2l_edge.train.batches import TaskData
     from t2l_edge.train.conflict import ConflictFamily
     from t2l_edge.train.roles import role_data
 
-    out = {}
-    for field in fields:
-        parts, rows = swapped_parts(field), []
-        for v in fam.val_variants:
-            rng = random.Random(f"part-swap:{field}:{v.name}")
-            texts = [compose(rng, rng.choice(TRAINED_FRAMES), parts, *v.roles) for _ in range(per_variant)]
-            rows.append(TaskData(task_id(fam, v), [], embed(texts), texts))
-        out[field] = role_data([ConflictFamily(fam.name, rows)], embed, "val")
-    return out
+    return {field: role_data([ConflictFamily(fam.name, [TaskData(task_id(fam, v), [], embed(texts), texts)
+                                                         for v, texts in rows])], embed, "val")
+            for field, rows in swapped_texts(per_variant, fields).items()}
 
 
 def main(argv: list[str] | None = None) -> int:

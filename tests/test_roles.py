@@ -143,3 +143,31 @@ def test_part_swap_takes_one_kind_of_part_from_the_held_out_set():
     from t2l_edge.data.synthetic import RULE_WORDS_COMPOSED as fam
 
     assert {k: len(d) for k, d in sets.items()} == {"none": 2 * len(fam.val_variants), "verbs": 2 * len(fam.val_variants)}
+
+
+def _probe_rows(n: int, seed: int, dim: int = 16, width: int = 8):
+    """Random piece states where the holding word's piece carries +r and the other's -r."""
+    rng = np.random.default_rng(seed)
+    role = np.random.default_rng(99).standard_normal(dim).astype(np.float32)
+    states = rng.standard_normal((n, width, dim)).astype(np.float32)
+    mask = np.ones((n, width), bool)
+    y_at, n_at = np.zeros((n, width), bool), np.zeros((n, width), bool)
+    for i in range(n):
+        y, no = rng.choice(width, size=2, replace=False)
+        states[i, y] += 2 * role
+        states[i, no] -= 2 * role
+        y_at[i, y], n_at[i, no] = True, True
+    return states, mask, y_at, n_at
+
+
+def test_encoder_roles_probe_learns_roles_and_scores_right_swapped_and_word():
+    from scripts.encoder_roles import score, starts, train_probe
+
+    assert starts("Say Yes if so, yes again; yesterday no", "yes") == [4, 15]
+    torch.manual_seed(0)
+    probe = train_probe(_probe_rows(256, 0), context=0, steps=150)
+    got = score(probe, _probe_rows(64, 1))
+    assert got["right"] > 0.9 and got["swapped"] < 0.05 and got["word"] > 0.9 and got["n"] == 64
+    states, mask, y_at, n_at = _probe_rows(64, 1)
+    flipped = score(probe, (states, mask, n_at, y_at))  # the same reads, the roles exchanged
+    assert flipped["swapped"] == got["right"] and flipped["word"] == got["word"]
