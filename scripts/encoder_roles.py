@@ -62,9 +62,10 @@ def encode(model, tok, rows: list[tuple[str, str, str]], batch: int = 64):
     states = np.zeros((len(rows), MAX_PIECES, model.config.hidden_size), np.float32)
     with torch.inference_mode():
         for k in range(0, len(rows), batch):
-            out = model(input_ids=torch.from_numpy(enc["input_ids"][k:k + batch]),
-                        attention_mask=torch.from_numpy(enc["attention_mask"][k:k + batch]))
-            states[k:k + batch] = out.last_hidden_state.numpy()
+            width = int(mask[k:k + batch].sum(1).max())  # run each batch at its longest text, not MAX_PIECES
+            out = model(input_ids=torch.from_numpy(enc["input_ids"][k:k + batch, :width]),
+                        attention_mask=torch.from_numpy(enc["attention_mask"][k:k + batch, :width]))
+            states[k:k + batch, :width] = out.last_hidden_state.numpy()
     return states, mask, at[0], at[1]
 
 
