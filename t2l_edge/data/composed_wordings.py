@@ -188,7 +188,7 @@ def _trained(rng: random.Random, parts: Parts, y: str, n: str) -> list[str]:
     out: list[str] = []
     while len(out) < TRAINED_PER_VARIANT:
         text = compose(rng, rng.choice(TRAINED_FRAMES), parts, y, n)
-        if text not in out:
+        if text.lower() not in {o.lower() for o in out}:  # the encoder is uncased: "Say x" is "say x"
             out.append(text)
     return out
 
