@@ -69,24 +69,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from t2l_edge.core.errors import T2LError
-    from t2l_edge.hypernet.checkpoint import load_hypernet
+    from scripts.role_split import readers
     from t2l_edge.train.roles import role_reads
-    from t2l_edge.train.tasks import DescriptionEmbedder
 
     torch.set_num_threads(args.threads)
-    nets = {}
-    for ck in args.checkpoints:
-        try:
-            nets[str(ck)] = load_hypernet(ck)[0]
-        except T2LError as e:
-            p.error(str(e))
-        if not nets[str(ck)].cfg.read_tokens:
-            p.error(f"{ck} has no word-piece reader (hypernet.read_tokens = 0)")
-    values = {net.cfg.piece_values for net in nets.values()}
-    if len(values) > 1:
-        p.error("the generators pool different piece values; score them in separate calls")
-    sets = swapped_sets(DescriptionEmbedder(pieces=True, values=values.pop()), args.per_variant)
+    nets, embed = readers(p, args.checkpoints)
+    sets = swapped_sets(embed, args.per_variant)
     out = {"family": "rule_words_composed", "descriptions": {k: len(d) for k, d in sets.items()},
            "reads": {ck: {k: {m: round(x, 3) for m, x in role_reads(net, d).items()} for k, d in sets.items()}
                      for ck, net in nets.items()}}

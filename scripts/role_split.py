@@ -38,6 +38,26 @@ def crossings(fam, embed) -> dict:
     return {f"{p}, {w}": data(variants, cut, split) for p, (variants, split) in pairs.items() for w, cut in wordings.items()}
 
 
+def readers(p: argparse.ArgumentParser, checkpoints: list[Path]):
+    """({folder: generator}, the embedder they all read with), or a one-line parser error."""
+    from t2l_edge.core.errors import T2LError
+    from t2l_edge.hypernet.checkpoint import load_hypernet
+    from t2l_edge.train.tasks import DescriptionEmbedder
+
+    nets = {}
+    for ck in checkpoints:
+        try:
+            nets[str(ck)] = load_hypernet(ck)[0]
+        except T2LError as e:
+            p.error(str(e))
+        if not nets[str(ck)].cfg.read_tokens:
+            p.error(f"{ck} has no word-piece reader (hypernet.read_tokens = 0)")
+    values = {net.cfg.piece_values for net in nets.values()}
+    if len(values) > 1:
+        p.error("the generators pool different piece values; score them in separate calls")
+    return nets, DescriptionEmbedder(pieces=True, values=values.pop())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoints", nargs="+", type=Path, help="generator folders with a word-piece reader")
@@ -48,28 +68,15 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from t2l_edge.core.errors import T2LError
     from t2l_edge.data.synthetic import FAMILIES
-    from t2l_edge.hypernet.checkpoint import load_hypernet
     from t2l_edge.train.roles import role_accuracy
-    from t2l_edge.train.tasks import DescriptionEmbedder
 
     fam = next((f for f in FAMILIES if f.name == args.family), None)
     if fam is None or not all(v.roles for v in fam.val_variants):
         p.error(f"--family {args.family}: not a family whose variants name two words (try rule_words_worded)")
     torch.set_num_threads(args.threads)
-    nets = {}
-    for ck in args.checkpoints:
-        try:
-            nets[str(ck)] = load_hypernet(ck)[0]
-        except T2LError as e:
-            p.error(str(e))
-        if not nets[str(ck)].cfg.read_tokens:
-            p.error(f"{ck} has no word-piece reader (hypernet.read_tokens = 0)")
-    values = {net.cfg.piece_values for net in nets.values()}
-    if len(values) > 1:
-        p.error("the generators pool different piece values; score them in separate calls")
-    sets = crossings(fam, DescriptionEmbedder(pieces=True, values=values.pop()))
+    nets, embed = readers(p, args.checkpoints)
+    sets = crossings(fam, embed)
     out = {"family": fam.name, "descriptions": {k: len(d) for k, d in sets.items()},
            "role_acc": {ck: {k: round(role_accuracy(net, d), 3) for k, d in sets.items()} for ck, net in nets.items()}}
     print(json.dumps(out, indent=1))

@@ -129,7 +129,7 @@ TRAINED_FRAMES = (
     lambda f: f"{f['n']} if {f['q']}; if {f['p']}, {f['y']}.",  # n first
 )
 
-# Structures no trained frame has: "means", "get ... the rest get", a question with the answers after.
+# Structures no trained frame has: "Y means ...", "... get N; the rest get Y".
 HELDOUT_FRAMES = (
     lambda f: f"Two possible answers: {f['y']} means {f['p']}, {f['n']} means {f['q']}.",  # y first
     lambda f: f"Sentences where {f['q']} get {f['n']}; the rest get {f['y']}.",  # n first
