@@ -146,11 +146,12 @@ def matching_variants(fam, pattern: str):
     return dataclasses.replace(fam, val_variants=[v for v in fam.val_variants if fnmatchcase(v.name, pattern)])
 
 
-def seen_variants(fam, n: int, names=()):
-    """The family with its first n training variants (or those named) standing in for the
-    held-out ones: the check on words and pairs training saw (on validation inputs, with
-    held-out wordings unless --wordings says otherwise)."""
-    chosen = [v for v in fam.variants if v.name in names] if names else fam.variants[:n]
+def seen_variants(fam, n: int, names=(), pattern: str = "*"):
+    """The family with its first n training variants whose names match `pattern` (or those
+    named) standing in for the held-out ones: the check on words and pairs training saw (on
+    validation inputs, with held-out wordings unless --wordings says otherwise)."""
+    chosen = [v for v in fam.variants if v.name in names] if names else \
+        [v for v in fam.variants if fnmatchcase(v.name, pattern)][:n]
     return dataclasses.replace(fam, val_variants=chosen)
 
 
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inputs", type=int, default=6, help="inputs per held-out variant, balanced between its two answers")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma-separated, of " + ", ".join(CHECKABLE))
     p.add_argument("--seen", type=int, default=0, metavar="N",
-                   help="check the first N training variants instead of the held-out ones (words training saw)")
+                   help="check the first N training variants (matching --match) instead of the held-out ones (words training saw)")
     p.add_argument("--variants", default="", metavar="V,W",
                    help="check these training variants (names as in syn.FAMILY.NAME) instead of the held-out ones")
     p.add_argument("--match", default="*", metavar="PATTERN",
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--wordings: these families' variants have {fewest} descriptions; use indices from {-fewest} to {fewest - 1}")
     chosen = [n for n in args.variants.split(",") if n]
     seen = bool(args.seen or chosen)
-    picked = {name: matching_variants(seen_variants(fams[name], args.seen, chosen) if seen else fams[name], args.match)
+    picked = {name: matching_variants(seen_variants(fams[name], args.seen, chosen, args.match) if seen else fams[name], args.match)
               for name in names}
     empty = [name for name, fam in picked.items() if not fam.val_variants]
     if empty:
