@@ -4,10 +4,10 @@
 The generator's reader keys each word piece on its neighbours' states from the bundle's MiniLM,
 and it reads new compositions of trained parts but not new parts (docs/specificity.md, "Wordings
 composed from parts"). This asks the same of any sentence-transformers encoder, no generator
-needed: a probe shaped like the reader (two queries; keys from an MLP of the mean state of K
-neighbours each side) learns to point its first query at the word for the class that holds and
-its second at the other's, on rule_words_composed's trained wordings, and is scored on
-scripts/part_swap.py's sets (held-out pairs; one kind of part, or all, from the held-out set).
+needed: the reader itself (hypernet/reader.py's TokenReader with two queries, keys from an MLP
+of the mean state of K neighbours each side), alone, learns to point its first query at the word
+for the class that holds and its second at the other's, on rule_words_composed's trained
+wordings, and is scored on scripts/part_swap.py's sets (held-out pairs; one kind of part, or all, from the held-out set).
 fp32 PyTorch: MiniLM takes about 2 minutes on 2 cores, mpnet about 8.
 
     .venv/bin/python -m scripts.encoder_roles --encoder minilm --encoder /path/to/all-mpnet-base-v2 [--json F]
@@ -69,41 +69,27 @@ def encode(model, tok, rows: list[tuple[str, str, str]], batch: int = 64):
     return states, mask, at[0], at[1]
 
 
-class Probe:
-    """The reader's shape: two queries over keys from an MLP of each piece's neighbour mean."""
-
-    def __init__(self, dim: int, context: int):
-        import torch
-        from torch import nn
-
-        self.context = context
-        self.query = nn.Parameter(torch.randn(2, dim) * dim ** -0.5)
-        self.key = nn.Sequential(nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, dim))
-
-    def parameters(self):
-        return [self.query, *self.key.parameters()]
-
-    def logits(self, states, mask):
-        import torch
-
-        from t2l_edge.hypernet.reader import neighbour_mean
-
-        keyed = neighbour_mean(states, mask, self.context) if self.context else states
-        out = torch.einsum("qd,tsd->tqs", self.query, self.key(keyed)) * states.shape[-1] ** -0.5
-        return out.masked_fill(~mask[:, None, :], float("-inf"))
+def masked_logits(reader, states, mask):
+    """[N, 2, T]: the reader's query logits over each text's real pieces (padding at -inf)."""
+    return reader.logits(states, mask).masked_fill(~mask[:, None, :], float("-inf"))
 
 
-def train_probe(data, context: int, steps: int, seed: int = 0) -> Probe:
+def train_probe(data, context: int, steps: int, seed: int = 0):
+    """The generator's own TokenReader with two queries; only its queries and keys train (as in
+    scripts/pretrain_roles.py), its output MLP is unused."""
     import torch
+
+    from t2l_edge.hypernet.reader import TokenReader
 
     states, mask, y_at, n_at = (torch.from_numpy(a) for a in data)
     keep = (y_at.any(1) & n_at.any(1)).nonzero().squeeze(1)
     torch.manual_seed(seed)
-    probe, rng = Probe(states.shape[-1], context), np.random.default_rng(seed)
-    opt = torch.optim.AdamW(probe.parameters(), lr=1e-3, weight_decay=0.0)
+    dim = states.shape[-1]
+    probe, rng = TokenReader(dim, 2, dim, context), np.random.default_rng(seed)
+    opt = torch.optim.AdamW([probe.query, *probe.key.parameters()], lr=1e-3, weight_decay=0.0)
     for _ in range(steps):
         rows = keep[rng.choice(len(keep), size=min(64, len(keep)), replace=False)]
-        logits = probe.logits(states[rows], mask[rows])
+        logits = masked_logits(probe, states[rows], mask[rows])
         targets = torch.stack([y_at[rows], n_at[rows]], 1)  # [B, 2, T]: query 0 -> y's pieces, 1 -> n's
         loss = (logits.logsumexp(-1) - logits.masked_fill(~targets, float("-inf")).logsumexp(-1)).mean()
         opt.zero_grad(set_to_none=True)
@@ -112,12 +98,12 @@ def train_probe(data, context: int, steps: int, seed: int = 0) -> Probe:
     return probe
 
 
-def score(probe: Probe, data) -> dict:
+def score(probe, data) -> dict:
     import torch
 
     states, mask, y_at, n_at = (torch.from_numpy(a) for a in data)
     with torch.no_grad():
-        top = probe.logits(states, mask).argmax(-1)  # [N, 2]
+        top = masked_logits(probe, states, mask).argmax(-1)  # [N, 2]
     hit = lambda at, q: at.gather(1, top[:, q:q + 1]).squeeze(1)  # noqa: E731
     named = y_at.any(1) & n_at.any(1)
     right, swapped = hit(y_at, 0) & hit(n_at, 1), hit(n_at, 0) & hit(y_at, 1)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .descriptions import HELDOUT_PER_TASK
 
@@ -34,6 +34,12 @@ class Parts:
     verbs: tuple[str, ...]
     openings: tuple[str, ...]
     closings: tuple[str, ...]
+
+    @cached_property
+    def naming(self) -> dict[str, dict[str, frozenset]]:
+        """{kind: {word: the parts of that kind that contain it}}, for the kinds a named word may
+        occur in: built once per Parts, looked up for every wording (usable)."""
+        return {kind: _naming(getattr(self, kind)) for kind in ("has", "lacks", "labels", "verbs")}
 
 
 def _parts(subjects, has_verbs, lacks_verbs, objects, label_forms, verbs, openings, closings) -> Parts:
@@ -150,16 +156,11 @@ def _naming(options: tuple) -> dict[str, frozenset]:
     return {t: frozenset(os) for t, os in index.items()}
 
 
-_NAMING: dict[int, tuple] = {}  # id(parts) -> (parts, {field: _naming}): built once per Parts
-
-
 def usable(parts: Parts, y: str, n: str) -> Parts:
     """The parts without those that contain a named word, so each word occurs only where the frame
     puts it (a kind keeps all its parts when every one would go)."""
-    if id(parts) not in _NAMING:
-        _NAMING[id(parts)] = (parts, {f: _naming(getattr(parts, f)) for f in ("has", "lacks", "labels", "verbs")})
     out = {}
-    for field, naming in _NAMING[id(parts)][1].items():
+    for field, naming in parts.naming.items():
         taken = naming.get(y.lower(), frozenset()) | naming.get(n.lower(), frozenset())
         if taken:  # rare: most words name no part
             out[field] = tuple(o for o in getattr(parts, field) if o not in taken) or getattr(parts, field)
