@@ -36,10 +36,10 @@ FAMILIES = ("say_word_split", "label_words_split", "rule_words_split")
 # word first and by a negation ("N if it has no digits, Y if it does"), which a generator that
 # binds on every other wording reads backwards (docs/specificity.md, "digit-long").
 HELD_WORDINGS = tuple(range(-HELDOUT_PER_TASK, 0))
-# These hold out rule_words_split's pairs (their digit ones only: rule_words_worded and the composed
-# families); --seen differs.
+# These hold out rule_words_split's pairs (their digit ones only: rule_words_worded, _composed and
+# _composed_wide); --seen differs.
 CHECKABLE = FAMILIES + ("rule_words_roles", "rule_words_few", "rule_words_worded", "rule_words_composed",
-                        "rule_words_composed_wide")
+                        "rule_words_composed_wide", "rule_words_composed_rules")
 
 
 def first_word(text: str) -> str:

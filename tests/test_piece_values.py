@@ -103,6 +103,7 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
         adapters = gen.make_batch(["answer yes or no", "classify the review"])
         ref = torch_pipeline(enc, net, [a.description for a in adapters])
         assert max(np.abs(ad.B[m] - ref[m][1][i]).max() for i, ad in enumerate(adapters) for m in ad.targets) < 1e-4
+    _a_rule_following_a_row_matches_pytorch(tmp_path, enc)
     with pytest.raises(T2LError, match="reads base piece values but the encoder returns minilm"):
         tiny_bundle(tmp_path / "other", "M", encoder=tiny_encoder(tmp_path / "plain", pieces=True), read_tokens=2,
                     piece_values="base")
@@ -112,6 +113,25 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
     with pytest.raises(T2LError, match="another base's embeddings"):
         tiny_bundle(tmp_path / "third", "M", encoder=enc, read_tokens=2, piece_values="base",
                     spec=replace(tiny_spec(), sha256="b" * 64))
+
+
+def _a_rule_following_a_row_matches_pytorch(tmp_path, enc):
+    """word_which_rule: the second rank's A row adds a map of the pooled description, trained here
+    at random so the row differs between descriptions, and the ONNX bundle keeps it."""
+    from t2l_edge.export.bundle_writer import write_bundle
+    from t2l_edge.runtime import Generator
+    from tests.helpers.tiny_models import tiny_hypernet, torch_pipeline
+
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=1, word_which=2, word_which_b=0.5,
+                        word_which_rule=1)
+    with torch.no_grad():
+        net.word_path.which_rule.weight.normal_()
+    write_bundle(net, tmp_path / "rule", provenance={"note": "test"}, encoder=enc, log=lambda s: None)
+    adapters = Generator.load(tmp_path / "rule").make_batch(["answer yes or no", "classify the review"])
+    ref = torch_pipeline(enc, net, [a.description for a in adapters])
+    assert max(np.abs(ad.A[m] - ref[m][0][i]).max() for i, ad in enumerate(adapters) for m in ad.targets) < 1e-4
+    rows = ref["v_proj"][0][:, -1, 1]  # rank 1's A row in the top layer, per description
+    assert np.abs(rows[0] - rows[1]).max() > 1e-3
 
 
 def _grown_and_moved(tmp_path, earlier_kw: dict, grow: dict, params: tuple[str, ...]):
@@ -165,6 +185,17 @@ def test_the_which_rank_grown_on_a_word_path_starts_from_its_adapters_and_then_m
     from t2l_edge.hypernet.word_path import WordPath
 
     assert 0.4 < float(WordPath(8, 2, 64, 32, which=True, which_a=0.5).which_a.std()) < 0.6  # a LoRA-like start
+
+
+def test_a_rule_map_grown_on_a_which_rank_starts_from_its_adapters_and_then_moves_only_rank_1s_a_row(tmp_path):
+    want, moved = _grown_and_moved(tmp_path, dict(read_tokens=2, piece_values="base", word_layers=2, word_which=1),
+                                   {"word_which_rule": 1}, ("which_rule.weight",))
+    (a0, b0), (a1, b1) = want["v_proj"], moved["v_proj"]
+    assert torch.equal(b0, b1) and torch.equal(a0[:, :-2], a1[:, :-2])
+    keep = [0] + list(range(2, a0.shape[2]))
+    assert torch.equal(a0[:, -2:, keep], a1[:, -2:, keep]) and not torch.equal(a0[:, -1, 1], a1[:, -1, 1])
+    with pytest.raises(ValueError, match="word_which_rule"):
+        HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which_rule=1)
 
 
 def test_the_which_rank_can_start_as_the_naming_map_that_says_the_holding_word_and_not_the_other(tmp_path):

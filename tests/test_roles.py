@@ -143,6 +143,12 @@ def test_part_swap_takes_one_kind_of_part_from_the_held_out_set():
     from t2l_edge.data.synthetic import RULE_WORDS_COMPOSED as fam
 
     assert {k: len(d) for k, d in sets.items()} == {"none": 2 * len(fam.val_variants), "verbs": 2 * len(fam.val_variants)}
+    from scripts.part_swap import swapped_texts
+
+    rows = swapped_texts(1, ("all",), family="rule_words_composed_rules")["all"]
+    comma = [texts[0] for v, texts in rows if v.name.startswith("comma_")]
+    assert len(comma) == len(rows) // 2 and all("digit" not in t and "0 to 9" not in t for t in comma)
+    assert swapped_parts("lacks", "comma").lacks == cw.HELDOUT["comma"].lacks
 
 
 def _probe_rows(n: int, seed: int, dim: int = 16, width: int = 8):

@@ -497,6 +497,25 @@ def test_composed_wordings_hold_out_their_parts_and_keep_each_word_where_the_fra
     assert len({d for u in fam.variants for d in u.descriptions[:-HELDOUT_PER_TASK]}) > 10_000
 
 
+def test_composed_rules_share_one_grammar_keep_the_digit_wordings_and_hold_out_each_rules_parts():
+    from t2l_edge.data import composed_wordings as cw
+    from t2l_edge.data.descriptions import HELDOUT_PER_TASK
+    from t2l_edge.train import conflict
+
+    fam, digit = synthetic.RULE_WORDS_COMPOSED_RULES, synthetic.RULE_WORDS_COMPOSED
+    by_name = {v.name: v for v in fam.variants}
+    assert len(fam.variants) == 2 * len(digit.variants) and len(fam.val_variants) == 2 * len(digit.val_variants)
+    assert all(by_name[v.name].descriptions == v.descriptions for v in digit.variants)  # unchanged
+    comma = [v for v in fam.variants if v.name.startswith("comma_")]
+    shown = " ".join(d.lower() for v in comma for d in v.descriptions[:-HELDOUT_PER_TASK])
+    assert "digit" not in shown and "comma" in shown
+    for part in (*cw.HELDOUT["comma"].has, *cw.HELDOUT["comma"].lacks):
+        assert part not in shown, part
+    # the twins of a pair are its other role and its other rule: all four variants of its words
+    assert all(len(g) == 4 for g in conflict._twin_groups(fam, fam.variants))
+    assert cw.TRAINED["comma"].verbs == cw.TRAINED["digit"].verbs and cw.TRAINED["comma"].closings == cw.TRAINED["digit"].closings
+
+
 def test_a_code_built_task_has_its_own_examples_for_a_task_specific_lora():
     fam = synthetic.RULE_WORDS_SPLIT
     for v in (fam.variants[0], fam.split_variants("val")[1]):  # a training and a held-out variant

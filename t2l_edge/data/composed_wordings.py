@@ -1,4 +1,4 @@
-"""Wordings of the digit rule composed from parts: thousands of distinct sentences, not thirty.
+"""Wordings of a surface rule composed from parts: thousands of distinct sentences, not thirty.
 
 A word-piece reader trained on rule_words_worded's 30 fixed wordings read the roles of unseen
 words in them (0.98) but read two held-out wordings at chance: it learned thirty templates, not
@@ -11,6 +11,10 @@ trained wording uses: the first in a trained frame, the second in a frame no tra
 Frames name the digit word first or the no-digit word first about equally often, and either
 word may sit next to either condition's polarity ("Y unless no digit ...", "N unless a digit
 ..."), so neither word order nor the nearest clause gives the role away.
+
+Each rule (RULES) brings only what its clauses are about (digits, commas) and one opening that
+names it; subjects, verbs, label forms, frames and closings are shared, so across rules a role
+can hang on how a sentence ties a word to a condition, not on one rule's phrases.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Parts:
     verbs: tuple[str, ...]
     openings: tuple[str, ...]
     closings: tuple[str, ...]
+    asks: tuple[str, str]  # a question the has-clause answers yes, one the lacks-clause answers yes
 
     @cached_property
     def naming(self) -> dict[str, dict[str, frozenset]]:
@@ -42,41 +47,70 @@ class Parts:
         return {kind: _naming(getattr(self, kind)) for kind in ("has", "lacks", "labels", "verbs")}
 
 
-def _parts(subjects, has_verbs, lacks_verbs, objects, label_forms, verbs, openings, closings) -> Parts:
+def _parts(subjects, has_verbs, lacks_verbs, objects, label_forms, verbs, openings, closings, asks) -> Parts:
     """Clauses and labels composed from smaller parts. An object is (one, several): "a digit",
     "digits"; has_verbs take the one ("contains a digit"), lacks_verbs the several ("lacks digits")."""
     has = tuple(f"{s} {v} {one}" for s in subjects for v in has_verbs for one, _ in objects)
     lacks = tuple(f"{s} {v} {many}" for s in subjects for v in lacks_verbs for _, many in objects)
     labels = tuple((yes.format(one=one, many=many), no.format(one=one, many=many))
                    for yes, no in label_forms for one, many in objects)
-    return Parts(has, lacks, labels, tuple(verbs), tuple(openings), tuple(closings))
+    return Parts(has, lacks, labels, tuple(verbs), tuple(openings), tuple(closings), tuple(asks))
 
+
+@dataclass(frozen=True)
+class RuleWords:
+    """What one rule's wordings say about it; the rest of the grammar is shared."""
+    objects: tuple[tuple[str, str], ...]  # (one, several) in trained wordings
+    heldout_objects: tuple[tuple[str, str], ...]
+    topic: str  # the one trained opening that names the rule
+    asks: tuple[str, str]
+
+
+RULES = {
+    "digit": RuleWords(
+        objects=(("a digit", "digits"), ("a numeral", "numerals"), ("a number written in digits", "numbers written in digits"),
+                 ("a figure like 5", "figures like 5"), ("at least one digit", "digits at all")),
+        heldout_objects=(("a character from 0 to 9", "characters from 0 to 9"), ("a quantity in figures", "quantities in figures")),
+        topic="You sort sentences by whether they quote numbers. ",
+        asks=("Is there a digit?", "Is the sentence free of digits?")),
+    "comma": RuleWords(
+        objects=(("a comma", "commas"), ("at least one comma", "commas at all"), ("a comma (,)", "commas (,)"),
+                 ("a comma between words", "commas between words"), ("a punctuation comma", "punctuation commas")),
+        heldout_objects=(("a ',' character", "',' characters"), ("the mark that splits a list", "marks that split a list")),
+        topic="You check sentences for commas. ",
+        asks=("Is there a comma?", "Is the sentence free of commas?")),
+}
 
 # Trained and held-out parts share no subject, verb, object, label form, opening or closing, so a
 # held-out clause is new in every word that says what the condition is.
-TRAINED_PARTS = _parts(
+_TRAINED_GRAMMAR = dict(
     subjects=("the sentence", "the text", "it", "the input", "the line"),
     has_verbs=("contains", "has", "includes", "shows", "mentions"),
     lacks_verbs=("contains no", "has no", "does not include any", "is free of", "lacks"),
-    objects=(("a digit", "digits"), ("a numeral", "numerals"), ("a number written in digits", "numbers written in digits"),
-             ("a figure like 5", "figures like 5"), ("at least one digit", "digits at all")),
     label_forms=(("{many}", "no {many}"), ("with {many}", "without {many}"), ("has {one}", "has no {many}")),
     verbs=("answer", "reply", "say", "write", "output", "respond with", "return"),
-    openings=("", "", "", "Task: ", "Read the sentence. ", "Look at the text. ", "Check each sentence. ",
-              "You sort sentences by whether they quote numbers. ", "Classify the input. "),
     closings=("", "", "", " One word only.", " Answer with the word alone.", " Nothing else.", " Be brief."),
 )
-
-HELDOUT_PARTS = _parts(
+_HELDOUT_GRAMMAR = dict(
     subjects=("this passage", "the given string"),
     has_verbs=("carries", "features"),
     lacks_verbs=("carries no", "is without"),
-    objects=(("a character from 0 to 9", "characters from 0 to 9"), ("a quantity in figures", "quantities in figures")),
     label_forms=(("{many} present", "{many} absent"),),
     verbs=("give", "print"),
     openings=("Instructions: ", "Here is a sentence. "),
     closings=(" No explanation.", " Keep it short."),
 )
+
+
+def _trained_openings(topic: str) -> tuple[str, ...]:
+    return ("", "", "", "Task: ", "Read the sentence. ", "Look at the text. ", "Check each sentence. ", topic,
+            "Classify the input. ")
+
+
+TRAINED = {name: _parts(**_TRAINED_GRAMMAR, objects=r.objects, openings=_trained_openings(r.topic), asks=r.asks)
+           for name, r in RULES.items()}
+HELDOUT = {name: _parts(**_HELDOUT_GRAMMAR, objects=r.heldout_objects, asks=r.asks) for name, r in RULES.items()}
+TRAINED_PARTS, HELDOUT_PARTS = TRAINED["digit"], HELDOUT["digit"]  # the digit rule's, which the checks of rule_words_composed swap
 
 
 # TRAINED_PARTS with about twice as many of each kind: whether a reader that fell on new parts
@@ -101,6 +135,7 @@ WIDE_PARTS = _parts(
               "Simple check. ", "Read carefully. ", "You are a digit detector. ", "Examine the input. ", "Quick task: "),
     closings=("", "", "", " One word only.", " Answer with the word alone.", " Nothing else.", " Be brief.",
               " Only the word.", " No other text.", " Single word answer.", " Do not explain."),
+    asks=RULES["digit"].asks,
 )
 
 
@@ -109,7 +144,7 @@ def _cap(s: str) -> str:
 
 
 # Frames: (fill dict -> sentence). Keys: y, n (the words), p (a has-clause), q (a lacks-clause),
-# lp, ln (the labels), v (a verb). Each frame names y first or n first, as its comment says.
+# lp, ln (the labels), v (a verb), ah, al (the rule's questions). Each frame names y first or n first, as its comment says.
 TRAINED_FRAMES = (
     lambda f: f"If {f['p']}, {f['v']} {f['y']}; otherwise {f['v']} {f['n']}.",  # y first
     lambda f: f"{_cap(f['v'])} {f['y']} if {f['p']} and {f['n']} if {f['q']}.",  # y first
@@ -118,7 +153,7 @@ TRAINED_FRAMES = (
     lambda f: f"{f['y']} = {f['lp']}, {f['n']} = {f['ln']}",  # y first
     lambda f: f"Use the word {f['y']} when {f['p']} and {f['n']} otherwise.",  # y first
     lambda f: f"{_cap(f['v'])} {f['y']} or {f['n']}: {f['y']} if {f['p']}, {f['n']} if not.",  # y first
-    lambda f: f"Is there a digit? {_cap(f['v'])} {f['y']} for yes and {f['n']} for no.",  # y first
+    lambda f: f"{f['ah']} {_cap(f['v'])} {f['y']} for yes and {f['n']} for no.",  # y first
     lambda f: f"{f['y']} for {f['lp']}, {f['n']} for {f['ln']}",  # y first
     lambda f: f"{_cap(f['v'])} {f['y']} unless {f['q']}; in that case {f['v']} {f['n']}.",  # y first, lacks-clause
     lambda f: f"{f['y']} if {f['p']}; if {f['q']}, {f['n']}.",  # y first
@@ -129,7 +164,7 @@ TRAINED_FRAMES = (
     lambda f: f"{f['n']} = {f['ln']}, {f['y']} = {f['lp']}",  # n first
     lambda f: f"Use the word {f['n']} when {f['q']} and {f['y']} otherwise.",  # n first
     lambda f: f"{_cap(f['v'])} {f['n']} or {f['y']}: {f['n']} if {f['q']}, {f['y']} if not.",  # n first
-    lambda f: f"Is the sentence free of digits? {_cap(f['v'])} {f['n']} for yes and {f['y']} for no.",  # n first
+    lambda f: f"{f['al']} {_cap(f['v'])} {f['n']} for yes and {f['y']} for no.",  # n first
     lambda f: f"{f['n']} for {f['ln']}, {f['y']} for {f['lp']}",  # n first
     lambda f: f"{_cap(f['v'])} {f['n']} unless {f['p']}; in that case {f['v']} {f['y']}.",  # n first, has-clause
     lambda f: f"{f['n']} if {f['q']}; if {f['p']}, {f['y']}.",  # n first
@@ -171,7 +206,7 @@ def _fill(rng: random.Random, parts: Parts, y: str, n: str) -> dict:
     """Parts for one frame; `parts` already passed through usable()."""
     lp, ln = rng.choice(parts.labels)  # both labels of one pair, so "digits" never meets "numeric"
     return {"y": y, "n": n, "p": rng.choice(parts.has), "q": rng.choice(parts.lacks), "lp": lp, "ln": ln,
-            "v": rng.choice(parts.verbs)}
+            "v": rng.choice(parts.verbs), "ah": parts.asks[0], "al": parts.asks[1]}
 
 
 def compose(rng: random.Random, frame, parts: Parts, y: str, n: str) -> str:
@@ -194,24 +229,33 @@ def _trained(rng: random.Random, parts: Parts, y: str, n: str) -> list[str]:
     return out
 
 
+def composed_wordings(rule: str, y: str, n: str) -> list[str]:
+    """TRAINED_PER_VARIANT distinct trained wordings of `rule` (RULES), then HELDOUT_PER_TASK
+    held-out ones, all fixed by the rule and the two words (and their order), so a variant's
+    wordings never change between runs."""
+    return list(_composed(rule, y, n))
+
+
 def composed_digit_wordings(y: str, n: str) -> list[str]:
-    """TRAINED_PER_VARIANT distinct trained wordings, then HELDOUT_PER_TASK held-out ones, all
-    fixed by the two words (and their order), so a variant's wordings never change between runs."""
-    return list(_composed(y, n))
+    return composed_wordings("digit", y, n)
+
+
+def composed_comma_wordings(y: str, n: str) -> list[str]:
+    return composed_wordings("comma", y, n)
 
 
 @lru_cache(maxsize=None)  # the wide family takes its held-out wordings from here: composed once
-def _composed(y: str, n: str) -> tuple[str, ...]:
-    rng = random.Random(f"composed-digit:{y}:{n}")
-    trained = _trained(rng, TRAINED_PARTS, y, n)
+def _composed(rule: str, y: str, n: str) -> tuple[str, ...]:
+    rng = random.Random(f"composed-{rule}:{y}:{n}")
+    trained = _trained(rng, TRAINED[rule], y, n)
     # Held out: new parts in a trained frame, then new parts in a new frame, so a check can
     # tell a reader that fails on new clauses from one that fails on new sentence structure.
-    held = [compose(rng, rng.choice(TRAINED_FRAMES), HELDOUT_PARTS, y, n),
-            compose(rng, rng.choice(HELDOUT_FRAMES), HELDOUT_PARTS, y, n)]
+    held = [compose(rng, rng.choice(TRAINED_FRAMES), HELDOUT[rule], y, n),
+            compose(rng, rng.choice(HELDOUT_FRAMES), HELDOUT[rule], y, n)]
     return tuple(trained + held[:HELDOUT_PER_TASK])
 
 
 def wide_digit_wordings(y: str, n: str) -> list[str]:
     """As composed_digit_wordings, the trained wordings from WIDE_PARTS; the same held-out ones."""
     trained = _trained(random.Random(f"wide-digit:{y}:{n}"), WIDE_PARTS, y, n)
-    return trained + list(_composed(y, n)[-HELDOUT_PER_TASK:])
+    return trained + list(_composed("digit", y, n)[-HELDOUT_PER_TASK:])

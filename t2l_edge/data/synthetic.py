@@ -25,6 +25,7 @@ benchmark or the unseen-task reserve):
   rule_words_worded rule_words_roles' digit rule with 32 wordings, half naming the no-digit word first
   rule_words_composed the same variants, each with 30 wordings composed from parts (composed_wordings.py)
   rule_words_composed_wide the same from about twice as many parts of each kind, the same held-out wordings
+  rule_words_composed_rules rule_words_composed under both rules, digit and comma, from one shared grammar
 
 Pool tasks held out for validation are never a source (the trainer passes them as `exclude`),
 so no held-out task's inputs are seen in training under any answer. The product's steering check
@@ -38,7 +39,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from . import label_vocab
-from .composed_wordings import composed_digit_wordings, wide_digit_wordings
+from .composed_wordings import composed_comma_wordings, composed_digit_wordings, wide_digit_wordings
 from .descriptions import HELDOUT_PER_TASK
 from .schema import Example
 
@@ -626,10 +627,23 @@ RULE_WORDS_COMPOSED_WIDE = Family("rule_words_composed_wide", RULE_WORDS_ROLES.s
     _rule_variant("digit", y, n, wordings=wide_digit_wordings) for y, n in label_vocab.probe_val_pairs()
 ])
 
+# rule_words_composed under both rules, one grammar: the digit variants keep their wordings, and
+# a pair's comma variant differs in the rule's words alone. Each pair's four variants (two roles,
+# two rules) are twins, so a conflict pair often needs the rule read, not only the roles.
+COMPOSED_RULES = {"digit": composed_digit_wordings, "comma": composed_comma_wordings}
+RULE_WORDS_COMPOSED_RULES = Family("rule_words_composed_rules", RULE_WORDS_ROLES.source_tasks, RULE_WORDS_ROLES.prompt, [
+    _rule_variant(rule, *words, wordings=wordings)
+    for y, n in label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2] for words in ((y, n), (n, y))
+    for rule, wordings in COMPOSED_RULES.items()
+], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text, twin=_word_set, val_variants=[
+    _rule_variant(rule, y, n, wordings=wordings) for y, n in label_vocab.probe_val_pairs()
+    for rule, wordings in COMPOSED_RULES.items()
+])
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
             RULE_WORDS_ROLES, RULE_WORDS_FEW, RULE_WORDS_WORDED, RULE_WORDS_COMPOSED,
-            RULE_WORDS_COMPOSED_WIDE)
+            RULE_WORDS_COMPOSED_WIDE, RULE_WORDS_COMPOSED_RULES)
 
 
 def task_id(family: Family, variant: Variant) -> str:

@@ -117,7 +117,8 @@ class HyperNetwork(nn.Module):
         if cfg.word_layers:
             fin, fout = self.shapes[WORD_MODULE]
             self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout, cfg.word_which,
-                                      cfg.word_which_a, query_dim=cfg.emb_dim)
+                                      cfg.word_which_a, query_dim=cfg.emb_dim,
+                                      rule_dim=cfg.emb_dim if cfg.word_which_rule else 0)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -179,6 +180,6 @@ class HyperNetwork(nn.Module):
                 a = y[:, :, 0, :, :fin]
                 b = y[:, :, 1, :, :fout].transpose(-1, -2)
             if m == WORD_MODULE and cfg.word_layers:
-                a, b = self.word_path(a, b, read)
+                a, b = self.word_path(a, b, read, pooled)
             out[m] = (a, b)
         return out

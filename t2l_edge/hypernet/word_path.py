@@ -31,6 +31,13 @@ when the roles are exchanged.
 A free B map keyed on the words it trained on can bind them by role (digit-long: +10.5 nats on 4
 word pairs) without a rule that carries to new words; the tied map has only its scales to learn,
 and carries to any word the naming map can say, as far as the reader reads its role.
+
+`rule_dim` (HyperConfig.word_which_rule) lets that rank's A row follow the description: it adds a
+linear map of the pooled description embedding, starting at zero. Rank 1's A row is otherwise
+one learned vector per layer, the same for every description, so it can look for digits or for
+commas but not for digits under one description and commas under the next (docs/specificity.md,
+"Which part of binding fails"). The trunk's own rank-1 row depends on the description too, but
+reaches it only through the shared head.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ WHICH_FREE, WHICH_TIED = 1, 2  # HyperConfig.word_which: the second rank's B map
 
 class WordPath(nn.Module):
     def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: int = 0, which_a: float = 0.0,
-                 query_dim: int | None = None):
+                 query_dim: int | None = None, rule_dim: int = 0):
         super().__init__()
         self.layers, self.fout = layers, fout
         # What the reader read is `queries` blocks of query_dim; under the role term the first
@@ -62,6 +69,9 @@ class WordPath(nn.Module):
             self.which_scale = nn.Parameter(torch.zeros(layers))
         if which:
             self.which_a = nn.Parameter(torch.randn(layers, fin) * which_a)
+        if rule_dim:  # after which_a, so which_a draws the same values either way
+            self.which_rule = nn.Linear(rule_dim, layers * fin, bias=False)
+            nn.init.zeros_(self.which_rule.weight)
 
     @torch.no_grad()
     def start_which_from_naming(self, scale: float) -> None:
@@ -87,9 +97,11 @@ class WordPath(nn.Module):
         diff = blocks[:, :half].mean(1) - blocks[:, half:].mean(1)
         return self.to_b(diff.repeat(1, self.queries))
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim] -> (a, b) with rank 0 (and with
-        `which`, rank 1) of the last `layers` layers added to."""
+    def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor,
+                pooled: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim], pooled [T, rule_dim] (read only
+        with rule_dim) -> (a, b) with rank 0 (and with `which`, rank 1) of the last `layers`
+        layers added to."""
         k, t = self.layers, a.shape[0]
         rows, cols = [self.a], [self.to_b(read)]
         if hasattr(self, "which_b"):
@@ -100,6 +112,9 @@ class WordPath(nn.Module):
             cols.append(self._holding_minus_other(read) * self.which_scale.repeat_interleave(self.fout)[None])
         n = len(rows)
         add_a = torch.stack(rows, dim=1)[None]  # [1, k, n, in]
+        if hasattr(self, "which_rule"):
+            rule_row = self.which_rule(pooled).view(t, k, 1, -1)
+            add_a = add_a + torch.cat([torch.zeros_like(rule_row), rule_row], dim=2)  # [T, k, 2, in]
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)
         top_b = torch.cat([b[:, -k:, :, :n] + add_b, b[:, -k:, :, n:]], dim=3)
