@@ -82,22 +82,29 @@ def answers(engine, items: list, words: set[str]):
         yield ex, kind, got, margin(engine, ex.prompt, ex.answer, other) if other else None
 
 
+def rules_disagree(ex) -> bool:
+    """The surface rules (synthetic.SURFACE_RULES: digit, comma) give this input different answers."""
+    from t2l_edge.data.synthetic import SURFACE_RULES
+
+    return len({holds(ex.prompt) for holds, _ in SURFACE_RULES.values()}) > 1
+
+
 def check_family(engine, gen, fam, store, inputs: int, wordings: tuple[int, ...] = HELD_WORDINGS,
-                 shown: int = 6) -> dict:
+                 shown: int = 6, keep=None) -> dict:
     """Greedy first words scored right / swapped / neither; for two-word families also the
     binding margin: per variant, the mean over its balanced inputs of log p(gold) - log p(other
     word), which is 0 for a generator that prefers one word whatever the input and above 0 only
     where the input moves it; then its mean and 95% interval over variants, each variant's own
     interval over its inputs, and the mean over variants for each wording. Each of `wordings`
     (indices into a variant's descriptions) makes one adapter per variant; the first `shown`
-    answers are kept as examples."""
+    answers are kept as examples; `keep`, a test on examples, picks the inputs (rules_disagree)."""
     from t2l_edge.data import synthetic
 
     tasks = synthetic.build_family(fam, store.examples, "val")
     counts, examples, margins, per_variant = {"right": 0, "swapped": 0, "neither": 0}, [], [], {}
     per_wording: dict[int, list[float]] = {w: [] for w in wordings}
     for v in fam.split_variants("val"):
-        exs = tasks[synthetic.task_id(fam, v)]
+        exs = [ex for ex in tasks[synthetic.task_id(fam, v)] if keep is None or keep(ex)]
         items, words = balanced(exs, inputs), {ex.answer for ex in exs}
         mine = []
         for w in wordings:
@@ -172,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wordings", default=",".join(map(str, HELD_WORDINGS)), metavar="I,J",
                    help="which of each variant's descriptions make its adapters, by index: the last two "
                         "(-2,-1, the default) are held out of training, the others trained on")
+    p.add_argument("--disagree", action="store_true",
+                   help="only inputs on which the digit and comma rules disagree: a margin above 0 there needs "
+                        "the adapter to follow the rule its description names, below 0 it follows the other")
     p.add_argument("--examples", type=int, default=6, metavar="N", help="greedy answers kept in the output, per family")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
@@ -213,10 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     if empty:
         p.error(f"no variant of {', '.join(empty)} is left to check: see --match, --seen and --variants")
     with Engine(None, n_threads=args.threads) as engine:
-        out = {name: check_family(engine, gen, picked[name], store, args.inputs, wordings, args.examples)
+        out = {name: check_family(engine, gen, picked[name], store, args.inputs, wordings, args.examples,
+                                  keep=rules_disagree if args.disagree else None)
                for name in names}
     which = f"trained: {', '.join(chosen)}" if chosen else f"first {args.seen} trained" if args.seen else "held out"
     which += f", matching {args.match}" if args.match != "*" else ""
+    which += ", inputs where the rules disagree" if args.disagree else ""
     out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "wordings": list(wordings),
            "families": out}
     return _emit(out, args.json)

@@ -58,3 +58,13 @@ def test_match_keeps_one_rules_variants_of_those_checked():
     seen = matching_variants(seen_variants(RULE_WORDS_FEW, 4, pattern="comma_*"), "comma_*").val_variants
     # the first 4 comma variants, not the comma ones among the first 4 of all
     assert [v.name for v in seen] == [v.name for v in RULE_WORDS_FEW.variants if v.name.startswith("comma_")][:4]
+
+
+def test_disagree_keeps_the_inputs_where_the_digit_and_comma_rules_answer_differently():
+    from scripts.word_check import rules_disagree
+
+    def ex(text):
+        return Example(text, "y", id="0")
+
+    assert rules_disagree(ex("It cost 5 dollars.")) and rules_disagree(ex("Well, it rained."))
+    assert not rules_disagree(ex("It rained.")) and not rules_disagree(ex("In 2004, it rained."))
