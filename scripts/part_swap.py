@@ -4,7 +4,8 @@
 role_split scores held-out wordings whose every part is new at once (clauses, labels, verbs,
 openings, closings). Here each kind of part is swapped for its held-out set alone, in trained
 frames, on the family's held-out word pairs, under each variant's own rule: "none" is all
-trained parts, "all" all held-out parts. A reader that falls on one kind reads that kind's trained phrases, not what they mean.
+trained parts, "all" all held-out parts. A reader that falls on one kind reads that kind's
+trained phrases, not what they mean.
 Per set: role_reads' right and swapped shares and its "word" cosine (does a half find a named
 word at all, or read other pieces).
 No base model is needed; a minute on 1 core.

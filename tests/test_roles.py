@@ -136,9 +136,9 @@ def test_part_swap_takes_one_kind_of_part_from_the_held_out_set():
     from scripts.part_swap import swapped_parts, swapped_sets
     from t2l_edge.data import composed_wordings as cw
 
-    assert swapped_parts("none") == cw.TRAINED_PARTS and swapped_parts("all") == cw.HELDOUT_PARTS
+    assert swapped_parts("none") == cw.TRAINED["digit"] and swapped_parts("all") == cw.HELDOUT["digit"]
     verbs = swapped_parts("verbs")
-    assert verbs.verbs == cw.HELDOUT_PARTS.verbs and verbs.has == cw.TRAINED_PARTS.has
+    assert verbs.verbs == cw.HELDOUT["digit"].verbs and verbs.has == cw.TRAINED["digit"].has
     sets = swapped_sets(_embed, per_variant=2, fields=("none", "verbs"))
     from t2l_edge.data.synthetic import RULE_WORDS_COMPOSED as fam
 

@@ -492,7 +492,7 @@ def test_composed_wordings_hold_out_their_parts_and_keep_each_word_where_the_fra
         return re.sub(rf"(?<![a-z])({'|'.join(u.roles)})(?![a-z])", "_", d.lower())
 
     shown = " ".join(unnamed(u, d) for u in fam.variants for d in u.descriptions[:-HELDOUT_PER_TASK])
-    for part in (*cw.HELDOUT_PARTS.has, *cw.HELDOUT_PARTS.lacks, *cw.HELDOUT_PARTS.verbs, "means", "the rest get"):
+    for part in (*cw.HELDOUT["digit"].has, *cw.HELDOUT["digit"].lacks, *cw.HELDOUT["digit"].verbs, "means", "the rest get"):
         assert f" {part} " not in f" {shown} ", part  # no held-out part appears in a trained wording
     assert len({d for u in fam.variants for d in u.descriptions[:-HELDOUT_PER_TASK]}) > 10_000
 

@@ -110,12 +110,11 @@ def _trained_openings(topic: str) -> tuple[str, ...]:
 TRAINED = {name: _parts(**_TRAINED_GRAMMAR, objects=r.objects, openings=_trained_openings(r.topic), asks=r.asks)
            for name, r in RULES.items()}
 HELDOUT = {name: _parts(**_HELDOUT_GRAMMAR, objects=r.heldout_objects, asks=r.asks) for name, r in RULES.items()}
-TRAINED_PARTS, HELDOUT_PARTS = TRAINED["digit"], HELDOUT["digit"]  # the digit rule's, which the checks of rule_words_composed swap
 
 
-# TRAINED_PARTS with about twice as many of each kind: whether a reader that fell on new parts
-# (scripts/part_swap.py) generalises further when each kind has more examples. No part is
-# shared with HELDOUT_PARTS.
+# The digit rule's trained parts with about twice as many of each kind: whether a reader that
+# fell on new parts (scripts/part_swap.py) generalises further when each kind has more examples.
+# No part is shared with HELDOUT["digit"].
 WIDE_PARTS = _parts(
     subjects=("the sentence", "the text", "it", "the input", "the line", "the example", "the statement",
               "this text", "the message", "the snippet", "the phrase", "the item"),
@@ -144,7 +143,8 @@ def _cap(s: str) -> str:
 
 
 # Frames: (fill dict -> sentence). Keys: y, n (the words), p (a has-clause), q (a lacks-clause),
-# lp, ln (the labels), v (a verb), ah, al (the rule's questions). Each frame names y first or n first, as its comment says.
+# lp, ln (the labels), v (a verb), ah, al (the rule's questions). Each frame names y first or n
+# first, as its comment says.
 TRAINED_FRAMES = (
     lambda f: f"If {f['p']}, {f['v']} {f['y']}; otherwise {f['v']} {f['n']}.",  # y first
     lambda f: f"{_cap(f['v'])} {f['y']} if {f['p']} and {f['n']} if {f['q']}.",  # y first
