@@ -39,7 +39,7 @@ HELD_WORDINGS = tuple(range(-HELDOUT_PER_TASK, 0))
 # These hold out rule_words_split's pairs (their digit ones only: rule_words_worded, _composed and
 # _composed_wide); --seen differs.
 CHECKABLE = FAMILIES + ("rule_words_roles", "rule_words_few", "rule_words_worded", "rule_words_composed",
-                        "rule_words_composed_wide", "rule_words_composed_rules")
+                        "rule_words_composed_wide", "rule_words_composed_rules", "rule_words_composed_more")
 
 
 def first_word(text: str) -> str:

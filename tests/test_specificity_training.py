@@ -516,6 +516,35 @@ def test_composed_rules_share_one_grammar_keep_the_digit_wordings_and_hold_out_e
     assert cw.TRAINED["comma"].verbs == cw.TRAINED["digit"].verbs and cw.TRAINED["comma"].closings == cw.TRAINED["digit"].closings
 
 
+def test_the_five_rule_family_trains_four_rules_on_every_pair_twice_and_holds_the_fifth_out_whole():
+    from collections import Counter
+
+    from t2l_edge.data import label_vocab
+    from t2l_edge.data.descriptions import HELDOUT_PER_TASK
+    from t2l_edge.train import conflict
+
+    fam = synthetic.RULE_WORDS_COMPOSED_MORE
+    rules = Counter(v.name.split("_")[0] for v in fam.variants)
+    assert rules == {r: 300 for r in synthetic.MORE_TRAINED_RULES} and len(fam.variants) == 1_200
+    assert Counter(v.name.split("_")[0] for v in fam.val_variants) == {
+        r: len(label_vocab.probe_val_pairs()) for r in (*synthetic.MORE_TRAINED_RULES, synthetic.HELDOUT_RULE)}
+    shown = " ".join(d.lower() for v in fam.variants for d in v.descriptions)
+    assert "hyphen" not in shown and "apostrophe" in shown and "acronym" in shown
+    assert all(len(g) == 4 for g in conflict._twin_groups(fam, fam.variants))  # two roles x two rules
+    assert all("hyphen" in d.lower() or "dash" in d.lower() for v in fam.val_variants if v.name.startswith("hyphen_")
+               for d in v.descriptions[:-HELDOUT_PER_TASK])
+    digit = {v.name: v.descriptions for v in synthetic.RULE_WORDS_COMPOSED_RULES.variants}
+    assert all(digit[v.name] == v.descriptions for v in fam.variants if v.name in digit)  # one grammar, one wording
+    held = fam.val_variants[-1]
+    assert [held.answer(Example(t, "", id="0"), 0) for t in ("a well-known case", "a known case")] == list(held.roles)
+
+
+@pytest.mark.parametrize("rule, yes, no", [("apostrophe", "It's late.", "It is late."), ("hyphen", "A well-known man.", "A known man."),
+                                           ("capitals", "The US said so.", "The Us said so. I agree.")])
+def test_each_new_surface_rule_holds_on_its_mark_alone(rule, yes, no):
+    assert synthetic.RULE_TESTS[rule](yes) and not synthetic.RULE_TESTS[rule](no)
+
+
 def test_a_code_built_task_has_its_own_examples_for_a_task_specific_lora():
     fam = synthetic.RULE_WORDS_SPLIT
     for v in (fam.variants[0], fam.split_variants("val")[1]):  # a training and a held-out variant

@@ -68,3 +68,26 @@ def test_disagree_keeps_the_inputs_where_the_digit_and_comma_rules_answer_differ
 
     assert rules_disagree(ex("It cost 5 dollars.")) and rules_disagree(ex("Well, it rained."))
     assert not rules_disagree(ex("It rained.")) and not rules_disagree(ex("In 2004, it rained."))
+
+
+def test_rule_matrix_credits_the_rule_that_moves_the_answer_apart_from_rules_and_length_that_go_with_it():
+    from scripts.rule_matrix import partial_effects, pick_inputs, separations
+
+    rng = np.random.default_rng(0)
+    comma = rng.random(60) < 0.4
+    digit = comma & (rng.random(60) < 0.8) | (rng.random(60) < 0.1)  # digits mostly come with commas
+    lengths = np.where(comma, 25.0, 12.0) + rng.integers(0, 5, 60)
+    prefs = 2.0 * comma + rng.normal(0, 0.3, 60)  # an adapter that follows the comma rule
+    truth = {"digit": digit, "comma": comma}
+    assert separations(prefs, truth)["digit"] > 1  # the plain separation credits digits too
+    effects = partial_effects(prefs, truth, lengths)
+    assert abs(effects["comma"] - 2) < 0.5 and abs(effects["digit"]) < 0.5
+
+    def ex(text):
+        return Example(text, "y", id=text)
+
+    rules = {"digit": lambda t: any(c.isdigit() for c in t), "comma": lambda t: "," in t}
+    pool = [ex("a, b"), ex("c, d"), ex("e, f"), ex("in 1, x"), ex("2 cats"), ex("plain"), ex("also plain")]
+    chosen = pick_inputs(pool, rules, total=6, per_rule=2)
+    assert sum(rules["digit"](e.prompt) for e in chosen) >= 2 and sum(rules["comma"](e.prompt) for e in chosen) >= 2
+    assert ex("plain") in chosen and len(chosen) == len(set(e.prompt for e in chosen)) <= 6

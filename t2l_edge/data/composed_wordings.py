@@ -79,6 +79,27 @@ RULES = {
         heldout_objects=(("a ',' character", "',' characters"), ("the mark that splits a list", "marks that split a list")),
         topic="You check sentences for commas. ",
         asks=("Is there a comma?", "Is the sentence free of commas?")),
+    "apostrophe": RuleWords(
+        objects=(("an apostrophe", "apostrophes"), ("at least one apostrophe", "apostrophes at all"),
+                 ("an apostrophe (')", "apostrophes (')"), ("an apostrophe as in it's", "apostrophes as in it's"),
+                 ("a possessive apostrophe", "possessive apostrophes")),
+        heldout_objects=(("a ' character", "' characters"), ("the mark in don't", "marks like the one in don't")),
+        topic="You look for apostrophes in sentences. ",
+        asks=("Is there an apostrophe?", "Is the sentence free of apostrophes?")),
+    "hyphen": RuleWords(
+        objects=(("a hyphen", "hyphens"), ("at least one hyphen", "hyphens at all"), ("a hyphen (-)", "hyphens (-)"),
+                 ("a hyphenated word", "hyphenated words"), ("a dash inside a word", "dashes inside words")),
+        heldout_objects=(("a '-' character", "'-' characters"), ("the mark in well-known", "marks like the one in well-known")),
+        topic="You check sentences for hyphens. ",
+        asks=("Is there a hyphen?", "Is the sentence free of hyphens?")),
+    "capitals": RuleWords(
+        objects=(("a word in all capitals", "words in all capitals"), ("an acronym", "acronyms"),
+                 ("an all-caps word", "all-caps words"), ("a word like NASA", "words like NASA"),
+                 ("a fully capitalised word", "fully capitalised words")),
+        heldout_objects=(("an abbreviation in upper case", "abbreviations in upper case"),
+                         ("a run of capital letters", "runs of capital letters")),
+        topic="You spot acronyms in sentences. ",
+        asks=("Is there a word in capitals?", "Is the sentence free of all-caps words?")),
 }
 
 # Trained and held-out parts share no subject, verb, object, label form, opening or closing, so a

@@ -34,12 +34,15 @@ so no held-out task's inputs are seen in training under any answer. The product'
 
 from __future__ import annotations
 
+import itertools
 import random
+import re
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from functools import partial
 
 from . import label_vocab
-from .composed_wordings import composed_comma_wordings, composed_digit_wordings, wide_digit_wordings
+from .composed_wordings import composed_comma_wordings, composed_digit_wordings, composed_wordings, wide_digit_wordings
 from .descriptions import HELDOUT_PER_TASK
 from .schema import Example
 
@@ -528,11 +531,22 @@ SURFACE_RULES = {
 }
 RULE_TRAIN_PAIRS = 600  # of label_words_split's pairs, each under every rule: 1,200 variants
 
+# Every surface rule a family may ask, by name: SURFACE_RULES' two (with hand-written wordings)
+# and three more that only composed wordings ask (RULE_WORDS_COMPOSED_MORE). Each holds on
+# 10-40% of the news sentences, so a variant's inputs can be balanced between its two words.
+RULE_TESTS = {
+    **{name: holds for name, (holds, _) in SURFACE_RULES.items()},
+    "apostrophe": lambda text: "'" in text,
+    "hyphen": lambda text: "-" in text,
+    "capitals": lambda text: re.search(r"\b[A-Z]{2,}\b", text) is not None,  # a word of 2+ capitals: "US", "AIDS"
+}
+
 
 def _rule_variant(rule: str, y: str, n: str, wordings=None) -> Variant:
     """`wordings(y, n)`: the descriptions, the rule's own (SURFACE_RULES) unless given."""
-    holds, descriptions = SURFACE_RULES[rule]
-    return Variant(f"{rule}_{y}_{n}", (wordings or descriptions)(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
+    holds = RULE_TESTS[rule]
+    descriptions = wordings or SURFACE_RULES[rule][1]
+    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
 
 
 # The same words under two surface rules ("Y if the sentence has a digit, else N"; likewise a
@@ -640,10 +654,28 @@ RULE_WORDS_COMPOSED_RULES = Family("rule_words_composed_rules", RULE_WORDS_ROLES
     for rule, wordings in COMPOSED_RULES.items()
 ])
 
+
+# Four trained rules and one held out whole: whether the rule map (hypernet.word_which_rule)
+# reads a rule from its description, or only tells apart the rules it was trained on. Each word
+# pair (both roles) goes under two of the four trained rules, every two-rule combination equally
+# often, so the family keeps rule_words_composed_rules' 300 pairs and 1,200 variants and each
+# twin group still differs by its rule. Validation: the held-out pairs under all five rules.
+MORE_TRAINED_RULES = ("digit", "comma", "apostrophe", "capitals")
+HELDOUT_RULE = "hyphen"
+_RULE_COMBOS = tuple(itertools.combinations(MORE_TRAINED_RULES, 2))
+RULE_WORDS_COMPOSED_MORE = Family("rule_words_composed_more", RULE_WORDS_ROLES.source_tasks, RULE_WORDS_ROLES.prompt, [
+    _rule_variant(rule, *words, wordings=partial(composed_wordings, rule))
+    for i, (y, n) in enumerate(label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2]) for words in ((y, n), (n, y))
+    for rule in _RULE_COMBOS[i % len(_RULE_COMBOS)]
+], keep=RULE_WORDS_ROLES.keep, text=RULE_WORDS_ROLES.text, twin=_word_set, val_variants=[
+    _rule_variant(rule, y, n, wordings=partial(composed_wordings, rule)) for y, n in label_vocab.probe_val_pairs()
+    for rule in MORE_TRAINED_RULES + (HELDOUT_RULE,)
+])
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
             RULE_WORDS_ROLES, RULE_WORDS_FEW, RULE_WORDS_WORDED, RULE_WORDS_COMPOSED,
-            RULE_WORDS_COMPOSED_WIDE, RULE_WORDS_COMPOSED_RULES)
+            RULE_WORDS_COMPOSED_WIDE, RULE_WORDS_COMPOSED_RULES, RULE_WORDS_COMPOSED_MORE)
 
 
 def task_id(family: Family, variant: Variant) -> str:
