@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = pick_inputs(examples, rules, args.inputs, args.per_rule)
     with Engine(None, n_threads=args.threads) as engine:
         out = rule_matrix(engine, Generator.load(args.bundle), fam, inputs, rules, wordings, args.variants)
-    held = getattr(synthetic, "HELDOUT_RULE", None)
+    held = synthetic.HELDOUT_RULE  # held out of rule_words_composed_more's training; trained nowhere
     out = {"bundle": str(args.bundle), "family": fam.name, "wordings": list(wordings), "inputs": len(inputs),
            "holding": {r: int(sum(h(ex.prompt) for ex in inputs)) for r, h in rules.items()},
            "heldout_rule": held if held in rules else None, **out}

@@ -91,3 +91,14 @@ def test_rule_matrix_credits_the_rule_that_moves_the_answer_apart_from_rules_and
     chosen = pick_inputs(pool, rules, total=6, per_rule=2)
     assert sum(rules["digit"](e.prompt) for e in chosen) >= 2 and sum(rules["comma"](e.prompt) for e in chosen) >= 2
     assert ex("plain") in chosen and len(chosen) == len(set(e.prompt for e in chosen)) <= 6
+
+
+def test_centred_rule_embeddings_are_alike_only_for_rules_the_embedding_confuses():
+    from scripts.rule_embeddings import centred_cosines
+
+    rng = np.random.default_rng(1)
+    shared, a, b = rng.normal(size=(3, 16))
+    by_rule = {"x": shared + a + rng.normal(0, 0.01, (4, 16)), "y": shared + a + rng.normal(0, 0.01, (4, 16)),
+               "z": shared + b + rng.normal(0, 0.01, (4, 16))}
+    cos = centred_cosines(by_rule)
+    assert cos["x"]["y"] > 0.9 and cos["x"]["z"] < 0 and cos["z"]["z"] == 1.0
