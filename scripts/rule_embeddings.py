@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.rule_matrix import rule_of
+from scripts.rule_matrix import rule_families, rule_of
 from scripts.word_check import _emit
 
 
@@ -38,12 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = p.parse_args(argv)
 
-    from t2l_edge.data import synthetic
     from t2l_edge.runtime import Generator
 
-    fam = next((f for f in synthetic.FAMILIES if f.name == args.family), None)
-    if fam is None or not fam.val_variants or any(rule_of(v) not in synthetic.RULE_TESTS for v in fam.val_variants):
-        p.error(f"--family {args.family!r} is not a rule family (see scripts/rule_matrix.py --help)")
+    fam = rule_families().get(args.family)
+    if fam is None:
+        p.error(f"--family {args.family!r} is not a rule family; choose from {', '.join(rule_families())}")
     gen = Generator.load(args.bundle)
     texts: dict[str, list[str]] = {}
     for v in fam.val_variants:

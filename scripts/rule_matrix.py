@@ -38,6 +38,15 @@ def rule_of(variant) -> str:
     return variant.name.split("_", 1)[0]
 
 
+def rule_families() -> dict:
+    """{name: family} of the code-built families whose held-out variants each ask one surface
+    rule (synthetic.RULE_TESTS): the ones a rule check can score."""
+    from t2l_edge.data import synthetic
+
+    return {f.name: f for f in synthetic.FAMILIES
+            if f.val_variants and all(rule_of(v) in synthetic.RULE_TESTS for v in f.val_variants)}
+
+
 def pick_inputs(examples: list, rules: dict, total: int, per_rule: int) -> list:
     """Up to `total` examples: first `per_rule` where each rule holds (rarest rule first, so a
     common rule does not use up the sentences a rare one needs), then ones where none holds."""
@@ -118,12 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.engine import Engine
     from t2l_edge.runtime import Generator
 
-    fams = {f.name: f for f in synthetic.FAMILIES}
-    fam = fams.get(args.family)
-    if fam is None or not fam.val_variants or any(rule_of(v) not in synthetic.RULE_TESTS for v in fam.val_variants):
-        rule_fams = [f.name for f in synthetic.FAMILIES
-                     if f.val_variants and all(rule_of(v) in synthetic.RULE_TESTS for v in f.val_variants)]
-        p.error(f"--family {args.family!r} is not a rule family; choose from {', '.join(rule_fams)}")
+    fam = rule_families().get(args.family)
+    if fam is None:
+        p.error(f"--family {args.family!r} is not a rule family; choose from {', '.join(rule_families())}")
     try:
         wordings = tuple(int(w) for w in args.wordings.split(",") if w)
     except ValueError:
