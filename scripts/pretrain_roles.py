@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if train is None or val is None:
         p.error(f"--families {args.families}: no description names both its words; use label or rule families")
     params = [net.reader.query, *net.reader.key.parameters()]
+    if net.cfg.word_which_object:  # the object term trains its query through the same keys (train/roles.py)
+        params.append(net.word_path.object_query)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     net.train()
     curve, t0 = [{"step": 0, "val_role_acc": role_accuracy(net, val)}], time.perf_counter()

@@ -249,3 +249,63 @@ def test_a_tied_which_rank_says_the_holding_word_minus_the_other_and_flips_with_
                           tiny_spec())
     _load_weights(scaled, str(tmp_path / "earlier"), log=lambda s: None)
     assert torch.equal(scaled.word_path.which_scale, torch.full((2,), 0.3))  # word_which_b: the scales' start
+
+
+def test_an_object_row_grown_on_a_rule_map_starts_from_its_adapters_and_adds_the_read_word_to_rank_1s_a_row(tmp_path):
+    want, moved = _grown_and_moved(tmp_path, dict(read_tokens=2, piece_values="base", word_layers=2, word_which=2,
+                                                  word_which_rule=1), {"word_which_object": 1}, ("object_gain",))
+    (a0, b0), (a1, b1) = want["v_proj"], moved["v_proj"]
+    assert torch.equal(a0, a1) and torch.equal(b0, b1)  # the basis is still zero: nothing read reaches the row
+    with pytest.raises(ValueError, match="word_which_object"):
+        HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which_object=1)
+    with pytest.raises(ValueError, match="piece_values=base"):
+        HyperConfig(variant="M", read_tokens=2, word_layers=2, word_which=1, word_which_object=1)
+
+
+def test_the_object_row_is_the_gain_times_the_read_pieces_basis_image_in_the_top_layers_only():
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2, word_which=2, word_which_object=1)
+    seq = torch.from_numpy(np.random.default_rng(1).normal(size=(3, 9, 64)).astype(np.float32))
+    wp = net.word_path
+    with torch.no_grad():
+        a1 = net(seq)["v_proj"][0]
+        gain = wp.object_gain.clone()
+        wp.object_gain.zero_()
+        a0 = net(seq)["v_proj"][0]
+        wp.object_gain.copy_(gain)
+        from t2l_edge.hypernet.reader import split_packed
+
+        _, states, pieces, mask = split_packed(seq)
+        obj = net.reader.pool(states, pieces, mask, wp.object_query)  # [3, dim]
+        want = (obj @ wp.object_basis.T)[:, None, :] * gain[None]  # [3, layers, in]
+    torch.testing.assert_close(a1[:, -2:, 1] - a0[:, -2:, 1], want, rtol=1e-4, atol=1e-5)
+    keep = [0] + list(range(2, a0.shape[2]))
+    assert torch.equal(a1[:, :, keep], a0[:, :, keep]) and torch.equal(a1[:, :-2], a0[:, :-2])
+    with pytest.raises(ValueError, match="value basis"):
+        wp.start_object_from_base(torch.zeros(3, 3))
+
+
+def test_an_object_row_survives_export_to_onnx(tmp_path):
+    from t2l_edge.export.bundle_writer import write_bundle
+    from t2l_edge.runtime import Generator
+    from tests.helpers.tiny_models import tiny_encoder, tiny_hypernet, torch_pipeline
+
+    enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=1, word_which=2, word_which_object=1)
+    write_bundle(net, tmp_path / "object", provenance={"note": "test"}, encoder=enc, log=lambda s: None)
+    adapters = Generator.load(tmp_path / "object").make_batch(["say yes if apple", "say yes if river"])
+    ref = torch_pipeline(enc, net, [a.description for a in adapters])
+    for i, ad in enumerate(adapters):
+        for m in ad.targets:
+            np.testing.assert_allclose(ad.A[m], ref[m][0][i], rtol=1e-4, atol=1e-4)
+
+
+def test_the_value_basis_maps_a_piece_value_back_to_its_centred_embedding():
+    from t2l_edge.hypernet.piece_values import value_basis, value_table
+
+    emb = torch.from_numpy(np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
+    ids = [0, 1, None, 2, 3, 4]
+    table, basis = value_table(ids, emb, dim=4), value_basis(ids, emb, dim=4)  # as wide as the base: exact
+    used = emb[[0, 1, 2, 3, 4]]
+    torch.testing.assert_close(table[[0, 1, 3, 4, 5]] @ basis.T, used - used.mean(0), rtol=1e-4, atol=1e-5)

@@ -177,3 +177,56 @@ def test_encoder_roles_probe_learns_roles_and_scores_right_swapped_and_word():
     states, mask, y_at, n_at = _probe_rows(64, 1)
     flipped = score(probe, (states, mask, n_at, y_at))  # the same reads, the roles exchanged
     assert flipped["swapped"] == got["right"] and flipped["word"] == got["word"]
+
+
+def _object_task(n: int, seed: int):
+    """_role_task's descriptions with a third named word, the rule's object, whose state says so."""
+    from t2l_edge.train.roles import RoleData
+
+    rng, mark = np.random.default_rng(seed), np.random.default_rng(98).standard_normal(DIM)
+    words = [f"w{k}" for k in range(40)]
+    packed, targets, objects = [], [], []
+    for _ in range(n):
+        y, no, obj, *fill = rng.choice(words, size=6, replace=False)
+        order = list(rng.permutation([y, no, obj, *fill]))
+        pieces = np.stack([np.zeros(DIM)] + [_vec(w) for w in order])
+        states = rng.standard_normal(pieces.shape) * 0.3
+        states[1 + order.index(obj)] += mark
+        packed.append(pack(np.ones((1, DIM)), states[None], pieces[None], np.ones((1, len(pieces)), np.int64))[0])
+        targets.append([_vec(y), _vec(no)])
+        objects.append(_vec(obj))
+    return RoleData(np.stack(packed).astype(np.float32), np.asarray(targets, np.float32),
+                    np.asarray(objects, np.float32), np.ones(n, bool))
+
+
+def test_the_object_term_teaches_the_object_query_to_find_the_rules_word_on_new_words():
+    from t2l_edge.train.roles import object_accuracy
+
+    torch.manual_seed(0)
+    cfg = HyperConfig(variant="M", emb_dim=DIM, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0, read_tokens=2,
+                      piece_values="base", word_layers=1, word_which=2, word_which_a=0.1, word_which_object=1)
+    net = HyperNetwork(cfg, tiny_spec(), init_seed=0)
+    train, held = _object_task(64, 1), _object_task(64, 2)
+    before = object_accuracy(net, held)
+    opt = torch.optim.Adam([*net.reader.parameters(), net.word_path.object_query], lr=3e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(150):
+        loss, info = role_loss(net, train, rng, 16)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert before < 0.6 and object_accuracy(net, held) > 0.9 and info["object_cos"] > 0.8
+    plain = HyperNetwork(HyperConfig(**{**cfg.to_dict(), "word_which_object": 0}), tiny_spec(), init_seed=0)
+    assert object_accuracy(plain, held) is None and "object_cos" not in role_loss(plain, train, rng, 16)[1]
+
+
+def test_role_data_keeps_the_rules_word_where_a_description_names_it():
+    from t2l_edge.data import synthetic
+
+    v = synthetic.RULE_WORDS_COMPOSED_WORD.variants[0]
+    texts = v.descriptions[:3]
+    fam = ConflictFamily(synthetic.RULE_WORDS_COMPOSED_WORD.name, [
+        TaskData(synthetic.task_id(synthetic.RULE_WORDS_COMPOSED_WORD, v), [], _embed(texts), texts)])
+    data = role_data([fam], _embed, "train")
+    assert len(data) == 3 and data.has_object.all()
+    np.testing.assert_allclose(data.objects[0], _vec(v.object), rtol=1e-5, atol=1e-6)

@@ -1,6 +1,7 @@
 """The training side of description specificity: conflict families built in code, conflict
 pairs in batches, family-balanced sampling, the description gap, and device/precision choice."""
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -560,3 +561,26 @@ def test_a_code_built_task_has_its_own_examples_for_a_task_specific_lora():
 
     with pytest.raises(T2LError, match="not a code-built task"):
         task_examples(SimpleNamespace(examples=_fake_source), "syn.nope.x")
+
+
+def test_the_word_family_names_trained_words_only_and_validates_on_held_out_ones():
+    from collections import Counter
+
+    fam = synthetic.RULE_WORDS_COMPOSED_WORD
+    assert len(fam.variants) == 1_200 and not set(synthetic.TRAINED_WORDS) & set(synthetic.HELDOUT_WORDS)
+    per_word = Counter(v.object for v in fam.variants)
+    assert set(per_word) == set(synthetic.TRAINED_WORDS) and min(per_word.values()) >= 24
+    shown = " ".join(d.lower() for v in fam.variants for d in v.descriptions)
+    assert not any(re.search(rf"\b{w}\b", shown) for w in synthetic.HELDOUT_WORDS)
+    assert all(v.object in d for v in fam.variants + fam.val_variants for d in v.descriptions)
+    held = [v for v in fam.val_variants if v.object in synthetic.HELDOUT_WORDS]
+    assert len(held) == len(fam.val_variants) // 2 and {v.object for v in held} == set(synthetic.HELDOUT_WORDS)
+    apple = next(v for v in fam.variants if v.object == "apple")
+    assert [apple.answer(Example(t, "", id="0"), 0) for t in ("river apple chair", "river pineapple chair")] == list(apple.roles)
+
+
+def test_a_word_list_input_is_fixed_by_its_source_and_carries_each_word_about_a_fifth_of_the_time():
+    lists = [synthetic._word_list(Example("", "", id=str(i))) for i in range(2_000)]
+    assert lists[7] == synthetic._word_list(Example("other text", "", id="7"))
+    share = np.mean([[w in s.split() for w in synthetic.WORD_RULE_VOCAB] for s in lists], axis=0)
+    assert all(len(s.split()) == synthetic.WORDS_PER_INPUT for s in lists) and 0.15 < share.min() < share.max() < 0.27

@@ -102,3 +102,18 @@ def test_centred_rule_embeddings_are_alike_only_for_rules_the_embedding_confuses
                "z": shared + b + rng.normal(0, 0.01, (4, 16))}
     cos = centred_cosines(by_rule)
     assert cos["x"]["y"] > 0.9 and cos["x"]["z"] < 0 and cos["z"]["z"] == 1.0
+
+
+def test_the_word_rule_check_credits_an_adapter_that_moves_with_its_own_word():
+    from scripts.word_rule_check import adapter_row, summarise, word_separations
+
+    truth = {"apple": np.array([1, 1, 0, 0, 1, 0], bool), "river": np.array([0, 1, 1, 0, 0, 1], bool),
+             "rare": np.array([1, 0, 0, 0, 0, 0], bool)}  # listed once: no separation
+    prefs = np.where(truth["apple"], 2.0, -1.0)
+    by_word = word_separations(prefs, truth)
+    assert set(by_word) == {"apple", "river"} and by_word["apple"] == 3.0
+    row = adapter_row(by_word, "apple")
+    assert row["follows"] and row["own"] - row["others"] > 2.5
+    assert not adapter_row(by_word, "river")["follows"]
+    s = summarise([row, row])
+    assert s["adapters"] == 2 and s["follows"] == 1.0 and s["own"]["mean"] == 3.0

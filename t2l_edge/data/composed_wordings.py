@@ -132,6 +132,30 @@ TRAINED = {name: _parts(**_TRAINED_GRAMMAR, objects=r.objects, openings=_trained
            for name, r in RULES.items()}
 HELDOUT = {name: _parts(**_HELDOUT_GRAMMAR, objects=r.heldout_objects, asks=r.asks) for name, r in RULES.items()}
 
+# Rules about one word ("Y if the sentence contains the word "said""), named WORD_RULE + the word:
+# one grammar for any word, so a generator can be asked about words no training rule named.
+WORD_RULE = "word-"
+
+
+def word_rule_words(word: str) -> RuleWords:
+    q = f'"{word}"'
+    return RuleWords(
+        objects=((f"the word {q}", f"the word {q}"), (q, q), (f"the word {word}", f"the word {word}"),
+                 (f"{q} as a word", f"{q} as a word"), (f"the token {q}", f"the token {q}")),
+        heldout_objects=((f"an occurrence of {q}", f"occurrences of {q}"), (f"{q} somewhere in it", f"{q} anywhere")),
+        topic=f"You look for the word {q} in sentences. ",
+        asks=(f"Is the word {q} there?", f"Is the sentence free of {q}?"))
+
+
+@lru_cache(maxsize=None)
+def _rule_parts(rule: str, heldout: bool) -> Parts:
+    if not rule.startswith(WORD_RULE):
+        return (HELDOUT if heldout else TRAINED)[rule]
+    r = word_rule_words(rule[len(WORD_RULE):])
+    if heldout:
+        return _parts(**_HELDOUT_GRAMMAR, objects=r.heldout_objects, asks=r.asks)
+    return _parts(**_TRAINED_GRAMMAR, objects=r.objects, openings=_trained_openings(r.topic), asks=r.asks)
+
 
 # The digit rule's trained parts with about twice as many of each kind: whether a reader that
 # fell on new parts (scripts/part_swap.py) generalises further when each kind has more examples.
@@ -268,11 +292,11 @@ def composed_comma_wordings(y: str, n: str) -> list[str]:
 @lru_cache(maxsize=None)  # the wide family takes its held-out wordings from here: composed once
 def _composed(rule: str, y: str, n: str) -> tuple[str, ...]:
     rng = random.Random(f"composed-{rule}:{y}:{n}")
-    trained = _trained(rng, TRAINED[rule], y, n)
+    trained = _trained(rng, _rule_parts(rule, False), y, n)
     # Held out: new parts in a trained frame, then new parts in a new frame, so a check can
     # tell a reader that fails on new clauses from one that fails on new sentence structure.
-    held = [compose(rng, rng.choice(TRAINED_FRAMES), HELDOUT[rule], y, n),
-            compose(rng, rng.choice(HELDOUT_FRAMES), HELDOUT[rule], y, n)]
+    held = [compose(rng, rng.choice(TRAINED_FRAMES), _rule_parts(rule, True), y, n),
+            compose(rng, rng.choice(HELDOUT_FRAMES), _rule_parts(rule, True), y, n)]
     return tuple(trained + held[:HELDOUT_PER_TASK])
 
 

@@ -42,7 +42,8 @@ from fnmatch import fnmatchcase
 from functools import partial
 
 from . import label_vocab
-from .composed_wordings import composed_comma_wordings, composed_digit_wordings, composed_wordings, wide_digit_wordings
+from .composed_wordings import (WORD_RULE, composed_comma_wordings, composed_digit_wordings, composed_wordings,
+                                wide_digit_wordings)
 from .descriptions import HELDOUT_PER_TASK
 from .schema import Example
 
@@ -56,6 +57,7 @@ class Variant:
     descriptions: list[str]  # the last HELDOUT_PER_TASK are validation wording, as for pool tasks
     answer: object  # (source Example, input index) -> answer text, or None to skip the input
     roles: tuple[str, ...] = ()  # label families: (the word for the class that holds, the word for the other)
+    object: str = ""  # rule families: the word the rule is about, where the rule is about a word ("said")
 
 
 @dataclass
@@ -541,12 +543,25 @@ RULE_TESTS = {
     "capitals": lambda text: re.search(r"\b[A-Z]{2,}\b", text) is not None,  # a word of 2+ capitals: "US", "AIDS"
 }
 
+# Rules about one word, for rule_words_composed_word: common nouns that are one piece for the
+# encoder and one token for the base (" apple"), so the piece a reader finds in a description
+# is the very token the base sees in the input; none is a label word (label_vocab). Every
+# fourth word is held out: no trained description names it, though inputs carry it.
+WORD_RULE_VOCAB = tuple("""apple river chair window garden doctor horse bread paper glass cloud forest engine summer market
+mountain island kitchen bottle camera flower bridge castle dinner teacher farmer planet desert village hammer pencil
+rabbit tiger lemon butter coffee silver copper wheel tower station hospital library airport soldier painter guitar
+violin candle mirror blanket pocket basket ladder rocket carpet jacket garage""".split())
+HELDOUT_WORDS = WORD_RULE_VOCAB[3::4]
+TRAINED_WORDS = tuple(w for w in WORD_RULE_VOCAB if w not in HELDOUT_WORDS)
+RULE_TESTS.update({WORD_RULE + w: (lambda text, w=w: re.search(rf"\b{w}\b", text) is not None) for w in WORD_RULE_VOCAB})
+
 
 def _rule_variant(rule: str, y: str, n: str, wordings=None) -> Variant:
     """`wordings(y, n)`: the descriptions, the rule's own (SURFACE_RULES) unless given."""
     holds = RULE_TESTS[rule]
     descriptions = wordings or SURFACE_RULES[rule][1]
-    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n))
+    about = rule[len(WORD_RULE):] if rule.startswith(WORD_RULE) else ""
+    return Variant(f"{rule}_{y}_{n}", descriptions(y, n), lambda ex, i: y if holds(ex.prompt) else n, (y, n), about)
 
 
 # The same words under two surface rules ("Y if the sentence has a digit, else N"; likewise a
@@ -672,10 +687,36 @@ RULE_WORDS_COMPOSED_MORE = Family("rule_words_composed_more", RULE_WORDS_ROLES.s
     for rule in MORE_TRAINED_RULES + (HELDOUT_RULE,)
 ])
 
+
+WORDS_PER_INPUT = 12  # of WORD_RULE_VOCAB's 58: each word's rule holds on about a fifth of the inputs
+
+
+def _word_list(ex: Example) -> str:
+    """The input of rule_words_composed_word: a fixed draw of words, by the source example's id."""
+    return " ".join(random.Random(f"word-list:{ex.id}").sample(WORD_RULE_VOCAB, WORDS_PER_INPUT))
+
+
+# Rules about words ("Y if the text contains the word "apple", N otherwise") over lists of
+# words: whether rank 1's A row, built from the word a description names (HyperConfig
+# word_which_object), finds words no trained description named. Each word pair (both roles)
+# goes under two trained words, cycled, so each trained word has about 27 variants; validation:
+# each held-out pair under one trained and one held-out word.
+RULE_WORDS_COMPOSED_WORD = Family("rule_words_composed_word", RULE_WORDS_ROLES.source_tasks, RULE_WORDS_ROLES.prompt, [
+    _rule_variant(WORD_RULE + TRAINED_WORDS[(2 * i + k) % len(TRAINED_WORDS)], *words,
+                  wordings=partial(composed_wordings, WORD_RULE + TRAINED_WORDS[(2 * i + k) % len(TRAINED_WORDS)]))
+    for i, (y, n) in enumerate(label_vocab.probe_train_pairs()[:RULE_TRAIN_PAIRS // 2]) for words in ((y, n), (n, y))
+    for k in range(2)
+], keep=RULE_WORDS_ROLES.keep, text=_word_list, twin=_word_set, val_variants=[
+    _rule_variant(WORD_RULE + w, y, n, wordings=partial(composed_wordings, WORD_RULE + w))
+    for j, (y, n) in enumerate(label_vocab.probe_val_pairs())
+    for w in (TRAINED_WORDS[j % len(TRAINED_WORDS)], HELDOUT_WORDS[j % len(HELDOUT_WORDS)])
+])
+
 FAMILIES = (MC_FORMAT, RTE_LABELS, MRPC_LABELS, SENTENCE_OPS, TOPIC, LABEL_WORDS, MRPC_WORDS, LABEL_WORDS_WIDE,
             LABEL_WORDS_VOCAB, SAY_WORD, SAY_WORD_SPLIT, LABEL_WORDS_SPLIT, RULE_WORDS_SPLIT,
             RULE_WORDS_ROLES, RULE_WORDS_FEW, RULE_WORDS_WORDED, RULE_WORDS_COMPOSED,
-            RULE_WORDS_COMPOSED_WIDE, RULE_WORDS_COMPOSED_RULES, RULE_WORDS_COMPOSED_MORE)
+            RULE_WORDS_COMPOSED_WIDE, RULE_WORDS_COMPOSED_RULES, RULE_WORDS_COMPOSED_MORE,
+            RULE_WORDS_COMPOSED_WORD)
 
 
 def task_id(family: Family, variant: Variant) -> str:

@@ -27,6 +27,7 @@ class HyperConfig:
     word_which: int = 0  # the word path's second rank, for which named word the input asks for (word_path.py): 1 a learned B map, 2 tied to the naming map
     word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
     word_which_rule: int = 0  # 1: that rank's A row adds a map of the pooled description, so what it reads can follow the rule (word_path.py)
+    word_which_object: int = 0  # 1: that rank's A row adds the base embedding of the word the rule is about, read by its own query (word_path.py)
     word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated (tied: its scales)
 
     def __post_init__(self):
@@ -39,6 +40,10 @@ class HyperConfig:
             raise ValueError("word_which is 0 (off), 1 (learned B map) or 2 (tied to the naming map), and 1 or 2 needs word_layers > 0")
         if self.word_which_rule not in (0, 1) or (self.word_which_rule and not self.word_which):
             raise ValueError("word_which_rule is 0 or 1, and 1 needs the word path's second rank (word_which 1 or 2)")
+        if self.word_which_object not in (0, 1) or (self.word_which_object and not self.word_which):
+            raise ValueError("word_which_object is 0 or 1, and 1 needs the word path's second rank (word_which 1 or 2)")
+        if self.word_which_object and self.piece_values != "base":
+            raise ValueError("word_which_object maps a read piece back into the base's embeddings: it needs piece_values=base")
         if self.word_which == 2 and not (self.word_which_a > 0 or self.word_which_b):
             raise ValueError("a tied second rank (word_which=2) with a zero A row and zero scales gets no gradient: "
                              "set word_which_a > 0 or word_which_b (the scales' start)")

@@ -118,7 +118,8 @@ class HyperNetwork(nn.Module):
             fin, fout = self.shapes[WORD_MODULE]
             self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout, cfg.word_which,
                                       cfg.word_which_a, query_dim=cfg.emb_dim,
-                                      rule_dim=cfg.emb_dim if cfg.word_which_rule else 0)
+                                      rule_dim=cfg.emb_dim if cfg.word_which_rule else 0,
+                                      object_dim=cfg.emb_dim if cfg.word_which_object else 0)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -148,20 +149,22 @@ class HyperNetwork(nn.Module):
             h = h + read.view((T,) + (1,) * (h.dim() - 2) + (-1,))
         return self.to_head(self.blocks(h))
 
-    def _read(self, task_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(pooled embeddings [T, emb_dim], what the reader's queries read [T, queries * emb_dim] or None)."""
+    def _read(self, task_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(pooled embeddings [T, emb_dim], what the reader's queries read [T, queries * emb_dim] or
+        None, what the word path's object query read [T, emb_dim] or None)."""
         if not self.cfg.read_tokens:
-            return (split_packed(task_emb)[0] if task_emb.dim() == 3 else task_emb), None
+            return (split_packed(task_emb)[0] if task_emb.dim() == 3 else task_emb), None, None
         if task_emb.dim() != 3:
             raise ValueError(f"this generator reads word pieces: it takes packed descriptions [T, 1 + pieces, "
                              f"{2 * self.cfg.emb_dim}], not {list(task_emb.shape)}")
         pooled, states, pieces, mask = split_packed(task_emb)
-        return pooled, self.reader.pool(states, pieces, mask)
+        obj = self.reader.pool(states, pieces, mask, self.word_path.object_query) if self.cfg.word_which_object else None
+        return pooled, self.reader.pool(states, pieces, mask), obj
 
     def forward(self, task_emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """task_emb [T, emb_dim] -> {module: (A [T, L, r, in], B [T, L, out, r])}, HF row order."""
         cfg, r = self.cfg, self.cfg.rank
-        pooled, read = self._read(task_emb)
+        pooled, read, obj = self._read(task_emb)
         h = self._trunk(pooled, read)
         T, L = task_emb.shape[0], self.base.n_layer
         out = {}
@@ -180,6 +183,6 @@ class HyperNetwork(nn.Module):
                 a = y[:, :, 0, :, :fin]
                 b = y[:, :, 1, :, :fout].transpose(-1, -2)
             if m == WORD_MODULE and cfg.word_layers:
-                a, b = self.word_path(a, b, read, pooled)
+                a, b = self.word_path(a, b, read, pooled, obj)
             out[m] = (a, b)
         return out

@@ -42,24 +42,42 @@ def first_tokens(texts: list[str], base_tokenizer) -> list[int | None]:
 
 def base_value_table(tokenizer_json: Path, dim: int, base_gguf: str | None = None) -> torch.Tensor:
     """value_table for the MiniLM vocabulary in `tokenizer_json` and a base GGUF (the default one)."""
+    return value_table(*_ids_and_embeddings(tokenizer_json, base_gguf), dim)
+
+
+def base_value_basis(tokenizer_json: Path, dim: int, base_gguf: str | None = None) -> torch.Tensor:
+    """[base dim, dim]: value_basis for the same vocabulary and base: a piece value times its
+    transpose is the piece's centred base embedding, as far as `dim` directions keep it."""
+    return value_basis(*_ids_and_embeddings(tokenizer_json, base_gguf), dim)
+
+
+def _ids_and_embeddings(tokenizer_json: Path, base_gguf: str | None) -> tuple[list[int | None], torch.Tensor]:
     from ..train.base_torch import load_base_torch
 
     model, tok, _ = load_base_torch(base_gguf)
-    ids = first_tokens(piece_texts(tokenizer_json), tok)
-    return value_table(ids, model.get_input_embeddings().weight.detach().float(), dim)
+    return first_tokens(piece_texts(tokenizer_json), tok), model.get_input_embeddings().weight.detach().float()
+
+
+def _centred_rows(ids: list[int | None], emb: torch.Tensor) -> tuple[list[int], torch.Tensor]:
+    rows = [i for i, t in enumerate(ids) if t is not None]
+    used = emb[[ids[i] for i in rows]]
+    return rows, used - used.mean(0)
+
+
+def value_basis(ids: list[int | None], emb: torch.Tensor, dim: int) -> torch.Tensor:
+    """[base dim, min(dim, base dim)]: the used rows' top `dim` principal directions, the
+    columns value_table projects onto."""
+    # 90% of the variance in 384 of 576 dimensions for SmolLM2-135M.
+    _, _, vt = torch.linalg.svd(_centred_rows(ids, emb)[1], full_matrices=False)
+    return vt[:dim].T
 
 
 def value_table(ids: list[int | None], emb: torch.Tensor, dim: int) -> torch.Tensor:
-    """[pieces, dim]: row i is emb[ids[i]], centred and projected onto the used rows' top `dim`
-    principal directions, so inner products between pieces survive as far as `dim` allows;
-    zeros where ids[i] is None."""
-    rows = [i for i, t in enumerate(ids) if t is not None]
-    used = emb[[ids[i] for i in rows]]
-    centred = used - used.mean(0)
-    # 90% of the variance in 384 of 576 dimensions for SmolLM2-135M; a base narrower than
-    # `dim` leaves the last columns zero.
-    _, _, vt = torch.linalg.svd(centred, full_matrices=False)
-    proj = vt[:dim].T  # [base dim, min(dim, base dim)]
+    """[pieces, dim]: row i is emb[ids[i]], centred and projected onto value_basis, so inner
+    products between pieces survive as far as `dim` allows; zeros where ids[i] is None. A base
+    narrower than `dim` leaves the last columns zero."""
+    rows, centred = _centred_rows(ids, emb)
+    proj = value_basis(ids, emb, dim)
     table = torch.zeros(len(ids), dim)
     table[rows, :proj.shape[1]] = centred @ proj
     return table

@@ -53,12 +53,15 @@ class TokenReader(nn.Module):
     # No forward: the generator calls pool, then mlp, because its word path (hypernet/word_path.py)
     # reads what the queries pooled before the MLP.
 
-    def logits(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[T, queries, S]: how strongly each query asks for each piece."""
+    def logits(self, states: torch.Tensor, mask: torch.Tensor, query: torch.Tensor | None = None) -> torch.Tensor:
+        """[T, queries, S]: how strongly each query (the reader's own unless given) asks for each piece."""
         keyed = neighbour_mean(states, mask, self.context) if self.context else states
-        return torch.einsum("qd,tsd->tqs", self.query, self.key(keyed)) * states.shape[-1] ** -0.5
+        q = self.query if query is None else query
+        return torch.einsum("qd,tsd->tqs", q, self.key(keyed)) * states.shape[-1] ** -0.5
 
-    def pool(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """What the queries read, before the output MLP: [T, queries * dim]."""
-        weights = self.logits(states, mask).masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
+    def pool(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor,
+             query: torch.Tensor | None = None) -> torch.Tensor:
+        """What the queries read, before the output MLP: [T, queries * dim]. Another module's
+        `query` [q, dim] reads through the same keys (hypernet/word_path.py's object query)."""
+        weights = self.logits(states, mask, query).masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
         return torch.einsum("tqs,tsd->tqd", weights, pieces).flatten(1)

@@ -38,6 +38,18 @@ one learned vector per layer, the same for every description, so it can look for
 commas but not for digits under one description and commas under the next (docs/specificity.md,
 "Which part of binding fails"). The trunk's own rank-1 row depends on the description too, but
 reaches it only through the shared head.
+
+`object_dim` (HyperConfig.word_which_object) builds that row from the rule's own words instead
+of from a map learned per rule. A rule map trained on four surface rules sent a fifth, held out,
+to nothing: it learned one direction per rule, not a way to make one from a rule's words
+(docs/specificity.md, "Does the rule map read a rule it never trained on?"). Here a query of its
+own reads, through the reader's keys, one piece of the description (the word the rule is about:
+"answer Y if the sentence contains the word *said*"), whose value is the base's own embedding of
+that word projected onto its principal directions (hypernet/piece_values.py). `object_basis` (the
+projection's transpose, fixed by the base) maps it back into the base's embedding space, where a
+row that looks like the word's embedding fires on inputs that carry the word, and a learned gain
+per layer and feature, starting at zero, scales that row into rank 1's. Nothing in the map is
+specific to a word, so what it learns on trained words applies to any word the query reads.
 """
 
 from __future__ import annotations
@@ -51,7 +63,7 @@ WHICH_FREE, WHICH_TIED = 1, 2  # HyperConfig.word_which: the second rank's B map
 
 class WordPath(nn.Module):
     def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: int = 0, which_a: float = 0.0,
-                 query_dim: int | None = None, rule_dim: int = 0):
+                 query_dim: int | None = None, rule_dim: int = 0, object_dim: int = 0):
         super().__init__()
         self.layers, self.fout = layers, fout
         # What the reader read is `queries` blocks of query_dim; under the role term the first
@@ -72,6 +84,11 @@ class WordPath(nn.Module):
         if rule_dim:  # after which_a, so which_a draws the same values either way
             self.which_rule = nn.Linear(rule_dim, layers * fin, bias=False)
             nn.init.zeros_(self.which_rule.weight)
+        if object_dim:  # last, so the parts above draw the same values either way
+            self.object_query = nn.Parameter(torch.randn(1, object_dim) * object_dim ** -0.5)
+            self.object_gain = nn.Parameter(torch.zeros(layers, fin))
+            # Filled from the base by start_object_from_base; saved with the weights.
+            self.register_buffer("object_basis", torch.zeros(fin, object_dim))
 
     @torch.no_grad()
     def start_which_from_naming(self, scale: float) -> None:
@@ -88,6 +105,14 @@ class WordPath(nn.Module):
         w[:, self.holding_width:] *= -1
         self.which_b.weight.copy_(scale * w)
 
+    @torch.no_grad()
+    def start_object_from_base(self, basis: torch.Tensor) -> None:
+        """basis [base dim, piece dim] (piece_values.base_value_basis): maps a read piece back
+        into the base's embedding space. Only this v_proj's input width must equal the base's."""
+        if basis.shape != self.object_basis.shape:
+            raise ValueError(f"the base's value basis is {list(basis.shape)}, the word path needs {list(self.object_basis.shape)}")
+        self.object_basis.copy_(basis)
+
     def _holding_minus_other(self, read: torch.Tensor) -> torch.Tensor:
         """[T, layers * out]: the naming map's column for the holding word's mean read minus the
         other word's, each read as if by every query, so exchanging the roles negates it exactly
@@ -98,10 +123,10 @@ class WordPath(nn.Module):
         return self.to_b(diff.repeat(1, self.queries))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor,
-                pooled: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                pooled: torch.Tensor | None = None, obj: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """a [T, L, r, in], b [T, L, out, r], read [T, read_dim], pooled [T, rule_dim] (read only
-        with rule_dim) -> (a, b) with rank 0 (and with `which`, rank 1) of the last `layers`
-        layers added to."""
+        with rule_dim), obj [T, object_dim] (what object_query read; only with object_dim) ->
+        (a, b) with rank 0 (and with `which`, rank 1) of the last `layers` layers added to."""
         k, t = self.layers, a.shape[0]
         rows, cols = [self.a], [self.to_b(read)]
         if hasattr(self, "which_b"):
@@ -115,6 +140,9 @@ class WordPath(nn.Module):
         if hasattr(self, "which_rule"):
             rule_row = self.which_rule(pooled).view(t, k, 1, -1)
             add_a = add_a + torch.cat([torch.zeros_like(rule_row), rule_row], dim=2)  # [T, k, 2, in]
+        if hasattr(self, "object_gain"):
+            object_row = ((obj @ self.object_basis.T)[:, None, :] * self.object_gain[None]).unsqueeze(2)  # [T, k, 1, in]
+            add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)
         top_b = torch.cat([b[:, -k:, :, :n] + add_b, b[:, -k:, :, n:]], dim=3)

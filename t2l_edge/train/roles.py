@@ -11,6 +11,10 @@ should pool the value of the word for the class that holds and the second half t
 other, the layout scripts/pretrain_reader.py warms up. Loss: 1 - cosine of each query's read
 with its word's value, averaged. The words' values are the encoder's own piece
 values of the bare word, the space the reader pools (hypernet/piece_values.py).
+
+A generator with an object query (hypernet/word_path.py, HyperConfig.word_which_object) gets the
+same kind of term for it on variants that name the word their rule is about (`Variant.object`):
+its read should be that word's value.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class PackedRows:
 class RoleData:
     packed: PackedRows | np.ndarray  # [N, 1 + pieces, 2 * dim]: descriptions that name both words
     targets: np.ndarray  # [N, 2, dim]: value of the word for the class that holds, then the other's
+    objects: np.ndarray | None = None  # [N, dim]: value of the word the rule is about, zeros where none
+    has_object: np.ndarray | None = None  # [N] bool
 
     def __len__(self) -> int:
         return len(self.packed)
@@ -61,20 +67,25 @@ def role_data(families, embed, split: str) -> RoleData | None:
     (of `split`'s wordings, as the families hold them) that names both words."""
     from ..data import synthetic
 
-    roles = {synthetic.task_id(f, v): v.roles for f in synthetic.FAMILIES for v in f.split_variants(split) if v.roles}
-    rows, words = [], []
+    variants = {synthetic.task_id(f, v): v for f in synthetic.FAMILIES for v in f.split_variants(split) if v.roles}
+    rows, words, objects = [], [], []
     for fam in families:
         for v in fam.variants:
-            pair = roles.get(v.task_id)
-            for k, text in enumerate(v.descriptions if pair else []):
-                if all(_names(text, w) for w in pair):
+            known = variants.get(v.task_id)
+            for k, text in enumerate(v.descriptions if known else []):
+                if all(_names(text, w) for w in known.roles):
                     rows.append(v.desc_emb[k])
-                    words.append(pair)
+                    words.append(known.roles)
+                    objects.append(known.object if known.object and _names(text, known.object) else "")
     if not rows:
         return None
-    vocab = sorted({w for pair in words for w in pair})
+    vocab = sorted({w for pair in words for w in pair} | set(objects) - {""})
     values = dict(zip(vocab, split_packed(torch.from_numpy(embed(vocab)))[2][:, 1].numpy()))  # piece 1: after [CLS]
-    return RoleData(PackedRows(rows), np.stack([[values[y], values[n]] for y, n in words]).astype(np.float32))
+    values[""] = np.zeros_like(values[vocab[0]])
+    has_object = np.array([bool(o) for o in objects])
+    return RoleData(PackedRows(rows), np.stack([[values[y], values[n]] for y, n in words]).astype(np.float32),
+                    np.stack([values[o] for o in objects]).astype(np.float32) if has_object.any() else None,
+                    has_object if has_object.any() else None)
 
 
 def _reads(net, packed: torch.Tensor) -> torch.Tensor:
@@ -89,12 +100,51 @@ def _targets(data: RoleData, rows, queries: int) -> torch.Tensor:
     return t[:, [0] * (queries // 2) + [1] * (queries - queries // 2)]
 
 
+def _object_reads(net, packed: torch.Tensor) -> torch.Tensor:
+    """[N, dim]: what the word path's object query pools."""
+    _, states, pieces, mask = split_packed(packed.to(next(net.parameters()).device))
+    return net.reader.pool(states, pieces, mask, net.word_path.object_query)
+
+
+def _reads_objects(net, data: RoleData) -> bool:
+    return data.objects is not None and bool(getattr(net.cfg, "word_which_object", 0))
+
+
 def role_loss(net, data: RoleData, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, dict]:
-    """The term on n descriptions drawn with `rng`, and its mean cosine for the log."""
+    """The term on n descriptions drawn with `rng`, and its mean cosine for the log; with an
+    object query, plus the object term on those of them that name their rule's word."""
     pick = rng.choice(len(data), size=min(n, len(data)), replace=False)
-    reads = _reads(net, torch.from_numpy(data.packed[pick]))
+    packed = torch.from_numpy(data.packed[pick])
+    reads = _reads(net, packed)
     cos = torch.nn.functional.cosine_similarity(reads, _targets(data, pick, reads.shape[1]).to(reads.device), dim=-1)
-    return (1 - cos).mean(), {"role_cos": float(cos.detach().mean())}
+    loss, info = (1 - cos).mean(), {"role_cos": float(cos.detach().mean())}
+    named = data.has_object[pick] if _reads_objects(net, data) else np.zeros(len(pick), bool)
+    if named.any():
+        obj = _object_reads(net, packed[torch.from_numpy(named)])
+        target = torch.from_numpy(data.objects[pick[named]]).to(obj.device)
+        obj_cos = torch.nn.functional.cosine_similarity(obj, target, dim=-1)
+        loss = loss + (1 - obj_cos).mean()
+        info["object_cos"] = float(obj_cos.detach().mean())
+    return loss, info
+
+
+@torch.no_grad()
+def object_accuracy(net, data: RoleData, chunk: int = 64) -> float | None:
+    """The share of descriptions naming their rule's word whose object read is nearer that word
+    than either named answer word; None without an object query or such descriptions."""
+    if not _reads_objects(net, data):
+        return None
+    hits = []
+    for i in range(0, len(data), chunk):
+        named = data.has_object[i:i + chunk]
+        if not named.any():
+            continue
+        obj = _object_reads(net, torch.from_numpy(data.packed[i:i + chunk])[torch.from_numpy(named)])
+        words = torch.cat([torch.from_numpy(data.objects[i:i + chunk][named])[:, None],
+                           torch.from_numpy(data.targets[i:i + chunk][named])], 1).to(obj.device)  # [n, 3, dim]
+        sim = torch.nn.functional.cosine_similarity(obj[:, None], words, dim=-1)
+        hits.append(sim.argmax(-1) == 0)
+    return float(torch.cat(hits).float().mean())
 
 
 @torch.no_grad()

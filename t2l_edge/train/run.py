@@ -44,6 +44,8 @@ def _run_through_base(kind: str, cfg, resume: bool, until: int | None, dist, log
 
             train_tasks, val_tasks, extra, data_prov = load_sft_data(cfg, log=log)
             net = HyperNetwork(hcfg, spec, init_seed=cfg.seed)
+            if hcfg.word_which_object:
+                _start_object_basis(net, str(base_path))
             if cfg.init_from and not resume:
                 _load_weights(net, cfg.init_from, log)
             net = net.to(device)
@@ -85,7 +87,17 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
 # Parts a generator may grow on an earlier checkpoint (init_from): each starts at zero, so the
 # grown generator makes exactly the earlier one's adapters. Config field -> its parameters' prefix.
 GROWN_PARTS = {"read_tokens": "reader.", "word_layers": "word_path.", "word_which": "word_path.which_",
-               "word_which_rule": "word_path.which_rule."}
+               "word_which_rule": "word_path.which_rule.", "word_which_object": "word_path.object_"}
+
+
+def _start_object_basis(net, base_path: str) -> None:
+    """The word path's object basis from the base's embeddings (a fixed map, not learned), as
+    the encoder's piece values were made; an init_from or resumed checkpoint that has one
+    overwrites it with the same numbers."""
+    from ..hypernet.encoder import minilm_path
+    from ..hypernet.piece_values import base_value_basis
+
+    net.word_path.start_object_from_base(base_value_basis(minilm_path() / "tokenizer.json", net.cfg.emb_dim, base_path))
 
 
 def _silent_reader(net) -> bool:
