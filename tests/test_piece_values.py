@@ -278,7 +278,7 @@ def test_the_object_row_is_the_gain_times_the_read_pieces_basis_image_in_the_top
 
         _, states, pieces, mask = split_packed(seq)
         obj = net.reader.pool(states, pieces, mask, wp.object_query)  # [3, dim]
-        want = (obj @ wp.object_basis.T)[:, None, :] * gain[None]  # [3, layers, in]
+        want = torch.einsum("kfd,td->tkf", wp.object_basis, obj) * gain[None]  # [3, layers, in]
     torch.testing.assert_close(a1[:, -2:, 1] - a0[:, -2:, 1], want, rtol=1e-4, atol=1e-5)
     keep = [0] + list(range(2, a0.shape[2]))
     assert torch.equal(a1[:, :, keep], a0[:, :, keep]) and torch.equal(a1[:, :-2], a0[:, :-2])
@@ -309,3 +309,23 @@ def test_the_value_basis_maps_a_piece_value_back_to_its_centred_embedding():
     table, basis = value_table(ids, emb, dim=4), value_basis(ids, emb, dim=4)  # as wide as the base: exact
     used = emb[[0, 1, 2, 3, 4]]
     torch.testing.assert_close(table[[0, 1, 3, 4, 5]] @ basis.T, used - used.mean(0), rtol=1e-4, atol=1e-5)
+
+
+def test_a_fitted_detector_fires_on_its_words_tokens_where_the_raw_embedding_does_not():
+    """Tokens' layer inputs are a mixed-up copy of their embeddings plus one loud shared direction
+    (as a real residual stream has): the embedding itself scores the word's tokens poorly there,
+    the fitted detector (train/object_basis.py) well, for words it never singled out."""
+    from scripts.object_row_probe import auc
+    from t2l_edge.train.object_basis import detectors
+
+    rng = np.random.default_rng(0)
+    emb = torch.from_numpy(rng.normal(size=(50, 16)).astype(np.float32))
+    mix = torch.from_numpy(rng.normal(size=(16, 16)).astype(np.float32))
+    loud = torch.from_numpy(rng.normal(size=16).astype(np.float32))
+    ids = torch.from_numpy(rng.integers(0, 50, size=3_000))
+    x = emb[ids] @ mix.T + 3.0 * torch.from_numpy(rng.normal(size=(3_000, 1)).astype(np.float32)) * loud
+    d = detectors(emb, ids, x)
+    centred = emb - emb[ids].mean(0)
+    raw = [auc((x @ centred[w]).numpy(), (ids == w).numpy()) for w in range(10)]
+    fit = [auc((x @ (d @ centred[w])).numpy(), (ids == w).numpy()) for w in range(10)]
+    assert np.mean(fit) > 0.97 and np.mean(fit) > np.mean(raw) + 0.1

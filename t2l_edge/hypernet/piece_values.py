@@ -45,10 +45,11 @@ def base_value_table(tokenizer_json: Path, dim: int, base_gguf: str | None = Non
     return value_table(*_ids_and_embeddings(tokenizer_json, base_gguf), dim)
 
 
-def base_value_basis(tokenizer_json: Path, dim: int, base_gguf: str | None = None) -> torch.Tensor:
-    """[base dim, dim]: value_basis for the same vocabulary and base: a piece value times its
-    transpose is the piece's centred base embedding, as far as `dim` directions keep it."""
-    return value_basis(*_ids_and_embeddings(tokenizer_json, base_gguf), dim)
+def base_values_and_basis(tokenizer_json: Path, dim: int, base_gguf: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(value_table, value_basis) for the same vocabulary and base: a piece value times the
+    basis's transpose is the piece's centred base embedding, as far as `dim` directions keep it."""
+    ids, emb = _ids_and_embeddings(tokenizer_json, base_gguf)
+    return value_table(ids, emb, dim), value_basis(ids, emb, dim)
 
 
 def _ids_and_embeddings(tokenizer_json: Path, base_gguf: str | None) -> tuple[list[int | None], torch.Tensor]:

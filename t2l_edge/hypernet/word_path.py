@@ -45,11 +45,11 @@ to nothing: it learned one direction per rule, not a way to make one from a rule
 (docs/specificity.md, "Does the rule map read a rule it never trained on?"). Here a query of its
 own reads, through the reader's keys, one piece of the description (the word the rule is about:
 "answer Y if the sentence contains the word *said*"), whose value is the base's own embedding of
-that word projected onto its principal directions (hypernet/piece_values.py). `object_basis` (the
-projection's transpose, fixed by the base) maps it back into the base's embedding space, where a
-row that looks like the word's embedding fires on inputs that carry the word, and a learned gain
-per layer and feature, starting at zero, scales that row into rank 1's. Nothing in the map is
-specific to a word, so what it learns on trained words applies to any word the query reads.
+that word projected onto its principal directions (hypernet/piece_values.py). `object_basis`,
+fixed by the base (train/object_basis.py), maps it to a row that fires where the input carries
+that word in each layer, and a learned gain per layer and feature, starting at zero, scales
+that row into rank 1's. Nothing in the map is specific to a word, so what it learns on trained
+words applies to any word the query reads.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class WordPath(nn.Module):
             self.object_query = nn.Parameter(torch.randn(1, object_dim) * object_dim ** -0.5)
             self.object_gain = nn.Parameter(torch.zeros(layers, fin))
             # Filled from the base by start_object_from_base; saved with the weights.
-            self.register_buffer("object_basis", torch.zeros(fin, object_dim))
+            self.register_buffer("object_basis", torch.zeros(layers, fin, object_dim))
 
     @torch.no_grad()
     def start_which_from_naming(self, scale: float) -> None:
@@ -107,8 +107,8 @@ class WordPath(nn.Module):
 
     @torch.no_grad()
     def start_object_from_base(self, basis: torch.Tensor) -> None:
-        """basis [base dim, piece dim] (piece_values.base_value_basis): maps a read piece back
-        into the base's embedding space. Only this v_proj's input width must equal the base's."""
+        """basis [layers, in, piece dim] (train/object_basis.py): per layer, a read piece to the
+        A row that fires on that word."""
         if basis.shape != self.object_basis.shape:
             raise ValueError(f"the base's value basis is {list(basis.shape)}, the word path needs {list(self.object_basis.shape)}")
         self.object_basis.copy_(basis)
@@ -141,7 +141,7 @@ class WordPath(nn.Module):
             rule_row = self.which_rule(pooled).view(t, k, 1, -1)
             add_a = add_a + torch.cat([torch.zeros_like(rule_row), rule_row], dim=2)  # [T, k, 2, in]
         if hasattr(self, "object_gain"):
-            object_row = ((obj @ self.object_basis.T)[:, None, :] * self.object_gain[None]).unsqueeze(2)  # [T, k, 1, in]
+            object_row = (torch.einsum("kfd,td->tkf", self.object_basis, obj) * self.object_gain[None]).unsqueeze(2)  # [T, k, 1, in]
             add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)
