@@ -33,6 +33,20 @@ def with_context(net, k: int):
     return out
 
 
+def with_object(net):
+    """The same generator grown an object query (HyperConfig.word_which_object), as `init_from`
+    grows one: the object row's gain and basis start at zero, so its adapters are the earlier
+    ones until SFT (which fits the basis) trains the gain."""
+    import dataclasses
+
+    from t2l_edge.hypernet.model import HyperNetwork
+
+    out = HyperNetwork(dataclasses.replace(net.cfg, word_which_object=1), net.base)
+    missing, unexpected = out.load_state_dict(net.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("word_path.object_") for k in missing), (missing, unexpected)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--init", type=Path, required=True, help="generator folder with a word-piece reader (best/ of a run)")
@@ -45,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--context", type=int, default=None, metavar="K",
                    help="key each piece on its K neighbours each side instead of itself (hypernet.read_context); default: as --init")
+    p.add_argument("--object", action="store_true",
+                   help="grow an object query if --init has none, and train it on the object term too (train/roles.py)")
     p.add_argument("--json", type=Path, default=None, help="write the accuracy curve here")
     args = p.parse_args(argv)
     if args.out.exists():
@@ -55,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.data.store import TaskStore
     from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
     from t2l_edge.train.conflict import load_families
-    from t2l_edge.train.roles import role_accuracy, role_data, role_loss
+    from t2l_edge.train.roles import object_accuracy, role_accuracy, role_data, role_loss
     from t2l_edge.train.tasks import DescriptionEmbedder
 
     torch.set_num_threads(args.threads)
@@ -64,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{args.init} has no word-piece reader (hypernet.read_tokens = 0)")
     if args.context is not None:
         net = with_context(net, args.context)
+    if args.object and not net.cfg.word_which_object:
+        if not net.cfg.word_which or net.cfg.piece_values != "base":
+            p.error(f"--object: {args.init} needs the word path's second rank and piece_values=base")
+        net = with_object(net)
     embed = DescriptionEmbedder(pieces=True, values=net.cfg.piece_values)
     store, names = TaskStore(args.store), [n for n in args.families.split(",") if n]
     train, val = (role_data(load_families(store, embed, split, names=names), embed, split) for split in ("train", "val"))
@@ -74,16 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         params.append(net.word_path.object_query)
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     net.train()
-    curve, t0 = [{"step": 0, "val_role_acc": role_accuracy(net, val)}], time.perf_counter()
-    print(f"{len(train)} training descriptions, {len(val)} held out; step 0: val_role_acc {curve[0]['val_role_acc']:.3f}")
+
+    def accuracies() -> dict:
+        obj = object_accuracy(net, val)
+        return {"val_role_acc": role_accuracy(net, val), **({"val_object_acc": obj} if obj is not None else {})}
+
+    curve, t0 = [{"step": 0, **accuracies()}], time.perf_counter()
+    print(f"{len(train)} training descriptions, {len(val)} held out; step 0: {curve[0]}")
     for step in range(1, args.steps + 1):
         loss, info = role_loss(net, train, np.random.default_rng([step, 5]), args.rows)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if step % max(1, args.steps // 10) == 0 or step == args.steps:
-            curve.append({"step": step, "role_cos": round(info["role_cos"], 4), "val_role_acc": role_accuracy(net, val)})
-            print(f"step {step}: role_cos {info['role_cos']:.3f}, val_role_acc {curve[-1]['val_role_acc']:.3f}")
+            curve.append({"step": step, **{k: round(v, 4) for k, v in info.items()}, **accuracies()})
+            print(f"step {step}: {curve[-1]}")
     net.eval()
     earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}
     run = {"init": str(args.init), "families": names, "steps": args.steps, "rows": args.rows, "lr": args.lr,

@@ -278,7 +278,7 @@ def test_the_object_row_is_the_gain_times_the_read_pieces_basis_image_in_the_top
 
         _, states, pieces, mask = split_packed(seq)
         obj = net.reader.pool(states, pieces, mask, wp.object_query)  # [3, dim]
-        want = torch.einsum("kfd,td->tkf", wp.object_basis, obj) * gain[None]  # [3, layers, in]
+        want = torch.einsum("kfd,td->tkf", wp.object_basis, obj) * gain[None, :, None]  # [3, layers, in]
     torch.testing.assert_close(a1[:, -2:, 1] - a0[:, -2:, 1], want, rtol=1e-4, atol=1e-5)
     keep = [0] + list(range(2, a0.shape[2]))
     assert torch.equal(a1[:, :, keep], a0[:, :, keep]) and torch.equal(a1[:, :-2], a0[:, :-2])

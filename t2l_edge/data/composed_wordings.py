@@ -132,7 +132,7 @@ TRAINED = {name: _parts(**_TRAINED_GRAMMAR, objects=r.objects, openings=_trained
            for name, r in RULES.items()}
 HELDOUT = {name: _parts(**_HELDOUT_GRAMMAR, objects=r.heldout_objects, asks=r.asks) for name, r in RULES.items()}
 
-# Rules about one word ("Y if the sentence contains the word "said""), named WORD_RULE + the word:
+# Rules about one word ("Y if the text contains the word "apple""), named WORD_RULE + the word:
 # one grammar for any word, so a generator can be asked about words no training rule named.
 WORD_RULE = "word-"
 

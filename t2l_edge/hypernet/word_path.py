@@ -44,12 +44,14 @@ of from a map learned per rule. A rule map trained on four surface rules sent a 
 to nothing: it learned one direction per rule, not a way to make one from a rule's words
 (docs/specificity.md, "Does the rule map read a rule it never trained on?"). Here a query of its
 own reads, through the reader's keys, one piece of the description (the word the rule is about:
-"answer Y if the sentence contains the word *said*"), whose value is the base's own embedding of
+"answer Y if the text contains the word *apple*"), whose value is the base's own embedding of
 that word projected onto its principal directions (hypernet/piece_values.py). `object_basis`,
 fixed by the base (train/object_basis.py), maps it to a row that fires where the input carries
-that word in each layer, and a learned gain per layer and feature, starting at zero, scales
-that row into rank 1's. Nothing in the map is specific to a word, so what it learns on trained
-words applies to any word the query reads.
+that word in each layer, and a learned gain per layer, starting at zero, scales that row into
+rank 1's. Only a scalar: a gain per feature (tried first) reweights the row's features and so
+turns it away from the word; it stayed near zero and the adapters ignored the rule, trained
+words included. Nothing in the map is specific to a word, so what it learns on trained words
+applies to any word the query reads.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ class WordPath(nn.Module):
             nn.init.zeros_(self.which_rule.weight)
         if object_dim:  # last, so the parts above draw the same values either way
             self.object_query = nn.Parameter(torch.randn(1, object_dim) * object_dim ** -0.5)
-            self.object_gain = nn.Parameter(torch.zeros(layers, fin))
+            self.object_gain = nn.Parameter(torch.zeros(layers))
             # Filled from the base by start_object_from_base; saved with the weights.
             self.register_buffer("object_basis", torch.zeros(layers, fin, object_dim))
 
@@ -141,7 +143,7 @@ class WordPath(nn.Module):
             rule_row = self.which_rule(pooled).view(t, k, 1, -1)
             add_a = add_a + torch.cat([torch.zeros_like(rule_row), rule_row], dim=2)  # [T, k, 2, in]
         if hasattr(self, "object_gain"):
-            object_row = (torch.einsum("kfd,td->tkf", self.object_basis, obj) * self.object_gain[None]).unsqueeze(2)  # [T, k, 1, in]
+            object_row = (torch.einsum("kfd,td->tkf", self.object_basis, obj) * self.object_gain[None, :, None]).unsqueeze(2)  # [T, k, 1, in]
             add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)

@@ -46,10 +46,10 @@ def _run_through_base(kind: str, cfg, resume: bool, until: int | None, dist, log
 
             train_tasks, val_tasks, extra, data_prov = load_sft_data(cfg, log=log)
             net = HyperNetwork(hcfg, spec, init_seed=cfg.seed)
-            if object_basis is not None:
-                net.word_path.start_object_from_base(object_basis)
             if cfg.init_from and not resume:
                 _load_weights(net, cfg.init_from, log)
+            if object_basis is not None:  # after init_from, whose basis may still be zero (scripts/pretrain_roles.py --object)
+                net.word_path.start_object_from_base(object_basis)
             net = net.to(device)
             log(f"hypernetwork {hcfg.variant}: {net.param_count():,} parameters; base {spec.name} (sha256 {sha[:12]}); "
                 f"{dist.world} process(es) on {device}, bf16 autocast {'on' if use_bf16(cfg.bf16, device) else 'off'}")
