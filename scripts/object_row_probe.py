@@ -10,7 +10,12 @@ rows made from the word's piece value (hypernet/piece_values.py):
 - "embedding": the value mapped back to the word's centred embedding;
 - "fitted": train/object_basis.py's detector, fitted on news sentences as training fits it.
 
-    .venv/bin/python -m scripts.object_row_probe --store DIR [--inputs 100] [--layers 4] [--threads 2] [--json F]
+With --last it also asks whether the last prompt position, the one the first answer token is
+read from, knows which words the list had: the AUC of "the list carries the word" over lists,
+for the raw row and for a bag detector (train/object_basis.py's fit, but from the mean centred
+embedding of every token so far, chat-formatted news sentences).
+
+    .venv/bin/python -m scripts.object_row_probe --store DIR [--inputs 100] [--layers 4] [--last] [--threads 2] [--json F]
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", type=Path, required=True, help="task store with olmo.rte and olmo.mrpc (t2l-edge data build)")
     p.add_argument("--inputs", type=int, default=100, help="word lists to run through the base")
     p.add_argument("--layers", type=int, default=4, help="the last this many layers (hypernet.word_layers)")
+    p.add_argument("--last", action="store_true", help="also the last prompt position of chat-formatted lists (slower)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = p.parse_args(argv)
@@ -54,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.hypernet.encoder import minilm_path
     from t2l_edge.hypernet.piece_values import base_values_and_basis
     from t2l_edge.train.base_torch import load_base_torch
-    from t2l_edge.train.object_basis import detectors, v_proj_inputs
-    from t2l_edge.train.run import OBJECT_FIT_SENTENCES
+    from t2l_edge.train.object_basis import OBJECT_FIT_SENTENCES, detectors, v_proj_inputs
 
     torch.set_num_threads(args.threads)
     store = TaskStore(args.store)
@@ -87,7 +92,55 @@ def main(argv: list[str] | None = None) -> int:
                 "trained": round(float(np.mean([a for w, a in by.items() if w not in held])), 3),
                 "heldout": round(float(np.mean([a for w, a in by.items() if w in held])), 3),
                 "min": round(float(min(by.values())), 3)}
+    if args.last:
+        out["last_position"] = last_position_auc(model, tok, news[:OBJECT_FIT_SENTENCES], lists[:2 * args.inputs], layers)
     return _emit(out, args.json)
+
+
+def _chat_inputs(model, tok, texts: list[str], layers: list[int]):
+    """v_proj_inputs of the chat-formatted texts (the prompt as the engine sends it)."""
+    from t2l_edge.train.object_basis import v_proj_inputs
+
+    chats = [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False, add_generation_prompt=True)
+             for t in texts]
+    lengths = [len(tok(c, add_special_tokens=False)["input_ids"]) for c in chats]
+    ids, inputs = v_proj_inputs(model, tok, chats, layers, add_special_tokens=False)
+    return ids, inputs, lengths
+
+
+def last_position_auc(model, tok, news: list[str], lists: list[str], layers: list[int]) -> dict:
+    """{layer: {"raw": mean AUC, "bag": mean AUC}} of "the list carries the word", scored at each
+    list's last prompt position by the word's centred embedding (raw) or by a bag detector."""
+    import torch
+
+    from t2l_edge.data import synthetic
+    from t2l_edge.train.object_basis import RIDGE, SHRINK
+
+    emb = model.get_input_embeddings().weight.detach().float()
+    mu = emb.mean(0)
+    fit_ids, fit_x, fit_len = _chat_inputs(model, tok, news, layers)
+    bags, start = [], 0
+    for n in fit_len:  # the mean centred embedding of every token up to each position
+        e = emb[fit_ids[start:start + n]] - mu
+        bags.append(torch.cumsum(e, 0) / torch.arange(1, n + 1)[:, None])
+        start += n
+    bag = torch.cat(bags)
+    bag = bag - bag.mean(0)
+    _, list_x, list_len = _chat_inputs(model, tok, lists, layers)
+    last = torch.tensor(list_len).cumsum(0) - 1
+    words = synthetic.WORD_RULE_VOCAB
+    rows = torch.stack([emb[tok(" " + w, add_special_tokens=False)["input_ids"][0]] - mu for w in words])
+    present = np.array([[w in t.split() for w in words] for t in lists])
+    out = {}
+    for i in layers:
+        xc = fit_x[i] - fit_x[i].mean(0)
+        m = torch.linalg.solve(bag.T @ bag + RIDGE * torch.eye(bag.shape[1]), bag.T @ xc).T
+        cov = xc.T @ xc / len(xc)
+        d = torch.linalg.solve(cov + SHRINK * cov.diagonal().mean() * torch.eye(len(cov)), m)
+        x = list_x[i][last] - fit_x[i].mean(0)
+        out[str(i)] = {kind: round(float(np.mean([auc(sc[:, k], present[:, k]) for k in range(len(words))])), 3)
+                       for kind, sc in (("raw", (x @ rows.T).numpy()), ("bag", (x @ (d @ rows.T)).numpy()))}
+    return out
 
 
 if __name__ == "__main__":

@@ -329,3 +329,25 @@ def test_a_fitted_detector_fires_on_its_words_tokens_where_the_raw_embedding_doe
     raw = [auc((x @ centred[w]).numpy(), (ids == w).numpy()) for w in range(10)]
     fit = [auc((x @ (d @ centred[w])).numpy(), (ids == w).numpy()) for w in range(10)]
     assert np.mean(fit) > 0.97 and np.mean(fit) > np.mean(raw) + 0.1
+
+
+def test_the_object_basis_is_fitted_per_layer_on_a_model_and_scaled_to_unit_spread():
+    from transformers import BatchEncoding, LlamaConfig, LlamaForCausalLM
+
+    from t2l_edge.train.object_basis import fit_object_basis, v_proj_inputs
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)).eval()
+
+    def tok(text, return_tensors="pt", add_special_tokens=True):
+        return BatchEncoding({"input_ids": torch.tensor([[3 + ord(c) % 120 for c in text]])})
+
+    texts = [f"sentence number {i} says {'abc' * (i % 4)}" for i in range(30)]
+    value_basis = torch.linalg.qr(torch.randn(64, 8))[0]  # orthonormal columns, as an SVD's
+    sample = torch.randn(16, 8)
+    basis = fit_object_basis(model, tok, texts, [0, 1], value_basis, sample)
+    assert basis.shape == (2, 64, 8) and torch.isfinite(basis).all()
+    _, inputs = v_proj_inputs(model, tok, texts, [1])
+    scores = (inputs[1] - inputs[1].mean(0)) @ (sample @ basis[1].T).T
+    assert abs(float(scores.std()) - 1.0) < 1e-3

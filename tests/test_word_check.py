@@ -117,3 +117,11 @@ def test_the_word_rule_check_credits_an_adapter_that_moves_with_its_own_word():
     assert not adapter_row(by_word, "river")["follows"]
     s = summarise([row, row])
     assert s["adapters"] == 2 and s["follows"] == 1.0 and s["own"]["mean"] == 3.0
+
+
+def test_the_probes_auc_counts_ties_as_half():
+    from scripts.object_row_probe import auc
+
+    assert auc(np.array([0.1, 0.2, 0.9]), np.array([False, False, True])) == 1.0
+    assert auc(np.array([1.0, 1.0, 1.0, 1.0]), np.array([True, False, True, False])) == 0.5
+    assert auc(np.array([0.9, 0.1]), np.array([False, True])) == 0.0

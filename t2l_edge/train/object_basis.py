@@ -16,22 +16,25 @@ from __future__ import annotations
 
 import torch
 
+OBJECT_FIT_SENTENCES = 300  # news sentences the basis is fitted on (about 6,000 tokens)
+OBJECT_FIT_SAMPLES = 256  # random pieces whose rows set each layer's scale
 RIDGE = 1.0  # on E^T E when fitting M; scripts/object_row_probe.py saw 1-100 within 0.01 AUC
 SHRINK = 0.1  # a = SHRINK x the mean variance of x, so rare directions of x do not dominate
 
 
 @torch.no_grad()
-def v_proj_inputs(model, tok, texts: list[str], layers: list[int]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+def v_proj_inputs(model, tok, texts: list[str], layers: list[int],
+                  add_special_tokens: bool = True) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
     """(token ids [N], {layer: v_proj's input at those tokens [N, width]}) over `texts`, one at a time."""
     captured: dict[int, list] = {i: [] for i in layers}
     hooks = [model.model.layers[i].self_attn.v_proj.register_forward_hook(
-        lambda mod, inp, out, i=i: captured[i].append(inp[0][0].detach().float())) for i in layers]
+        lambda mod, inp, out, i=i: captured[i].append(inp[0][0].detach().float().cpu())) for i in layers]
     ids = []
     try:
         for text in texts:
-            enc = tok(text, return_tensors="pt")
+            enc = tok(text, return_tensors="pt", add_special_tokens=add_special_tokens).to(model.device)
             model(**enc)
-            ids.append(enc["input_ids"][0])
+            ids.append(enc["input_ids"][0].cpu())
     finally:
         for h in hooks:
             h.remove()
@@ -53,7 +56,7 @@ def fit_object_basis(model, tok, texts: list[str], layers: list[int], value_basi
                      sample_values: torch.Tensor) -> torch.Tensor:
     """[len(layers), width, piece dim]: per layer, detectors() after value_basis (piece value ->
     centred embedding), scaled so `sample_values` [n, piece dim] score with unit spread."""
-    emb = model.get_input_embeddings().weight.detach().float()
+    emb = model.get_input_embeddings().weight.detach().float().cpu()
     token_ids, inputs = v_proj_inputs(model, tok, texts, layers)
     out = []
     for i in layers:
@@ -61,3 +64,21 @@ def fit_object_basis(model, tok, texts: list[str], layers: list[int], value_basi
         spread = ((inputs[i] - inputs[i].mean(0)) @ (sample_values @ basis.T).T).std()
         out.append(basis / spread)
     return torch.stack(out)
+
+
+def generator_object_basis(model, tok, hcfg, store: str, n_layer: int, log) -> torch.Tensor:
+    """The word path's object basis for a generator config, fitted on the base and the news
+    sentences of rule_words_split's training inputs, never on word lists. A fixed map, not
+    learned: an init_from or resumed checkpoint that has one overwrites it with its own."""
+    from ..data import synthetic
+    from ..data.store import TaskStore
+    from ..hypernet.encoder import minilm_path
+    from ..hypernet.piece_values import base_values_and_basis
+
+    table, basis = base_values_and_basis(minilm_path() / "tokenizer.json", hcfg.emb_dim)
+    used = table[table.abs().amax(1) > 0]
+    sample = used[torch.randperm(len(used), generator=torch.Generator().manual_seed(0))[:OBJECT_FIT_SAMPLES]]
+    texts = [ex.prompt for ex in synthetic.family_inputs(synthetic.RULE_WORDS_SPLIT, TaskStore(store).examples, "train")]
+    layers = list(range(n_layer - hcfg.word_layers, n_layer))
+    log(f"fitting the object basis on {min(len(texts), OBJECT_FIT_SENTENCES)} sentences, layers {layers[0]}-{layers[-1]}")
+    return fit_object_basis(model, tok, texts[:OBJECT_FIT_SENTENCES], layers, basis, sample)

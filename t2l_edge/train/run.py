@@ -33,7 +33,11 @@ def _run_through_base(kind: str, cfg, resume: bool, until: int | None, dist, log
     model.to(device)
     hcfg = HyperConfig.from_dict(cfg.hypernet)
     # Fitted on the bare base, before its projections are wrapped for per-example LoRA.
-    object_basis = _object_basis(model, tok, hcfg, cfg.store, spec.n_layer, log) if kind == "sft" and hcfg.word_which_object else None
+    object_basis = None
+    if kind == "sft" and hcfg.word_which_object:
+        from .object_basis import generator_object_basis
+
+        object_basis = generator_object_basis(model, tok, hcfg, cfg.store, spec.n_layer, log)
     wrapped = wrap_model(model, hcfg.targets, spec.n_layer)
     formatter = FORMATTERS[cfg.prompt_style](tok, cfg.max_len)
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -90,31 +94,6 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
 # grown generator makes exactly the earlier one's adapters. Config field -> its parameters' prefix.
 GROWN_PARTS = {"read_tokens": "reader.", "word_layers": "word_path.", "word_which": "word_path.which_",
                "word_which_rule": "word_path.which_rule.", "word_which_object": "word_path.object_"}
-
-
-OBJECT_FIT_SENTENCES = 300  # news sentences the object basis is fitted on (about 6,000 tokens)
-OBJECT_FIT_SAMPLES = 256  # random pieces whose rows set each layer's scale
-
-
-def _object_basis(model, tok, hcfg, store: str, n_layer: int, log):
-    """The word path's object basis (train/object_basis.py), fitted on the base and the news
-    sentences of rule_words_split's training inputs, never on word lists. A fixed map, not
-    learned: an init_from or resumed checkpoint that has one overwrites it with its own."""
-    import torch
-
-    from ..data import synthetic
-    from ..data.store import TaskStore
-    from ..hypernet.encoder import minilm_path
-    from ..hypernet.piece_values import base_values_and_basis
-    from .object_basis import fit_object_basis
-
-    table, basis = base_values_and_basis(minilm_path() / "tokenizer.json", hcfg.emb_dim)
-    used = table[table.abs().amax(1) > 0]
-    sample = used[torch.randperm(len(used), generator=torch.Generator().manual_seed(0))[:OBJECT_FIT_SAMPLES]]
-    texts = [ex.prompt for ex in synthetic.family_inputs(synthetic.RULE_WORDS_SPLIT, TaskStore(store).examples, "train")]
-    layers = list(range(n_layer - hcfg.word_layers, n_layer))
-    log(f"fitting the object basis on {min(len(texts), OBJECT_FIT_SENTENCES)} sentences, layers {layers[0]}-{layers[-1]}")
-    return fit_object_basis(model, tok, texts[:OBJECT_FIT_SENTENCES], layers, basis, sample)
 
 
 def _silent_reader(net) -> bool:
