@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.word_check import HELD_WORDINGS, _emit, margin, mean_ci
+from scripts.word_check import HELD_WORDINGS, _emit, margin, mean_ci, parse_wordings
 
 
 def rule_of(variant) -> str:
@@ -130,13 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     fam = rule_families().get(args.family)
     if fam is None:
         p.error(f"--family {args.family!r} is not a rule family; choose from {', '.join(rule_families())}")
-    try:
-        wordings = tuple(int(w) for w in args.wordings.split(",") if w)
-    except ValueError:
-        p.error(f"--wordings takes comma-separated description indices such as -2,-1, not {args.wordings!r}")
-    fewest = min(len(v.descriptions) for v in fam.val_variants)
-    if not wordings or any(not -fewest <= w < fewest for w in wordings):
-        p.error(f"--wordings: use indices from {-fewest} to {fewest - 1}")
+    wordings = parse_wordings(p, args.wordings, fam.val_variants)
     store = TaskStore(args.store)
     rules = {r: synthetic.RULE_TESTS[r] for r in dict.fromkeys(rule_of(v) for v in fam.val_variants)}
     examples = synthetic.family_inputs(fam, store.examples, "val")

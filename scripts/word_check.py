@@ -198,10 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CHECKABLE]
     if unknown:
         p.error(f"--families: {', '.join(unknown)} not checked here; choose from {', '.join(CHECKABLE)}")
-    try:
-        wordings = tuple(int(w) for w in args.wordings.split(",") if w)
-    except ValueError:
-        p.error(f"--wordings takes comma-separated description indices such as -2,-1, not {args.wordings!r}")
+    wordings = parse_wordings(p, args.wordings)
     store = TaskStore(args.store)
     if args.adapter is not None:
         try:
@@ -232,6 +229,19 @@ def main(argv: list[str] | None = None) -> int:
     out = {"bundle": str(args.bundle), "inputs_per_variant": args.inputs, "variants": which, "wordings": list(wordings),
            "families": out}
     return _emit(out, args.json)
+
+
+def parse_wordings(p, text: str, variants=()) -> tuple[int, ...]:
+    """--wordings as description indices; with `variants`, each index must exist in all of them
+    (p.error, a usage error, otherwise)."""
+    try:
+        wordings = tuple(int(w) for w in text.split(",") if w)
+    except ValueError:
+        p.error(f"--wordings takes comma-separated description indices such as -2,-1, not {text!r}")
+    fewest = min((len(v.descriptions) for v in variants), default=None)
+    if not wordings or (fewest is not None and any(not -fewest <= w < fewest for w in wordings)):
+        p.error(f"--wordings: use indices from {-fewest} to {fewest - 1}" if fewest else "--wordings: give at least one index")
+    return wordings
 
 
 def _emit(out: dict, path: Path | None) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.word_check import HELD_WORDINGS, _emit, margin, mean_ci
+from scripts.word_check import HELD_WORDINGS, _emit, margin, mean_ci, parse_wordings
 
 FAMILY = "rule_words_composed_word"
 
@@ -82,13 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.runtime import Generator
 
     fam = next(f for f in synthetic.FAMILIES if f.name == FAMILY)
-    try:
-        wordings = tuple(int(w) for w in args.wordings.split(",") if w)
-    except ValueError:
-        p.error(f"--wordings takes comma-separated description indices such as -2,-1, not {args.wordings!r}")
-    fewest = min(len(v.descriptions) for v in fam.val_variants)
-    if not wordings or any(not -fewest <= w < fewest for w in wordings):
-        p.error(f"--wordings: use indices from {-fewest} to {fewest - 1}")
+    wordings = parse_wordings(p, args.wordings, fam.val_variants)
     if args.inputs < 4:
         p.error("--inputs: at least 4, so a word can be listed in two and missing from two")
     inputs = synthetic.family_inputs(fam, TaskStore(args.store).examples, "val")[:args.inputs]

@@ -115,20 +115,29 @@ def test_a_base_values_bundle_with_a_word_path_matches_pytorch_and_refuses_the_o
                     spec=replace(tiny_spec(), sha256="b" * 64))
 
 
-def _a_rule_following_a_row_matches_pytorch(tmp_path, enc):
-    """word_which_rule: the second rank's A row adds a map of the pooled description (random in
-    tiny_hypernet, so the row differs between descriptions), and the ONNX bundle keeps it."""
+def _bundle_matches_pytorch(folder, enc, net, descriptions: list[str]) -> dict:
+    """Export `net` to an ONNX bundle at `folder`, check its A matrices against PyTorch's for
+    `descriptions`, and return PyTorch's {module: (A, B)}."""
     from t2l_edge.export.bundle_writer import write_bundle
     from t2l_edge.runtime import Generator
-    from tests.helpers.tiny_models import tiny_hypernet, torch_pipeline
+    from tests.helpers.tiny_models import torch_pipeline
 
-    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=1, word_which=2, word_which_rule=1)
-    write_bundle(net, tmp_path / "rule", provenance={"note": "test"}, encoder=enc, log=lambda s: None)
-    adapters = Generator.load(tmp_path / "rule").make_batch(["answer yes or no", "classify the review"])
+    write_bundle(net, folder, provenance={"note": "test"}, encoder=enc, log=lambda s: None)
+    adapters = Generator.load(folder).make_batch(descriptions)
     ref = torch_pipeline(enc, net, [a.description for a in adapters])
     for i, ad in enumerate(adapters):
         for m in ad.targets:
             np.testing.assert_allclose(ad.A[m], ref[m][0][i], rtol=1e-4, atol=1e-4)
+    return ref
+
+
+def _a_rule_following_a_row_matches_pytorch(tmp_path, enc):
+    """word_which_rule: the second rank's A row adds a map of the pooled description (random in
+    tiny_hypernet, so the row differs between descriptions), and the ONNX bundle keeps it."""
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=1, word_which=2, word_which_rule=1)
+    ref = _bundle_matches_pytorch(tmp_path / "rule", enc, net, ["answer yes or no", "classify the review"])
     rows = ref["v_proj"][0][:, -1, 1]  # rank 1's A row in the top layer, per description
     assert np.abs(rows[0] - rows[1]).max() > 1e-3
 
@@ -287,18 +296,11 @@ def test_the_object_row_is_the_gain_times_the_read_pieces_basis_image_in_the_top
 
 
 def test_an_object_row_survives_export_to_onnx(tmp_path):
-    from t2l_edge.export.bundle_writer import write_bundle
-    from t2l_edge.runtime import Generator
-    from tests.helpers.tiny_models import tiny_encoder, tiny_hypernet, torch_pipeline
+    from tests.helpers.tiny_models import tiny_encoder, tiny_hypernet
 
     enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
     net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=1, word_which=2, word_which_object=1)
-    write_bundle(net, tmp_path / "object", provenance={"note": "test"}, encoder=enc, log=lambda s: None)
-    adapters = Generator.load(tmp_path / "object").make_batch(["say yes if apple", "say yes if river"])
-    ref = torch_pipeline(enc, net, [a.description for a in adapters])
-    for i, ad in enumerate(adapters):
-        for m in ad.targets:
-            np.testing.assert_allclose(ad.A[m], ref[m][0][i], rtol=1e-4, atol=1e-4)
+    _bundle_matches_pytorch(tmp_path / "object", enc, net, ["say yes if apple", "say yes if river"])
 
 
 def test_the_value_basis_maps_a_piece_value_back_to_its_centred_embedding():
@@ -351,3 +353,21 @@ def test_the_object_basis_is_fitted_per_layer_on_a_model_and_scaled_to_unit_spre
     _, inputs = v_proj_inputs(model, tok, texts, [1])
     scores = (inputs[1] - inputs[1].mean(0)) @ (sample @ basis[1].T).T
     assert abs(float(scores.std()) - 1.0) < 1e-3
+
+
+def test_set_object_gain_writes_a_copy_with_every_layers_gain_and_refuses_what_it_cannot_do(tmp_path, capsys):
+    from scripts.set_object_gain import main
+    from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    save_hypernet(tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2, word_which=2), tmp_path / "plain")
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2, word_which=2, word_which_object=1)
+    save_hypernet(net, tmp_path / "object")
+    for init, out, why in (("plain", "a", "no object row"), ("object", "plain", "exists")):
+        with pytest.raises(SystemExit) as exc:
+            main(["--init", str(tmp_path / init), "--gain", "4", "--out", str(tmp_path / out)])
+        assert exc.value.code == 2 and why in capsys.readouterr().err
+    assert main(["--init", str(tmp_path / "object"), "--gain", "4", "--out", str(tmp_path / "four")]) == 0
+    four, meta = load_hypernet(tmp_path / "four")
+    assert four.word_path.object_gain.tolist() == [4.0, 4.0] and meta["provenance"]["object_gain_set"]["gain"] == 4.0
+    torch.testing.assert_close(four.word_path.object_basis, net.word_path.object_basis)

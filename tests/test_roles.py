@@ -66,19 +66,25 @@ def _role_task(n: int, seed: int):
     return RoleData(np.stack(packed).astype(np.float32), np.asarray(targets, np.float32))
 
 
+def _train(net, params, data, steps: int = 150) -> dict:
+    """`steps` Adam steps of the role term alone on `params`; the last step's log fields."""
+    opt = torch.optim.Adam(params, lr=3e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(steps):
+        loss, info = role_loss(net, data, rng, 16)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return info
+
+
 def test_the_role_term_teaches_the_reader_which_word_has_which_role_on_new_words():
     torch.manual_seed(0)
     cfg = HyperConfig(variant="M", emb_dim=DIM, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0, read_tokens=2)
     net = HyperNetwork(cfg, tiny_spec(), init_seed=0)
     train, held = _role_task(64, 1), _role_task(64, 2)
     before = role_accuracy(net, held)
-    opt = torch.optim.Adam(net.reader.parameters(), lr=3e-3)
-    rng = np.random.default_rng(0)
-    for _ in range(150):
-        loss, info = role_loss(net, train, rng, 16)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    info = _train(net, net.reader.parameters(), train)
     assert before < 0.5 and role_accuracy(net, held) > 0.9 and info["role_cos"] > 0.8
     reads = role_reads(net, held)
     assert reads["right"] == role_accuracy(net, held) and reads["right"] + reads["swapped"] <= 1.0
@@ -208,16 +214,11 @@ def test_the_object_term_teaches_the_object_query_to_find_the_rules_word_on_new_
     net = HyperNetwork(cfg, tiny_spec(), init_seed=0)
     train, held = _object_task(64, 1), _object_task(64, 2)
     before = object_accuracy(net, held)
-    opt = torch.optim.Adam([*net.reader.parameters(), net.word_path.object_query], lr=3e-3)
-    rng = np.random.default_rng(0)
-    for _ in range(150):
-        loss, info = role_loss(net, train, rng, 16)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    info = _train(net, [*net.reader.parameters(), net.word_path.object_query], train)
     assert before < 0.6 and object_accuracy(net, held) > 0.9 and info["object_cos"] > 0.8
     plain = HyperNetwork(HyperConfig(**{**cfg.to_dict(), "word_which_object": 0}), tiny_spec(), init_seed=0)
-    assert object_accuracy(plain, held) is None and "object_cos" not in role_loss(plain, train, rng, 16)[1]
+    assert object_accuracy(plain, held) is None
+    assert "object_cos" not in role_loss(plain, train, np.random.default_rng(0), 16)[1]
 
 
 def test_role_data_keeps_the_rules_word_where_a_description_names_it():

@@ -1,0 +1,45 @@
+"""Copy a generator with its object row's gains set by hand: is the row useful at some scale SFT never reached?
+
+The object row (hypernet/word_path.py, HyperConfig.word_which_object) adds gain_l x a fitted
+detector of the rule's word to rank 1's A row in each of the last layers. SFT left the gains near
+zero (docs/specificity.md, "An A row built from the rule's own word"). This writes a copy with
+every layer's gain set to --gain, to export and check (scripts/word_rule_check.py) as it is.
+
+    .venv/bin/python -m scripts.set_object_gain --init runs/words-object/best --gain 4 --out runs/gain4
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--init", type=Path, required=True, help="generator folder with an object row (best/ of a run)")
+    p.add_argument("--gain", type=float, required=True, help="every layer's gain (the detector's scores spread 1 per unit)")
+    p.add_argument("--out", type=Path, required=True, help="new generator folder (must not exist)")
+    args = p.parse_args(argv)
+    if args.out.exists():
+        p.error(f"--out {args.out} exists; choose a new folder")
+
+    import torch
+
+    from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
+
+    net, meta = load_hypernet(args.init)
+    if not net.cfg.word_which_object:
+        p.error(f"{args.init} has no object row (hypernet.word_which_object = 0)")
+    if not net.word_path.object_basis.any():
+        p.error(f"{args.init} has no fitted object basis yet (train it with `t2l-edge train sft` first)")
+    with torch.no_grad():
+        net.word_path.object_gain.fill_(args.gain)
+    earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}
+    save_hypernet(net, args.out, provenance={**earlier, "object_gain_set": {"init": str(args.init), "gain": args.gain}})
+    print(f"wrote {args.out}: object gains {args.gain} in every layer")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
