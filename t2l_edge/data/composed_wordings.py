@@ -138,6 +138,7 @@ WORD_RULE = "word-"
 
 
 def word_rule_words(word: str) -> RuleWords:
+    """What the wordings of "the text contains `word`" say about it, trained and held out."""
     q = f'"{word}"'
     return RuleWords(
         objects=((f"the word {q}", f"the word {q}"), (q, q), (f"the word {word}", f"the word {word}"),

@@ -57,7 +57,7 @@ class Variant:
     descriptions: list[str]  # the last HELDOUT_PER_TASK are validation wording, as for pool tasks
     answer: object  # (source Example, input index) -> answer text, or None to skip the input
     roles: tuple[str, ...] = ()  # label families: (the word for the class that holds, the word for the other)
-    object: str = ""  # rule families: the word the rule is about, where the rule is about a word ("said")
+    object: str = ""  # rule families: the word the rule is about, where the rule is about a word ("apple")
 
 
 @dataclass

@@ -51,7 +51,9 @@ that word in each layer, and a learned gain per layer, starting at zero, scales 
 rank 1's. Only a scalar: a gain per feature (tried first) reweights the row's features and so
 turns it away from the word; it stayed near zero and the adapters ignored the rule, trained
 words included. Nothing in the map is specific to a word, so what it learns on trained words
-applies to any word the query reads.
+applies to any word the query reads. SFT left the scalar gains near zero too; set to 2 by hand,
+adapters follow their word, held-out words included, but the row acts on every description, pool
+tasks' too (docs/specificity.md, "An A row built from the rule's own word"): it wants a gate.
 """
 
 from __future__ import annotations
