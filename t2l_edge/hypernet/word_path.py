@@ -48,8 +48,8 @@ own reads, through the reader's keys, one piece of the description (the word the
 that word projected onto its principal directions (hypernet/piece_values.py). `object_basis`,
 fixed by the base (train/object_basis.py), maps it to a row that fires where the input carries
 that word in each layer, and a learned gain per layer, starting at zero, scales that row into
-rank 1's. Only a scalar: a gain per feature (tried first) reweights the row's features and so
-turns it away from the word; it stayed near zero and the adapters ignored the rule, trained
+rank 1's. Only a scalar: a gain per feature (tried first) reweights the row's features and, we
+think, so turns it away from the word; it stayed near zero and the adapters ignored the rule, trained
 words included. Nothing in the map is specific to a word, so what it learns on trained words
 applies to any word the query reads. SFT left the scalar gains near zero too; set to 2 by hand,
 adapters follow their word, held-out words included, but the row acts on every description, pool
