@@ -42,6 +42,13 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
+def word_aucs(scores: np.ndarray, token_ids: np.ndarray, word_ids: np.ndarray, words) -> dict[str, float]:
+    """{word: AUC of its row's scores [tokens, words] for "this token is the word"}, for the words
+    that occur among the tokens."""
+    return {w: round(auc(scores[:, k], token_ids == word_ids[k]), 3) for k, w in enumerate(words)
+            if (token_ids == word_ids[k]).any()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--store", type=Path, required=True, help="task store with olmo.rte and olmo.mrpc (t2l-edge data build)")
@@ -84,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     for i in layers:
         rows = {"embedding": values @ basis.T, "fitted": values @ (detectors(emb, fit_ids, fit_x[i]) @ basis).T}
         for kind, r in rows.items():
-            scores = (inputs[i] @ r.T).numpy()  # [tokens, words]
-            by = {w: round(auc(scores[:, k], token_ids == word_ids[k]), 3) for k, w in enumerate(words)
-                  if (token_ids == word_ids[k]).any()}
+            by = word_aucs((inputs[i] @ r.T).numpy(), token_ids, word_ids, words)
             out["auc"].setdefault(kind, {})[str(i)] = by
             out["mean_auc"].setdefault(kind, {})[str(i)] = {
                 "trained": round(float(np.mean([a for w, a in by.items() if w not in held])), 3),
