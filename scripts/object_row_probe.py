@@ -119,7 +119,7 @@ def last_position_auc(model, tok, news: list[str], lists: list[str], layers: lis
     import torch
 
     from t2l_edge.data import synthetic
-    from t2l_edge.train.object_basis import RIDGE, SHRINK
+    from t2l_edge.train.object_basis import feature_detectors
 
     emb = model.get_input_embeddings().weight.detach().float()
     mu = emb.mean(0)
@@ -130,7 +130,6 @@ def last_position_auc(model, tok, news: list[str], lists: list[str], layers: lis
         bags.append(torch.cumsum(e, 0) / torch.arange(1, n + 1)[:, None])
         start += n
     bag = torch.cat(bags)
-    bag = bag - bag.mean(0)
     _, list_x, list_len = _chat_inputs(model, tok, lists, layers)
     last = torch.tensor(list_len).cumsum(0) - 1
     words = synthetic.WORD_RULE_VOCAB
@@ -138,10 +137,7 @@ def last_position_auc(model, tok, news: list[str], lists: list[str], layers: lis
     present = np.array([[w in t.split() for w in words] for t in lists])
     out = {}
     for i in layers:
-        xc = fit_x[i] - fit_x[i].mean(0)
-        m = torch.linalg.solve(bag.T @ bag + RIDGE * torch.eye(bag.shape[1]), bag.T @ xc).T
-        cov = xc.T @ xc / len(xc)
-        d = torch.linalg.solve(cov + SHRINK * cov.diagonal().mean() * torch.eye(len(cov)), m)
+        d = feature_detectors(bag, fit_x[i])
         x = list_x[i][last] - fit_x[i].mean(0)
         out[str(i)] = {kind: round(float(np.mean([auc(sc[:, k], present[:, k]) for k in range(len(words))])), 3)
                        for kind, sc in (("raw", (x @ rows.T).numpy()), ("bag", (x @ (d @ rows.T)).numpy()))}

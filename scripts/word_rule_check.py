@@ -27,10 +27,14 @@ from scripts.word_check import HELD_WORDINGS, _emit, margin, mean_ci, parse_word
 FAMILY = "rule_words_composed_word"
 
 
+def testable(listed: np.ndarray) -> bool:
+    """Whether a word is listed in at least two inputs and missing from at least two."""
+    return listed.sum() >= 2 and (~listed).sum() >= 2
+
+
 def word_separations(prefs: np.ndarray, truth: dict[str, np.ndarray]) -> dict[str, float]:
-    """{word: mean preference where the word is listed minus where it is not}, for words listed
-    in at least two inputs and missing from at least two."""
-    return {w: float(prefs[t].mean() - prefs[~t].mean()) for w, t in truth.items() if t.sum() >= 2 and (~t).sum() >= 2}
+    """{word: mean preference where the word is listed minus where it is not}, for testable words."""
+    return {w: float(prefs[t].mean() - prefs[~t].mean()) for w, t in truth.items() if testable(t)}
 
 
 def adapter_row(by_word: dict[str, float], own: str) -> dict:
@@ -60,7 +64,7 @@ def check(engine, gen, fam, inputs: list, wordings: tuple[int, ...]) -> dict:
             by_word = word_separations(np.array([margin(engine, ex.prompt, y, n) for ex in inputs]), truth)
             if v.object in by_word:
                 groups[group].append(adapter_row(by_word, v.object))
-    tested = sum(1 for t in truth.values() if t.sum() >= 2 and (~t).sum() >= 2)
+    tested = sum(1 for t in truth.values() if testable(t))
     return {**{g: summarise(rows) for g, rows in groups.items()}, "words_tested": tested,
             "chance": round(1 / tested, 3) if tested else None}
 

@@ -48,8 +48,7 @@ def base_value_table(tokenizer_json: Path, dim: int, base_gguf: str | None = Non
 def base_values_and_basis(tokenizer_json: Path, dim: int, base_gguf: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(value_table, value_basis) for the same vocabulary and base: a piece value times the
     basis's transpose is the piece's centred base embedding, as far as `dim` directions keep it."""
-    ids, emb = _ids_and_embeddings(tokenizer_json, base_gguf)
-    return value_table(ids, emb, dim), value_basis(ids, emb, dim)
+    return table_and_basis(*_ids_and_embeddings(tokenizer_json, base_gguf), dim)
 
 
 def _ids_and_embeddings(tokenizer_json: Path, base_gguf: str | None) -> tuple[list[int | None], torch.Tensor]:
@@ -59,26 +58,27 @@ def _ids_and_embeddings(tokenizer_json: Path, base_gguf: str | None) -> tuple[li
     return first_tokens(piece_texts(tokenizer_json), tok), model.get_input_embeddings().weight.detach().float()
 
 
-def _centred_rows(ids: list[int | None], emb: torch.Tensor) -> tuple[list[int], torch.Tensor]:
+def table_and_basis(ids: list[int | None], emb: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(value_table, value_basis) from one centring and one SVD."""
     rows = [i for i, t in enumerate(ids) if t is not None]
     used = emb[[ids[i] for i in rows]]
-    return rows, used - used.mean(0)
+    centred = used - used.mean(0)
+    # 90% of the variance in 384 of 576 dimensions for SmolLM2-135M; a base narrower than
+    # `dim` leaves the table's last columns zero.
+    _, _, vt = torch.linalg.svd(centred, full_matrices=False)
+    proj = vt[:dim].T  # [base dim, min(dim, base dim)]
+    table = torch.zeros(len(ids), dim)
+    table[rows, :proj.shape[1]] = centred @ proj
+    return table, proj
 
 
 def value_basis(ids: list[int | None], emb: torch.Tensor, dim: int) -> torch.Tensor:
     """[base dim, min(dim, base dim)]: the used rows' top `dim` principal directions, the
     columns value_table projects onto."""
-    # 90% of the variance in 384 of 576 dimensions for SmolLM2-135M.
-    _, _, vt = torch.linalg.svd(_centred_rows(ids, emb)[1], full_matrices=False)
-    return vt[:dim].T
+    return table_and_basis(ids, emb, dim)[1]
 
 
 def value_table(ids: list[int | None], emb: torch.Tensor, dim: int) -> torch.Tensor:
     """[pieces, dim]: row i is emb[ids[i]], centred and projected onto value_basis, so inner
-    products between pieces survive as far as `dim` allows; zeros where ids[i] is None. A base
-    narrower than `dim` leaves the last columns zero."""
-    rows, centred = _centred_rows(ids, emb)
-    proj = value_basis(ids, emb, dim)
-    table = torch.zeros(len(ids), dim)
-    table[rows, :proj.shape[1]] = centred @ proj
-    return table
+    products between pieces survive as far as `dim` allows; zeros where ids[i] is None."""
+    return table_and_basis(ids, emb, dim)[0]

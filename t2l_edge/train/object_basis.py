@@ -44,8 +44,13 @@ def v_proj_inputs(model, tok, texts: list[str], layers: list[int],
 def detectors(emb: torch.Tensor, token_ids: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """[width, emb width]: D with D e the detector for a word of centred embedding e, fitted on
     tokens `token_ids` whose v_proj inputs are x [N, width] (emb: the base's input embeddings)."""
-    e = emb[token_ids]
-    e = e - e.mean(0)
+    return feature_detectors(emb[token_ids], x)
+
+
+def feature_detectors(features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """detectors() for any per-token features [N, emb width] in place of each token's own
+    embedding (scripts/object_row_probe.py: the mean embedding of every token so far)."""
+    e = features - features.mean(0)
     xc = x - x.mean(0)
     m = torch.linalg.solve(e.T @ e + RIDGE * torch.eye(e.shape[1]), e.T @ xc).T  # [width, emb width]
     cov = xc.T @ xc / len(xc)
