@@ -33,18 +33,28 @@ def with_context(net, k: int):
     return out
 
 
-def with_object(net):
-    """The same generator grown an object query (HyperConfig.word_which_object), as `init_from`
-    grows one: the object row's gain and basis start at zero, so its adapters are the earlier
-    ones until SFT (which fits the basis) trains the gain."""
+def with_object(net, gate: bool = False):
+    """The same generator grown an object query (HyperConfig.word_which_object), and with `gate`
+    the object row's gate, as `init_from` grows them: the object row's gain and basis start at
+    zero, so its adapters are the earlier ones until SFT (which fits the basis) trains the gain."""
     import dataclasses
 
     from t2l_edge.hypernet.model import HyperNetwork
 
-    out = HyperNetwork(dataclasses.replace(net.cfg, word_which_object=1), net.base)
+    out = HyperNetwork(dataclasses.replace(net.cfg, word_which_object=1, word_which_object_gate=int(gate)), net.base)
     missing, unexpected = out.load_state_dict(net.state_dict(), strict=False)
     assert not unexpected and all(k.startswith("word_path.object_") for k in missing), (missing, unexpected)
     return out
+
+
+def pool_tasks(store, embed, heldout: str) -> tuple[list, list]:
+    """(training tasks, held-out tasks) of the pool, split as an SFT run with these heldout_tasks splits them."""
+    from t2l_edge.train.config import SFTConfig
+    from t2l_edge.train.tasks import load_tasks
+
+    cfg = SFTConfig(store=str(store.path), heldout_tasks=[t for t in heldout.split(",") if t])
+    train, val, _ = load_tasks(cfg, store=store, embed=embed)
+    return train, val
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="key each piece on its K neighbours each side instead of itself (hypernet.read_context); default: as --init")
     p.add_argument("--object", action="store_true",
                    help="grow an object query if --init has none, and train it on the object term too (train/roles.py)")
+    p.add_argument("--gate", action="store_true",
+                   help="with --object: grow the object row's gate too, and train it to open on descriptions that name "
+                        "their rule's word and stay shut on the others, the pool's tasks' included (train/roles.py)")
+    p.add_argument("--heldout", default="",
+                   help="with --gate: comma-separated pool tasks held out, whose descriptions check the gate (as the SFT run's heldout_tasks)")
     p.add_argument("--json", type=Path, default=None, help="write the accuracy curve here")
     args = p.parse_args(argv)
     if args.out.exists():
@@ -71,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.data.store import TaskStore
     from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
     from t2l_edge.train.conflict import load_families
-    from t2l_edge.train.roles import object_accuracy, role_accuracy, role_data, role_loss
+    from t2l_edge.train.roles import gate_rates, object_accuracy, role_accuracy, role_data, role_loss
     from t2l_edge.train.tasks import DescriptionEmbedder
 
     torch.set_num_threads(args.threads)
@@ -80,24 +95,31 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"{args.init} has no word-piece reader (hypernet.read_tokens = 0)")
     if args.context is not None:
         net = with_context(net, args.context)
-    if args.object and not net.cfg.word_which_object:
+    if args.gate and not args.object:
+        p.error("--gate needs --object")
+    if args.object and not (net.cfg.word_which_object and (net.cfg.word_which_object_gate or not args.gate)):
         if not net.cfg.word_which or net.cfg.piece_values != "base":
             p.error(f"--object: {args.init} needs the word path's second rank and piece_values=base")
-        net = with_object(net)
+        net = with_object(net, args.gate)
     embed = DescriptionEmbedder(pieces=True, values=net.cfg.piece_values)
     store, names = TaskStore(args.store), [n for n in args.families.split(",") if n]
-    train, val = (role_data(load_families(store, embed, split, names=names), embed, split) for split in ("train", "val"))
+    tasks = pool_tasks(store, embed, args.heldout) if args.gate else ((), ())
+    train, val = (role_data(load_families(store, embed, split, names=names), embed, split, t)
+                  for split, t in zip(("train", "val"), tasks))
     if train is None or val is None:
         p.error(f"--families {args.families}: no description names both its words; use label or rule families")
     params = [net.reader.query, *net.reader.key.parameters()]
     if net.cfg.word_which_object:  # the object term trains its query through the same keys (train/roles.py)
         params.append(net.word_path.object_query)
+    if net.cfg.word_which_object_gate:
+        params.extend(net.word_path.object_gate.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     net.train()
 
     def accuracies() -> dict:
-        obj = object_accuracy(net, val)
-        return {"val_role_acc": role_accuracy(net, val), **({"val_object_acc": obj} if obj is not None else {})}
+        obj, gate = object_accuracy(net, val), gate_rates(net, val)
+        return {"val_role_acc": role_accuracy(net, val), **({"val_object_acc": obj} if obj is not None else {}),
+                **({"val_gate_open": gate["open"], "val_gate_shut": gate["shut"]} if gate is not None else {})}
 
     curve, t0 = [{"step": 0, **accuracies()}], time.perf_counter()
     print(f"{len(train)} training descriptions, {len(val)} held out; step 0: {curve[0]}")

@@ -6,6 +6,9 @@ zero (docs/specificity.md, "An A row built from the rule's own word"). This writ
 every layer's gain set to --gain, to export and check (scripts/word_rule_check.py) as it is.
 
     .venv/bin/python -m scripts.set_object_gain --init runs/words-object/best --gain 4 --out runs/gain4
+
+A generator whose basis was never fitted (scripts/pretrain_roles.py --object writes one) needs
+--store: the basis is fitted here on the base, as `t2l-edge train sft` fits it.
 """
 
 from __future__ import annotations
@@ -15,11 +18,22 @@ import sys
 from pathlib import Path
 
 
+def fitted_basis(net, store: str):
+    """The object basis `t2l-edge train sft` would fit for this generator, on the default base."""
+    from t2l_edge.core.basemodel import resolve_base
+    from t2l_edge.train.base_torch import load_base_torch
+    from t2l_edge.train.object_basis import generator_object_basis
+
+    model, tok, _ = load_base_torch(resolve_base(None))
+    return generator_object_basis(model, tok, net.cfg, store, net.base.n_layer, print)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--init", type=Path, required=True, help="generator folder with an object row (best/ of a run)")
     p.add_argument("--gain", type=float, required=True, help="every layer's gain (the detector's scores spread 1 per unit)")
     p.add_argument("--out", type=Path, required=True, help="new generator folder (must not exist)")
+    p.add_argument("--store", default=None, help="task store to fit the object basis on, where --init has none yet")
     args = p.parse_args(argv)
     if args.out.exists():
         p.error(f"--out {args.out} exists; choose a new folder")
@@ -32,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if not net.cfg.word_which_object:
         p.error(f"{args.init} has no object row (hypernet.word_which_object = 0)")
     if not net.word_path.object_basis.any():
-        p.error(f"{args.init} has no fitted object basis yet (train it with `t2l-edge train sft` first)")
+        if not args.store:
+            p.error(f"{args.init} has no fitted object basis yet: pass --store DIR to fit it on the base")
+        net.word_path.start_object_from_base(fitted_basis(net, args.store))
     with torch.no_grad():
         net.word_path.object_gain.fill_(args.gain)
     earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}

@@ -371,3 +371,39 @@ def test_set_object_gain_writes_a_copy_with_every_layers_gain_and_refuses_what_i
     four, meta = load_hypernet(tmp_path / "four")
     assert four.word_path.object_gain.tolist() == [4.0, 4.0] and meta["provenance"]["object_gain_set"]["gain"] == 4.0
     torch.testing.assert_close(four.word_path.object_basis, net.word_path.object_basis)
+    with torch.no_grad():
+        net.word_path.object_basis.zero_()  # as scripts/pretrain_roles.py --object writes it
+    save_hypernet(net, tmp_path / "unfitted")
+    with pytest.raises(SystemExit) as exc:
+        main(["--init", str(tmp_path / "unfitted"), "--gain", "4", "--out", str(tmp_path / "b")])
+    assert exc.value.code == 2 and "--store" in capsys.readouterr().err
+
+
+def test_a_gated_object_row_is_the_ungated_row_times_the_gate_on_the_pooled_description_and_exports(tmp_path):
+    from t2l_edge.hypernet.reader import split_packed
+    from tests.helpers.tiny_models import tiny_encoder, tiny_hypernet
+
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2, word_which=2, word_which_object=1,
+                        word_which_object_gate=1)
+    seq = torch.from_numpy(np.random.default_rng(1).normal(size=(3, 9, 64)).astype(np.float32))
+    wp = net.word_path
+    with torch.no_grad():
+        wp.object_gain.fill_(2.0)
+        wp.object_basis.normal_()
+        wp.object_gate.weight.normal_()
+        gated = net(seq)["v_proj"][0]
+        gate = torch.sigmoid(wp.object_gate(split_packed(seq)[0]))  # [3, 1]
+        wp.object_gain.zero_()
+        bare = net(seq)["v_proj"][0]
+        wp.object_gain.fill_(2.0)
+        wp.object_gate.bias.fill_(30.0)  # shut no more: the ungated row
+        ungated = net(seq)["v_proj"][0]
+    torch.testing.assert_close(gated[:, -2:, 1] - bare[:, -2:, 1], gate[:, :, None] * (ungated - bare)[:, -2:, 1],
+                               rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(gated, ungated)
+    with pytest.raises(ValueError, match="word_which_object_gate"):
+        HyperConfig(variant="M", read_tokens=2, piece_values="base", word_layers=2, word_which=2, word_which_object_gate=1)
+    one_layer = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=1, word_which=2, word_which_object=1,
+                              word_which_object_gate=1)  # as the ungated parity test: two layers' values outgrow its tolerance
+    enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
+    _bundle_matches_pytorch(tmp_path / "gated", enc, one_layer, ["say yes if apple", "say yes if river"])

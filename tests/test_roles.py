@@ -231,3 +231,47 @@ def test_role_data_keeps_the_rules_word_where_a_description_names_it():
     data = role_data([fam], _embed, "train")
     assert len(data) == 3 and data.has_object.all()
     np.testing.assert_allclose(data.objects[0], _vec(v.object), rtol=1e-5, atol=1e-6)
+
+
+def _gated_net():
+    cfg = HyperConfig(variant="M", emb_dim=DIM, latent=16, hidden=32, head_in=24, rank=4, dropout=0.0, read_tokens=2,
+                      piece_values="base", word_layers=1, word_which=2, word_which_a=0.1, word_which_object=1,
+                      word_which_object_gate=1)
+    return HyperNetwork(cfg, tiny_spec(), init_seed=0)
+
+
+def _with_gate_rows(data, n: int, seed: int):
+    """`data` with n pooled descriptions for the gate: half carry a 'names a word' direction (open), half do not."""
+    import dataclasses
+
+    rng, mark = np.random.default_rng(seed), np.random.default_rng(97).standard_normal(DIM)
+    open_ = np.arange(n) % 2 == 0
+    pooled = rng.standard_normal((n, DIM)) + np.outer(2 * open_ - 1, mark)
+    return dataclasses.replace(data, gate_pooled=pooled.astype(np.float32), gate_open=open_)
+
+
+def test_the_gate_term_opens_the_object_rows_gate_on_descriptions_that_name_a_word_and_shuts_it_on_the_rest():
+    from t2l_edge.train.roles import gate_rates
+
+    torch.manual_seed(0)
+    net = _gated_net()
+    train, held = _with_gate_rows(_object_task(64, 1), 200, 1), _with_gate_rows(_object_task(64, 2), 100, 2)
+    assert gate_rates(net, held) == pytest.approx({"open": 0.5, "shut": 0.5})  # starts half open
+    info = _train(net, list(net.word_path.object_gate.parameters()), train)
+    rates = gate_rates(net, held)
+    assert rates["open"] > 0.9 and rates["shut"] < 0.1 and info["gate_loss"] < 0.2
+    assert gate_rates(net, _object_task(64, 2)) is None  # no gate rows: nothing to train or report
+
+
+def test_role_data_opens_the_gate_on_descriptions_naming_their_rules_word_and_shuts_it_on_pool_tasks():
+    from t2l_edge.data import synthetic
+
+    v = synthetic.RULE_WORDS_COMPOSED_WORD.variants[0]
+    texts = v.descriptions[:3]
+    fam = ConflictFamily(synthetic.RULE_WORDS_COMPOSED_WORD.name, [
+        TaskData(synthetic.task_id(synthetic.RULE_WORDS_COMPOSED_WORD, v), [], _embed(texts), texts)])
+    pool = ["Classify the sentiment of the review.", "Answer the science question."]
+    data = role_data([fam], _embed, "train", tasks=[TaskData("pool.x", [], _embed(pool), pool)])
+    assert data.gate_open.tolist() == [True, True, True, False, False]
+    np.testing.assert_allclose(data.gate_pooled[3], _embed(pool)[0, 0, :DIM], rtol=1e-6)
+    assert role_data([fam], _embed, "train").gate_pooled is None  # no description to keep it shut

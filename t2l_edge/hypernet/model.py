@@ -119,7 +119,8 @@ class HyperNetwork(nn.Module):
             self.word_path = WordPath(cfg.read_tokens * cfg.emb_dim, cfg.word_layers, fin, fout, cfg.word_which,
                                       cfg.word_which_a, query_dim=cfg.emb_dim,
                                       rule_dim=cfg.emb_dim if cfg.word_which_rule else 0,
-                                      object_dim=cfg.emb_dim if cfg.word_which_object else 0)
+                                      object_dim=cfg.emb_dim if cfg.word_which_object else 0,
+                                      gate_dim=cfg.emb_dim if cfg.word_which_object_gate else 0)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -53,7 +53,14 @@ think, so turns it away from the word; it stayed near zero and the adapters igno
 words included. Nothing in the map is specific to a word, so what it learns on trained words
 applies to any word the query reads. SFT left the scalar gains near zero too; set to 2 by hand,
 adapters follow their word, held-out words included, but the row acts on every description, pool
-tasks' too (docs/specificity.md, "An A row built from the rule's own word"): it wants a gate.
+tasks' too (docs/specificity.md, "An A row built from the rule's own word").
+
+`gate_dim` (HyperConfig.word_which_object_gate) scales the object row by a gate, sigmoid of a
+linear map of the pooled description: open for a description that names a word to look for,
+shut for the rest. The object query reads some piece of every description, so without it the
+row fired on pool tasks too, and SFT bent the rest of the adapter against it. The gate is
+trained on its own labels (train/roles.py), not by SFT, whose gradient on a row that helps only
+a few tasks has no steady sign. It starts half open (zero weight and bias).
 """
 
 from __future__ import annotations
@@ -67,7 +74,7 @@ WHICH_FREE, WHICH_TIED = 1, 2  # HyperConfig.word_which: the second rank's B map
 
 class WordPath(nn.Module):
     def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: int = 0, which_a: float = 0.0,
-                 query_dim: int | None = None, rule_dim: int = 0, object_dim: int = 0):
+                 query_dim: int | None = None, rule_dim: int = 0, object_dim: int = 0, gate_dim: int = 0):
         super().__init__()
         self.layers, self.fout = layers, fout
         # What the reader read is `queries` blocks of query_dim; under the role term the first
@@ -93,6 +100,10 @@ class WordPath(nn.Module):
             self.object_gain = nn.Parameter(torch.zeros(layers))
             # Filled from the base by start_object_from_base; saved with the weights.
             self.register_buffer("object_basis", torch.zeros(layers, fin, object_dim))
+        if gate_dim:
+            self.object_gate = nn.Linear(gate_dim, 1)
+            nn.init.zeros_(self.object_gate.weight)
+            nn.init.zeros_(self.object_gate.bias)
 
     @torch.no_grad()
     def start_which_from_naming(self, scale: float) -> None:
@@ -128,8 +139,8 @@ class WordPath(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor,
                 pooled: torch.Tensor | None = None, obj: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim], pooled [T, rule_dim] (read only
-        with rule_dim), obj [T, object_dim] (what object_query read; only with object_dim) ->
+        """a [T, L, r, in], b [T, L, out, r], read [T, read_dim], pooled [T, emb_dim] (read only
+        with rule_dim or gate_dim), obj [T, object_dim] (what object_query read; only with object_dim) ->
         (a, b) with rank 0 (and with `which`, rank 1) of the last `layers` layers added to."""
         k, t = self.layers, a.shape[0]
         rows, cols = [self.a], [self.to_b(read)]
@@ -146,6 +157,9 @@ class WordPath(nn.Module):
             add_a = add_a + torch.cat([torch.zeros_like(rule_row), rule_row], dim=2)  # [T, k, 2, in]
         if hasattr(self, "object_gain"):
             object_row = (torch.einsum("kfd,td->tkf", self.object_basis, obj) * self.object_gain[None, :, None]).unsqueeze(2)  # [T, k, 1, in]
+            if hasattr(self, "object_gate"):
+                # Detached: only the gate's own labels train it (train/roles.py), not SFT's gradient.
+                object_row = object_row * torch.sigmoid(self.object_gate(pooled)).detach().view(t, 1, 1, 1)
             add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)

@@ -317,11 +317,13 @@ def run_training(cfg, gen, model, wrapped, formatter, train_tasks: list[TaskData
     def validate_now(m):
         out = validate(m, model, wrapped, val_tasks, formatter, cfg, pad_id, extra.val_families, extra.random_emb)
         if extra.val_roles is not None:
-            from .roles import object_accuracy, role_accuracy
+            from .roles import gate_rates, object_accuracy, role_accuracy
 
             out["val_role_acc"] = role_accuracy(m, extra.val_roles)
             if (acc := object_accuracy(m, extra.val_roles)) is not None:
                 out["val_object_acc"] = acc
+            if (rates := gate_rates(m, extra.val_roles)) is not None:
+                out["val_gate_open"], out["val_gate_shut"] = rates["open"], rates["shut"]
         return out
 
     callbacks = Callbacks(step_fn, validate_now, save_best, progress)

@@ -14,7 +14,9 @@ values of the bare word, the space the reader pools (hypernet/piece_values.py).
 
 A generator with an object query (hypernet/word_path.py, HyperConfig.word_which_object) gets the
 same kind of term for it on variants that name the word their rule is about (`Variant.object`):
-its read should be that word's value.
+its read should be that word's value. With a gate on that row (HyperConfig.word_which_object_gate),
+the gate should open on exactly those descriptions and stay shut on every other: the families'
+other descriptions and the pool tasks' (a logistic loss, half positives and half negatives a step).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class RoleData:
     targets: np.ndarray  # [N, 2, dim]: value of the word for the class that holds, then the other's
     objects: np.ndarray | None = None  # [N, dim]: value of the word the rule is about, zeros where none
     has_object: np.ndarray | None = None  # [N] bool
+    gate_pooled: np.ndarray | None = None  # [G, dim]: pooled descriptions the object row's gate trains on
+    gate_open: np.ndarray | None = None  # [G] bool: whether the description names the word its rule is about
 
     def __len__(self) -> int:
         return len(self.packed)
@@ -62,9 +66,11 @@ def _names(text: str, word: str) -> bool:
     return re.search(rf"(?<![A-Za-z]){re.escape(word)}(?![A-Za-z])", text, re.IGNORECASE) is not None
 
 
-def role_data(families, embed, split: str) -> RoleData | None:
+def role_data(families, embed, split: str, tasks=()) -> RoleData | None:
     """From conflict families (train/conflict.py) whose variants have roles: every description
-    (of `split`'s wordings, as the families hold them) that names both words."""
+    (of `split`'s wordings, as the families hold them) that names both words; and for the object
+    row's gate, every description of the families and of `tasks` (train/tasks.TaskData), open
+    where it names its rule's word."""
     from ..data import synthetic
 
     variants = {synthetic.task_id(f, v): v for f in synthetic.FAMILIES for v in f.split_variants(split) if v.roles}
@@ -83,9 +89,30 @@ def role_data(families, embed, split: str) -> RoleData | None:
     values = dict(zip(vocab, split_packed(torch.from_numpy(embed(vocab)))[2][:, 1].numpy()))  # piece 1: after [CLS]
     values[""] = np.zeros_like(values[vocab[0]])
     has_object = np.array([bool(o) for o in objects])
+    gate_pooled, gate_open = _gate_rows(families, variants, tasks)
+    if gate_open.all() or not gate_open.any():  # the gate needs both kinds
+        gate_pooled = gate_open = None
     return RoleData(PackedRows(rows), np.stack([[values[y], values[n]] for y, n in words]).astype(np.float32),
                     np.stack([values[o] for o in objects]).astype(np.float32) if has_object.any() else None,
-                    has_object if has_object.any() else None)
+                    has_object if has_object.any() else None, gate_pooled, gate_open)
+
+
+def _gate_rows(families, variants: dict, tasks) -> tuple[np.ndarray, np.ndarray]:
+    """([G, dim] pooled descriptions, [G] open): every description of the families' variants,
+    open where it names its variant's object word, and every description of the pool's tasks, shut."""
+    pooled, open_ = [], []
+    for fam in families:
+        for v in fam.variants:
+            known = variants.get(v.task_id)
+            word = known.object if known is not None else ""
+            for k, text in enumerate(v.descriptions):
+                pooled.append(v.desc_emb[k][0])
+                open_.append(bool(word) and _names(text, word))
+    for t in tasks:
+        pooled.extend(row[0] for row in t.desc_emb)
+        open_.extend([False] * len(t.desc_emb))
+    dim = pooled[0].shape[-1] // 2  # packed rows: [pooled | zeros] first, then the pieces (core/description_seq.py)
+    return np.stack([p[:dim] for p in pooled]).astype(np.float32), np.array(open_)
 
 
 def _reads(net, packed: torch.Tensor) -> torch.Tensor:
@@ -125,7 +152,35 @@ def role_loss(net, data: RoleData, rng: np.random.Generator, n: int) -> tuple[to
         obj_cos = torch.nn.functional.cosine_similarity(obj, target, dim=-1)
         loss = loss + (1 - obj_cos).mean()
         info["object_cos"] = float(obj_cos.detach().mean())
+    if _trains_gate(net, data):
+        gate_loss, info["gate_loss"] = _gate_loss(net, data, rng, n)
+        loss = loss + gate_loss
     return loss, info
+
+
+def _trains_gate(net, data: RoleData) -> bool:
+    return data.gate_pooled is not None and bool(getattr(net.cfg, "word_which_object_gate", 0))
+
+
+def _gate_loss(net, data: RoleData, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, float]:
+    """The gate's logistic loss on n/2 descriptions that should open it and n/2 that should not."""
+    half = max(1, n // 2)
+    pick = np.concatenate([rng.choice(np.flatnonzero(data.gate_open == side), size=half) for side in (True, False)])
+    x = torch.from_numpy(data.gate_pooled[pick]).to(next(net.parameters()).device)
+    logits = net.word_path.object_gate(x).squeeze(-1)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.from_numpy(data.gate_open[pick]).to(logits))
+    return loss, float(loss.detach())
+
+
+@torch.no_grad()
+def gate_rates(net, data: RoleData) -> dict | None:
+    """How far the object row's gate opens, on average, on descriptions that name their rule's
+    word ("open") and on all others ("shut", ideally near 0); None without a gate or gate rows."""
+    if not _trains_gate(net, data):
+        return None
+    x = torch.from_numpy(data.gate_pooled).to(next(net.parameters()).device)
+    g = torch.sigmoid(net.word_path.object_gate(x).squeeze(-1)).cpu().numpy()
+    return {"open": float(g[data.gate_open].mean()), "shut": float(g[~data.gate_open].mean())}
 
 
 @torch.no_grad()

@@ -93,7 +93,8 @@ def _run_recon(cfg, resume: bool, until: int | None, dist, log) -> dict:
 # Parts a generator may grow on an earlier checkpoint (init_from): each starts at zero, so the
 # grown generator makes exactly the earlier one's adapters. Config field -> its parameters' prefix.
 GROWN_PARTS = {"read_tokens": "reader.", "word_layers": "word_path.", "word_which": "word_path.which_",
-               "word_which_rule": "word_path.which_rule.", "word_which_object": "word_path.object_"}
+               "word_which_rule": "word_path.which_rule.", "word_which_object": "word_path.object_",
+               "word_which_object_gate": "word_path.object_gate."}
 
 
 def _silent_reader(net) -> bool:

@@ -173,8 +173,8 @@ def load_sft_data(cfg, log=print):
     if cfg.role_weight > 0:
         from .roles import role_data
 
-        extra.roles, extra.val_roles = (role_data(fams, embed, split) for fams, split in
-                                        ((extra.train_families, "train"), (extra.val_families, "val")))
+        extra.roles, extra.val_roles = (role_data(fams, embed, split, tasks) for fams, split, tasks in
+                                        ((extra.train_families, "train", train), (extra.val_families, "val", val)))
         if extra.roles is None:
             raise T2LError("role_weight > 0, but no training description of the chosen families names its two words",
                            "add a label family (label_words, rule_words_split, ...) to families")

@@ -70,7 +70,7 @@ def tiny_encoder(folder: Path, seed: int = 0, pieces: bool = False, values=None)
 def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj", "v_proj"), seed: int = 0,
                   perturb: float = 0.05, read_tokens: int = 0, piece_values: str = "minilm",
                   word_layers: int = 0, word_which: int = 0, read_context: int = 0,
-                  word_which_rule: int = 0, word_which_object: int = 0) -> HyperNetwork:
+                  word_which_rule: int = 0, word_which_object: int = 0, word_which_object_gate: int = 0) -> HyperNetwork:
     """A hypernetwork with random (non-zero) head weights, so outputs depend on the input; with
     `read_tokens`, a word-piece reader whose last layer is random too."""
     import torch
@@ -82,7 +82,8 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
     cfg = HyperConfig(variant=variant, emb_dim=32, latent=16, hidden=32, head_in=24, rank=4, targets=targets,
                       read_tokens=read_tokens, piece_values=piece_values, word_layers=word_layers,
                       word_which=word_which, word_which_a=0.5 if word_which == 2 else 0.0, read_context=read_context,
-                      word_which_rule=word_which_rule, word_which_object=word_which_object)
+                      word_which_rule=word_which_rule, word_which_object=word_which_object,
+                      word_which_object_gate=word_which_object_gate)
     net = HyperNetwork(cfg, spec or tiny_spec())
     with torch.no_grad():
         for head in net.heads.values():
@@ -103,6 +104,8 @@ def tiny_hypernet(variant: str, spec: BaseSpec | None = None, targets=("q_proj",
         if word_which_object:  # a random basis stands in for the base's (train/run.py fills the real one)
             net.word_path.object_basis.normal_(0.0, 1.0)
             net.word_path.object_gain.normal_(0.0, 0.5)
+        if word_which_object_gate:
+            net.word_path.object_gate.weight.normal_(0.0, 0.5)
     return net.eval()
 
 
