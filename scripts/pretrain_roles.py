@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.data.store import TaskStore
     from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
     from t2l_edge.train.conflict import load_families
-    from t2l_edge.train.roles import gate_rates, object_accuracy, role_accuracy, role_data, role_loss
+    from t2l_edge.train.roles import fit_gate, gate_rates, object_accuracy, role_accuracy, role_data, role_loss
     from t2l_edge.train.tasks import DescriptionEmbedder
 
     torch.set_num_threads(args.threads)
@@ -111,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
     params = [net.reader.query, *net.reader.key.parameters()]
     if net.cfg.word_which_object:  # the object term trains its query through the same keys (train/roles.py)
         params.append(net.word_path.object_query)
-    if net.cfg.word_which_object_gate:
-        params.extend(net.word_path.object_gate.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     net.train()
 
@@ -131,12 +129,18 @@ def main(argv: list[str] | None = None) -> int:
         if step % max(1, args.steps // 10) == 0 or step == args.steps:
             curve.append({"step": step, **{k: round(v, 4) for k, v in info.items()}, **accuracies()})
             print(f"step {step}: {curve[-1]}")
+    gate_fit = None
+    if args.gate:  # fitted at once, after the reader it reads through has settled (train/roles.py)
+        gate_fit = fit_gate(net, train)
+        curve.append({"step": args.steps, "gate_fitted": True, **accuracies()})
+        print(f"object row gate fitted on {len(train.gate_open)} descriptions ({int(train.gate_open.sum())} open), "
+              f"loss {gate_fit:.4f}: {curve[-1]}")
     net.eval()
     earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}
     run = {"init": str(args.init), "families": names, "steps": args.steps, "rows": args.rows, "lr": args.lr,
            "context": net.cfg.read_context}
     save_hypernet(net, args.out, provenance={**earlier, "pretrain_roles": run})
-    out = {"init": str(args.init), "families": names, "train": len(train), "val": len(val),
+    out = {"init": str(args.init), "families": names, "train": len(train), "val": len(val), "gate_fit_loss": gate_fit,
            "seconds": round(time.perf_counter() - t0, 1), "curve": curve}
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")

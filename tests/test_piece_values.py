@@ -392,7 +392,9 @@ def test_a_gated_object_row_is_the_ungated_row_times_the_gate_on_the_pooled_desc
         wp.object_basis.normal_()
         wp.object_gate.weight.normal_()
         gated = net(seq)["v_proj"][0]
-        gate = torch.sigmoid(wp.object_gate(split_packed(seq)[0]))  # [3, 1]
+        _, states, pieces, mask = split_packed(seq)
+        peak = net.reader.logits(states, mask, wp.object_query).amax(-1)  # [3, 1]: mask is all real pieces here
+        gate = torch.sigmoid(wp.object_gate(torch.cat([split_packed(seq)[0], peak], -1)))  # [3, 1]
         wp.object_gain.zero_()
         bare = net(seq)["v_proj"][0]
         wp.object_gain.fill_(2.0)

@@ -244,10 +244,14 @@ def _with_gate_rows(data, n: int, seed: int):
     """`data` with n pooled descriptions for the gate: half carry a 'names a word' direction (open), half do not."""
     import dataclasses
 
+    from t2l_edge.train.roles import PackedRows
+
     rng, mark = np.random.default_rng(seed), np.random.default_rng(97).standard_normal(DIM)
     open_ = np.arange(n) % 2 == 0
     pooled = rng.standard_normal((n, DIM)) + np.outer(2 * open_ - 1, mark)
-    return dataclasses.replace(data, gate_pooled=pooled.astype(np.float32), gate_open=open_)
+    states, pieces = rng.standard_normal((2, n, 5, DIM))
+    rows = pack(pooled, states, pieces, np.ones((n, 5), np.int64))
+    return dataclasses.replace(data, gate_rows=PackedRows(list(rows)), gate_open=open_)
 
 
 def test_the_gate_term_opens_the_object_rows_gate_on_descriptions_that_name_a_word_and_shuts_it_on_the_rest():
@@ -263,8 +267,28 @@ def test_the_gate_term_opens_the_object_rows_gate_on_descriptions_that_name_a_wo
     assert gate_rates(net, _object_task(64, 2)) is None  # no gate rows: nothing to train or report
 
 
-def test_role_data_opens_the_gate_on_descriptions_naming_their_rules_word_and_shuts_it_on_pool_tasks():
+def test_fit_gate_reaches_the_gate_terms_optimum_at_once_and_refuses_a_generator_without_a_gate():
+    from t2l_edge.train.roles import fit_gate, gate_rates
+
+    net = _gated_net()
+    train, held = _with_gate_rows(_object_task(8, 1), 200, 1), _with_gate_rows(_object_task(8, 2), 100, 2)
+    assert fit_gate(net, train) < 0.1
+    rates = gate_rates(net, held)
+    assert rates["open"] > 0.95 and rates["shut"] < 0.05
+    plain = HyperNetwork(HyperConfig(**{**net.cfg.to_dict(), "word_which_object_gate": 0}), tiny_spec(), init_seed=0)
+    with pytest.raises(ValueError, match="gate"):
+        fit_gate(plain, train)
+
+
+def test_role_data_opens_the_gate_on_descriptions_naming_their_rules_word_and_shuts_it_on_everything_else(monkeypatch):
     from t2l_edge.data import synthetic
+    from t2l_edge.train import roles
+
+    monkeypatch.setattr(roles, "GATE_PER_FAMILY", 2)
+    monkeypatch.setattr(roles, "GATE_NONSENSE", 3)
+    others = roles._other_descriptions("train", {synthetic.RULE_WORDS_COMPOSED_WORD.name})
+    families = [f for f in synthetic.FAMILIES if f is not synthetic.RULE_WORDS_COMPOSED_WORD]
+    assert len(others) == 2 * len(families) + 3
 
     v = synthetic.RULE_WORDS_COMPOSED_WORD.variants[0]
     texts = v.descriptions[:3]
@@ -272,6 +296,5 @@ def test_role_data_opens_the_gate_on_descriptions_naming_their_rules_word_and_sh
         TaskData(synthetic.task_id(synthetic.RULE_WORDS_COMPOSED_WORD, v), [], _embed(texts), texts)])
     pool = ["Classify the sentiment of the review.", "Answer the science question."]
     data = role_data([fam], _embed, "train", tasks=[TaskData("pool.x", [], _embed(pool), pool)])
-    assert data.gate_open.tolist() == [True, True, True, False, False]
-    np.testing.assert_allclose(data.gate_pooled[3], _embed(pool)[0, 0, :DIM], rtol=1e-6)
-    assert role_data([fam], _embed, "train").gate_pooled is None  # no description to keep it shut
+    assert data.gate_open.tolist() == [True] * 3 + [False] * (2 + len(others))
+    np.testing.assert_allclose(data.gate_rows[3], _embed(pool)[0], rtol=1e-6)

@@ -120,7 +120,7 @@ class HyperNetwork(nn.Module):
                                       cfg.word_which_a, query_dim=cfg.emb_dim,
                                       rule_dim=cfg.emb_dim if cfg.word_which_rule else 0,
                                       object_dim=cfg.emb_dim if cfg.word_which_object else 0,
-                                      gate_dim=cfg.emb_dim if cfg.word_which_object_gate else 0)
+                                      gate_dim=cfg.emb_dim + 1 if cfg.word_which_object_gate else 0)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -150,22 +150,30 @@ class HyperNetwork(nn.Module):
             h = h + read.view((T,) + (1,) * (h.dim() - 2) + (-1,))
         return self.to_head(self.blocks(h))
 
-    def _read(self, task_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    def _read(self, task_emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """(pooled embeddings [T, emb_dim], what the reader's queries read [T, queries * emb_dim] or
-        None, what the word path's object query read [T, emb_dim] or None)."""
+        None, what the word path's object query read [T, emb_dim] or None, and the object row
+        gate's input [T, emb_dim + 1] or None)."""
         if not self.cfg.read_tokens:
-            return (split_packed(task_emb)[0] if task_emb.dim() == 3 else task_emb), None, None
+            return (split_packed(task_emb)[0] if task_emb.dim() == 3 else task_emb), None, None, None
         if task_emb.dim() != 3:
             raise ValueError(f"this generator reads word pieces: it takes packed descriptions [T, 1 + pieces, "
                              f"{2 * self.cfg.emb_dim}], not {list(task_emb.shape)}")
         pooled, states, pieces, mask = split_packed(task_emb)
-        obj = self.reader.pool(states, pieces, mask, self.word_path.object_query) if self.cfg.word_which_object else None
-        return pooled, self.reader.pool(states, pieces, mask), obj
+        obj = gate_in = None
+        if self.cfg.word_which_object:
+            obj, peak = self.reader.pool(states, pieces, mask, self.word_path.object_query, with_peak=True)
+            gate_in = torch.cat([pooled, peak], dim=-1) if self.cfg.word_which_object_gate else None
+        return pooled, self.reader.pool(states, pieces, mask), obj, gate_in
+
+    def object_gate_input(self, task_emb: torch.Tensor) -> torch.Tensor:
+        """[T, emb_dim + 1]: what the object row's gate reads for packed descriptions (train/roles.py fits it on these)."""
+        return self._read(task_emb)[3]
 
     def forward(self, task_emb: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """task_emb [T, emb_dim] -> {module: (A [T, L, r, in], B [T, L, out, r])}, HF row order."""
         cfg, r = self.cfg, self.cfg.rank
-        pooled, read, obj = self._read(task_emb)
+        pooled, read, obj, gate_in = self._read(task_emb)
         h = self._trunk(pooled, read)
         T, L = task_emb.shape[0], self.base.n_layer
         out = {}
@@ -184,6 +192,6 @@ class HyperNetwork(nn.Module):
                 a = y[:, :, 0, :, :fin]
                 b = y[:, :, 1, :, :fout].transpose(-1, -2)
             if m == WORD_MODULE and cfg.word_layers:
-                a, b = self.word_path(a, b, read, pooled, obj)
+                a, b = self.word_path(a, b, read, pooled, obj, gate_in)
             out[m] = (a, b)
         return out

@@ -40,6 +40,9 @@ def neighbour_mean(states: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Te
     return total / count.clamp(min=1.0)
 
 
+PEAK_FLOOR = 1e4  # a description with no real piece has no peak: -inf clamped to a finite number
+
+
 class TokenReader(nn.Module):
     def __init__(self, dim: int, queries: int, out: int, context: int = 0):
         super().__init__()
@@ -60,8 +63,13 @@ class TokenReader(nn.Module):
         return torch.einsum("qd,tsd->tqs", q, self.key(keyed)) * states.shape[-1] ** -0.5
 
     def pool(self, states: torch.Tensor, pieces: torch.Tensor, mask: torch.Tensor,
-             query: torch.Tensor | None = None) -> torch.Tensor:
+             query: torch.Tensor | None = None, with_peak: bool = False):
         """What the queries read, before the output MLP: [T, queries * dim]. Another module's
-        `query` [q, dim] reads through the same keys (hypernet/word_path.py's object query)."""
-        weights = self.logits(states, mask, query).masked_fill(~mask[:, None, :], float("-inf")).softmax(-1)
-        return torch.einsum("tqs,tsd->tqd", weights, pieces).flatten(1)
+        `query` [q, dim] reads through the same keys (hypernet/word_path.py's object query).
+        With `with_peak`, also [T, queries]: each query's largest logit over the real pieces,
+        how sharply it found a piece at all."""
+        logits = self.logits(states, mask, query).masked_fill(~mask[:, None, :], float("-inf"))
+        read = torch.einsum("tqs,tsd->tqd", logits.softmax(-1), pieces).flatten(1)
+        if not with_peak:
+            return read
+        return read, logits.amax(-1).clamp(min=-PEAK_FLOOR)

@@ -56,8 +56,11 @@ adapters follow their word, held-out words included, but the row acts on every d
 tasks' too (docs/specificity.md, "An A row built from the rule's own word").
 
 `gate_dim` (HyperConfig.word_which_object_gate) scales the object row by a gate, sigmoid of a
-linear map of the pooled description: open for a description that names a word to look for,
-shut for the rest. The object query reads some piece of every description, so without it the
+linear map of the pooled description and of the object query's peak (its largest attention
+logit: how sharply it found one piece): open for a description that names a word to look for,
+shut for the rest. The pooled embedding alone did not carry to held-out wordings (open 0.64 on
+them, fitted on the trained ones); the peak is high wherever the query finds its kind of
+piece, whatever the wording around it. The object query reads some piece of every description, so without it the
 row fired on pool tasks too, and SFT bent the rest of the adapter against it. The gate is
 trained on its own labels (train/roles.py), not by SFT, whose gradient on a row that helps only
 a few tasks has no steady sign. It starts half open (zero weight and bias).
@@ -138,9 +141,11 @@ class WordPath(nn.Module):
         return self.to_b(diff.repeat(1, self.queries))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor, read: torch.Tensor,
-                pooled: torch.Tensor | None = None, obj: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                pooled: torch.Tensor | None = None, obj: torch.Tensor | None = None,
+                gate_in: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """a [T, L, r, in], b [T, L, out, r], read [T, read_dim], pooled [T, emb_dim] (read only
-        with rule_dim or gate_dim), obj [T, object_dim] (what object_query read; only with object_dim) ->
+        with rule_dim), obj [T, object_dim] (what object_query read; only with object_dim), gate_in
+        [T, gate_dim] (the gate's input; only with gate_dim) ->
         (a, b) with rank 0 (and with `which`, rank 1) of the last `layers` layers added to."""
         k, t = self.layers, a.shape[0]
         rows, cols = [self.a], [self.to_b(read)]
@@ -159,7 +164,7 @@ class WordPath(nn.Module):
             object_row = (torch.einsum("kfd,td->tkf", self.object_basis, obj) * self.object_gain[None, :, None]).unsqueeze(2)  # [T, k, 1, in]
             if hasattr(self, "object_gate"):
                 # Detached: only the gate's own labels train it (train/roles.py), not SFT's gradient.
-                object_row = object_row * torch.sigmoid(self.object_gate(pooled)).detach().view(t, 1, 1, 1)
+                object_row = object_row * torch.sigmoid(self.object_gate(gate_in)).detach().view(t, 1, 1, 1)
             add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)
