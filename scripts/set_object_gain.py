@@ -28,12 +28,33 @@ def fitted_basis(net, store: str):
     return generator_object_basis(model, tok, net.cfg, store, net.base.n_layer, print)
 
 
+def own_rank(net, scale: float):
+    """The same generator with its object row in a rank of its own (word_path.OBJECT_OWN_RANK),
+    that rank's tied B column at `scale` in every layer."""
+    import dataclasses
+
+    import torch
+
+    from t2l_edge.hypernet.model import HyperNetwork
+    from t2l_edge.hypernet.word_path import OBJECT_OWN_RANK
+
+    out = HyperNetwork(dataclasses.replace(net.cfg, word_which_object=OBJECT_OWN_RANK), net.base)
+    missing, unexpected = out.load_state_dict(net.state_dict(), strict=False)
+    assert missing == ["word_path.object_scale"] and not unexpected, (missing, unexpected)
+    with torch.no_grad():
+        out.word_path.object_scale.fill_(scale)
+    return out.eval()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--init", type=Path, required=True, help="generator folder with an object row (best/ of a run)")
     p.add_argument("--gain", type=float, required=True, help="every layer's gain (the detector's scores spread 1 per unit)")
     p.add_argument("--out", type=Path, required=True, help="new generator folder (must not exist)")
     p.add_argument("--store", default=None, help="task store to fit the object basis on, where --init has none yet")
+    p.add_argument("--own-rank", type=float, default=None, metavar="SCALE",
+                   help="move the object row from rank 1 to a rank of its own (hypernet.word_which_object=2), its tied "
+                        "B column at SCALE in every layer (rank 1's tied scales are about 2.3 after pretrain_roles)")
     args = p.parse_args(argv)
     if args.out.exists():
         p.error(f"--out {args.out} exists; choose a new folder")
@@ -45,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     net, meta = load_hypernet(args.init)
     if not net.cfg.word_which_object:
         p.error(f"{args.init} has no object row (hypernet.word_which_object = 0)")
+    if args.own_rank is not None:
+        if net.cfg.word_which != 2 or net.cfg.rank < 3:
+            p.error(f"--own-rank: {args.init} needs a tied second rank (hypernet.word_which=2) and rank >= 3")
+        net = own_rank(net, args.own_rank)
     if not net.word_path.object_basis.any():
         if not args.store:
             p.error(f"{args.init} has no fitted object basis yet: pass --store DIR to fit it on the base")
@@ -52,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     with torch.no_grad():
         net.word_path.object_gain.fill_(args.gain)
     earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}
-    save_hypernet(net, args.out, provenance={**earlier, "object_gain_set": {"init": str(args.init), "gain": args.gain}})
-    print(f"wrote {args.out}: object gains {args.gain} in every layer")
+    save_hypernet(net, args.out, provenance={**earlier, "object_gain_set": {"init": str(args.init), "gain": args.gain,
+                                                                            "own_rank_scale": args.own_rank}})
+    print(f"wrote {args.out}: object gains {args.gain} in every layer"
+          + (f", in a rank of its own at scale {args.own_rank}" if args.own_rank is not None else ""))
     return 0
 
 

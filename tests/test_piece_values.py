@@ -409,3 +409,35 @@ def test_a_gated_object_row_is_the_ungated_row_times_the_gate_on_the_pooled_desc
                               word_which_object_gate=1)  # as the ungated parity test: two layers' values outgrow its tolerance
     enc = tiny_encoder(tmp_path / "enc", pieces=True, values=torch.randn(64, 32))
     _bundle_matches_pytorch(tmp_path / "gated", enc, one_layer, ["say yes if apple", "say yes if river"])
+
+
+def test_an_object_row_in_a_rank_of_its_own_leaves_rank_1_alone_and_set_object_gain_moves_it_there(tmp_path):
+    from scripts.set_object_gain import main
+    from t2l_edge.hypernet.checkpoint import load_hypernet, save_hypernet
+    from t2l_edge.hypernet.reader import split_packed
+    from tests.helpers.tiny_models import tiny_hypernet
+
+    net = tiny_hypernet("M", read_tokens=2, piece_values="base", word_layers=2, word_which=2, word_which_object=1)
+    save_hypernet(net, tmp_path / "rank1")
+    assert main(["--init", str(tmp_path / "rank1"), "--gain", "2", "--own-rank", "1.5", "--out", str(tmp_path / "own")]) == 0
+    own, _ = load_hypernet(tmp_path / "own")
+    assert own.cfg.word_which_object == 2 and own.word_path.object_scale.tolist() == [1.5, 1.5]
+    seq = torch.from_numpy(np.random.default_rng(1).normal(size=(3, 9, 64)).astype(np.float32))
+    wp = own.word_path
+    with torch.no_grad():
+        a, b = own(seq)["v_proj"]
+        wp.object_gain.zero_()
+        a0, b0 = own(seq)["v_proj"]
+        wp.object_scale.zero_()
+        b00 = own(seq)["v_proj"][1]
+        _, states, pieces, mask = split_packed(seq)
+        obj = own.reader.pool(states, pieces, mask, wp.object_query)
+        row = torch.einsum("kfd,td->tkf", wp.object_basis, obj) * 2.0
+        col = wp._holding_minus_other(own.reader.pool(states, pieces, mask)).view(3, 2, -1) * 1.5
+    torch.testing.assert_close(a[:, -2:, 2] - a0[:, -2:, 2], row, rtol=1e-4, atol=1e-5)  # rank 2's A row: the object row
+    assert torch.equal(a[:, :, :2], a0[:, :, :2]) and torch.equal(b, b0)  # ranks 0 and 1 untouched, B not gated by the gain
+    torch.testing.assert_close(b[:, -2:, :, 2] - b00[:, -2:, :, 2], col, rtol=1e-4, atol=1e-5)  # rank 2's B: the tied column
+    assert torch.equal(b[:, :, :, :2], b00[:, :, :, :2]) and torch.equal(b[:, :-2], b00[:, :-2])
+    with pytest.raises(ValueError, match="rank >= 3"):
+        HyperConfig(variant="M", rank=2, read_tokens=2, piece_values="base", word_layers=2, word_which=2,
+                    word_which_a=0.1, word_which_object=2)

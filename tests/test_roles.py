@@ -298,3 +298,20 @@ def test_role_data_opens_the_gate_on_descriptions_naming_their_rules_word_and_sh
     data = role_data([fam], _embed, "train", tasks=[TaskData("pool.x", [], _embed(pool), pool)])
     assert data.gate_open.tolist() == [True] * 3 + [False] * (2 + len(others))
     np.testing.assert_allclose(data.gate_rows[3], _embed(pool)[0], rtol=1e-6)
+
+
+def test_gate_check_groups_descriptions_by_whether_the_gate_should_open_and_refuses_an_ungated_generator(tmp_path, capsys):
+    from scripts.gate_check import groups, main
+    from t2l_edge.hypernet.checkpoint import save_hypernet
+    from t2l_edge.train.roles import GATE_NONSENSE
+
+    got = groups(None, [])
+    assert {k for k, (_, should) in got.items() if should} == {"held-out word rules", "users: names a word"}
+    assert len(got["nonsense"][0]) == GATE_NONSENSE and got["held-out pool tasks"][0] == []
+    assert all(len(texts) for k, (texts, _) in got.items() if k != "held-out pool tasks")
+    plain = _gated_net()
+    plain = HyperNetwork(HyperConfig(**{**plain.cfg.to_dict(), "word_which_object_gate": 0}), tiny_spec(), init_seed=0)
+    save_hypernet(plain, tmp_path / "plain")
+    with pytest.raises(SystemExit) as exc:
+        main(["--init", str(tmp_path / "plain"), "--store", str(tmp_path)])
+    assert exc.value.code == 2 and "no object row gate" in capsys.readouterr().err

@@ -27,7 +27,7 @@ class HyperConfig:
     word_which: int = 0  # the word path's second rank, for which named word the input asks for (word_path.py): 1 a learned B map, 2 tied to the naming map
     word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
     word_which_rule: int = 0  # 1: that rank's A row adds a map of the pooled description, so what it reads can follow the rule (word_path.py)
-    word_which_object: int = 0  # 1: that rank's A row adds the base embedding of the word the rule is about, read by its own query (word_path.py)
+    word_which_object: int = 0  # 1: that rank's A row adds the base embedding of the word the rule is about, read by its own query; 2: that row gets a rank of its own (word_path.py)
     word_which_object_gate: int = 0  # 1: the object row is scaled by a learned gate on the pooled description: open when it names a word to look for (word_path.py)
     word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated (tied: its scales)
 
@@ -41,8 +41,10 @@ class HyperConfig:
             raise ValueError("word_which is 0 (off), 1 (learned B map) or 2 (tied to the naming map), and 1 or 2 needs word_layers > 0")
         if self.word_which_rule not in (0, 1) or (self.word_which_rule and not self.word_which):
             raise ValueError("word_which_rule is 0 or 1, and 1 needs the word path's second rank (word_which 1 or 2)")
-        if self.word_which_object not in (0, 1) or (self.word_which_object and not self.word_which):
-            raise ValueError("word_which_object is 0 or 1, and 1 needs the word path's second rank (word_which 1 or 2)")
+        if self.word_which_object not in (0, 1, 2) or (self.word_which_object and not self.word_which):
+            raise ValueError("word_which_object is 0, 1 or 2, and 1 or 2 needs the word path's second rank (word_which 1 or 2)")
+        if self.word_which_object == 2 and (self.word_which != 2 or self.rank < 3):
+            raise ValueError("word_which_object=2 gives the object row a third rank with the tied column: it needs word_which=2 and rank >= 3")
         if self.word_which_object_gate not in (0, 1) or (self.word_which_object_gate and not self.word_which_object):
             raise ValueError("word_which_object_gate is 0 or 1, and 1 needs the object row (word_which_object=1)")
         if self.word_which_object and self.piece_values != "base":

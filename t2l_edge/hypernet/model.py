@@ -120,7 +120,8 @@ class HyperNetwork(nn.Module):
                                       cfg.word_which_a, query_dim=cfg.emb_dim,
                                       rule_dim=cfg.emb_dim if cfg.word_which_rule else 0,
                                       object_dim=cfg.emb_dim if cfg.word_which_object else 0,
-                                      gate_dim=cfg.emb_dim + 1 if cfg.word_which_object_gate else 0)
+                                      gate_dim=cfg.emb_dim + 1 if cfg.word_which_object_gate else 0,
+                                      object_rank=cfg.word_which_object)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())

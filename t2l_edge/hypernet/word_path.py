@@ -73,11 +73,13 @@ from torch import nn
 
 WORD_MODULE = "v_proj"  # its output reaches the residual through o_proj alone
 WHICH_FREE, WHICH_TIED = 1, 2  # HyperConfig.word_which: the second rank's B map learned, or tied to the naming map
+OBJECT_IN_RANK_1, OBJECT_OWN_RANK = 1, 2  # HyperConfig.word_which_object: the object row added to rank 1's A row, or a rank of its own
 
 
 class WordPath(nn.Module):
     def __init__(self, read_dim: int, layers: int, fin: int, fout: int, which: int = 0, which_a: float = 0.0,
-                 query_dim: int | None = None, rule_dim: int = 0, object_dim: int = 0, gate_dim: int = 0):
+                 query_dim: int | None = None, rule_dim: int = 0, object_dim: int = 0, gate_dim: int = 0,
+                 object_rank: int = OBJECT_IN_RANK_1):
         super().__init__()
         self.layers, self.fout = layers, fout
         # What the reader read is `queries` blocks of query_dim; under the role term the first
@@ -103,6 +105,8 @@ class WordPath(nn.Module):
             self.object_gain = nn.Parameter(torch.zeros(layers))
             # Filled from the base by start_object_from_base; saved with the weights.
             self.register_buffer("object_basis", torch.zeros(layers, fin, object_dim))
+        if object_dim and object_rank == OBJECT_OWN_RANK:  # rank 2's B: the tied column, its own scale per layer
+            self.object_scale = nn.Parameter(torch.zeros(layers))
         if gate_dim:
             self.object_gate = nn.Linear(gate_dim, 1)
             nn.init.zeros_(self.object_gate.weight)
@@ -165,7 +169,12 @@ class WordPath(nn.Module):
             if hasattr(self, "object_gate"):
                 # Detached: only the gate's own labels train it (train/roles.py), not SFT's gradient.
                 object_row = object_row * torch.sigmoid(self.object_gate(gate_in)).detach().view(t, 1, 1, 1)
-            add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
+            if hasattr(self, "object_scale"):  # rank 2: the object row alone, with the tied column
+                add_a = torch.cat([add_a.expand(t, -1, -1, -1), object_row], dim=2)
+                cols.append(self._holding_minus_other(read) * self.object_scale.repeat_interleave(self.fout)[None])
+                n += 1
+            else:
+                add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)
         add_b = torch.stack([c.view(t, k, self.fout) for c in cols], dim=3)  # [T, k, out, n]
         top_a = torch.cat([a[:, -k:, :n] + add_a, a[:, -k:, n:]], dim=2)
         top_b = torch.cat([b[:, -k:, :, :n] + add_b, b[:, -k:, :, n:]], dim=3)
