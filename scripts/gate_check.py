@@ -3,9 +3,10 @@
 
 The object row (hypernet/word_path.py) should act only on descriptions that name a word to look
 for; its gate (HyperConfig.word_which_object_gate) decides that. This prints, per group, the mean
-gate and the share above one half: held-out word-rule descriptions (held-out pairs and wordings,
-where it should open), the held-out pool tasks' descriptions, validation descriptions of every
-other code-built family, nonsense strings, and a few requests written here, as users type them.
+gate and the share above one half: word-rule descriptions of held-out pairs, in trained wordings
+and in held-out ones (where it should open), the held-out pool tasks' descriptions, the held-out
+wordings of every other code-built family, nonsense strings, and a few requests written here, as
+users type them.
 
     .venv/bin/python -m scripts.gate_check --init runs/roles-gate --store DIR \\
         --heldout mmlu.anatomy,olmo.sst2 [--json F]
@@ -33,16 +34,19 @@ def groups(store, heldout: list[str]) -> dict[str, tuple[list[str], bool]]:
     """name -> (descriptions, whether the gate should open on them)."""
     from t2l_edge.data import synthetic
     from t2l_edge.train import roles
+    from t2l_edge.train.conflict import split_descriptions
     from t2l_edge.train.tasks import task_descriptions
 
     fam = synthetic.RULE_WORDS_COMPOSED_WORD
     others = roles._other_descriptions("val", {fam.name})
     nonsense = others[len(others) - roles.GATE_NONSENSE:]
+    held = fam.split_variants("val")
     return {
-        "held-out word rules": ([d for v in fam.split_variants("val") for d in v.descriptions], True),
+        "word rules: held-out pairs": ([d for v in held for d in split_descriptions(v.descriptions, "train")], True),
+        "word rules: held-out pairs and wordings": ([d for v in held for d in split_descriptions(v.descriptions, "val")], True),
         "users: names a word": (list(USER_OPEN), True),
         "held-out pool tasks": ([d for t in heldout for d in task_descriptions(store, t, "heldout", False)], False),
-        "other families (val)": (others[:len(others) - roles.GATE_NONSENSE], False),
+        "other families (held-out wordings)": (others[:len(others) - roles.GATE_NONSENSE], False),
         "nonsense": (nonsense, False),
         "users: other requests": (list(USER_SHUT), False),
     }

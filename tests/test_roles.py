@@ -306,7 +306,9 @@ def test_gate_check_groups_descriptions_by_whether_the_gate_should_open_and_refu
     from t2l_edge.train.roles import GATE_NONSENSE
 
     got = groups(None, [])
-    assert {k for k, (_, should) in got.items() if should} == {"held-out word rules", "users: names a word"}
+    assert {k for k, (_, should) in got.items() if should} == {
+        "word rules: held-out pairs", "word rules: held-out pairs and wordings", "users: names a word"}
+    assert len(got["word rules: held-out pairs and wordings"][0]) == 40 * 2  # 40 validation variants, 2 held-out wordings each
     assert len(got["nonsense"][0]) == GATE_NONSENSE and got["held-out pool tasks"][0] == []
     assert all(len(texts) for k, (texts, _) in got.items() if k != "held-out pool tasks")
     plain = _gated_net()

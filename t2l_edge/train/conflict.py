@@ -77,6 +77,13 @@ def _pick_twins(fam: ConflictFamily, j: int, rng: np.random.Generator) -> tuple[
     return (a, others[int(rng.integers(len(others)))]) if others else None
 
 
+def split_descriptions(descriptions: list[str], split: str) -> list[str]:
+    """A variant's training descriptions, or for "val" its held-out ones (the last HELDOUT_PER_TASK)."""
+    from ..data.descriptions import HELDOUT_PER_TASK
+
+    return descriptions[:-HELDOUT_PER_TASK] if split == "train" else descriptions[-HELDOUT_PER_TASK:]
+
+
 def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=()) -> list[ConflictFamily]:
     """The code-built families (data/synthetic.py) from the store's own inputs. split "train"
     uses the training descriptions and inputs; "val" the held-out ones of both. `exclude`: the
@@ -86,7 +93,6 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=
     `family_variants`: ids or shell-style patterns such as syn.rule_words_roles.digit_*), for runs
     that train on a handful of variants or on one rule; validation keeps its own."""
     from ..data import synthetic
-    from ..data.descriptions import HELDOUT_PER_TASK
 
     out = []
     for fam in synthetic.FAMILIES:
@@ -97,7 +103,7 @@ def load_families(store, embed, split: str, exclude=frozenset(), names=(), only=
         if only and split == "train":
             split_variants = [v for v in split_variants if synthetic.id_matches(synthetic.task_id(fam, v), only)]
         for v in split_variants:
-            descs = v.descriptions[:-HELDOUT_PER_TASK] if split == "train" else v.descriptions[-HELDOUT_PER_TASK:]
+            descs = split_descriptions(v.descriptions, split)
             tid = synthetic.task_id(fam, v)
             variants.append(TaskData(tid, tasks[tid], embed(descs), list(descs)))
         out.append(ConflictFamily(fam.name, variants, _twin_groups(fam, split_variants)))

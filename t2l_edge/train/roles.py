@@ -131,11 +131,12 @@ def _other_descriptions(split: str, skip: set[str]) -> list[str]:
     import random
 
     from ..data import synthetic
+    from .conflict import split_descriptions
     from ..evaluation.rows import random_description
 
     rng, out = random.Random(f"gate-{split}"), []
     for fam in synthetic.FAMILIES:
-        texts = [d for v in fam.split_variants(split) if not v.object for d in v.descriptions]
+        texts = [d for v in fam.split_variants(split) if not v.object for d in split_descriptions(v.descriptions, split)]
         if fam.name not in skip and texts:
             out += rng.sample(texts, min(GATE_PER_FAMILY, len(texts)))
     lengths = [len(t) for t in out] or [60]
