@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gain", type=float, required=True, help="every layer's gain (the detector's scores spread 1 per unit)")
     p.add_argument("--out", type=Path, required=True, help="new generator folder (must not exist)")
     p.add_argument("--store", default=None, help="task store to fit the object basis on, where --init has none yet")
+    p.add_argument("--refit", action="store_true",
+                   help="fit the object basis again from the base (needs --store), as `t2l-edge train sft` now fits it")
     p.add_argument("--own-rank", type=float, default=None, metavar="SCALE",
                    help="move the object row from rank 1 to a rank of its own (hypernet.word_which_object=2), its tied "
                         "B column at SCALE in every layer (rank 1's tied scales are about 2.3 after pretrain_roles)")
@@ -70,15 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         if net.cfg.word_which != 2 or net.cfg.rank < 3:
             p.error(f"--own-rank: {args.init} needs a tied second rank (hypernet.word_which=2) and rank >= 3")
         net = own_rank(net, args.own_rank)
-    if not net.word_path.object_basis.any():
+    if args.refit or not net.word_path.object_basis.any():
         if not args.store:
-            p.error(f"{args.init} has no fitted object basis yet: pass --store DIR to fit it on the base")
+            p.error(f"{args.init} has no fitted object basis yet: pass --store DIR to fit it on the base"
+                    if not args.refit else "--refit needs --store DIR")
         net.word_path.start_object_from_base(fitted_basis(net, args.store))
     with torch.no_grad():
         net.word_path.object_gain.fill_(args.gain)
     earlier = {k: v for k, v in meta.get("provenance", {}).items() if k not in ("date", "git_commit")}
     save_hypernet(net, args.out, provenance={**earlier, "object_gain_set": {"init": str(args.init), "gain": args.gain,
-                                                                            "own_rank_scale": args.own_rank}})
+                                                                            "own_rank_scale": args.own_rank, "refit": args.refit}})
     print(f"wrote {args.out}: object gains {args.gain} in every layer"
           + (f", in a rank of its own at scale {args.own_rank}" if args.own_rank is not None else ""))
     return 0

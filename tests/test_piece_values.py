@@ -441,3 +441,16 @@ def test_an_object_row_in_a_rank_of_its_own_leaves_rank_1_alone_and_set_object_g
     with pytest.raises(ValueError, match="rank >= 3"):
         HyperConfig(variant="M", rank=2, read_tokens=2, piece_values="base", word_layers=2, word_which=2,
                     word_which_a=0.1, word_which_object=2)
+
+
+def test_without_mean_response_makes_every_row_score_the_mean_input_zero_and_keeps_the_rest():
+    from t2l_edge.train.object_basis import without_mean_response
+
+    gen = torch.Generator().manual_seed(0)
+    basis, mean = torch.randn(16, 4, generator=gen), torch.randn(16, generator=gen)
+    centred = without_mean_response(basis, mean)
+    values = torch.randn(5, 4, generator=gen)
+    torch.testing.assert_close(mean @ (values @ centred.T).T, torch.zeros(5), atol=1e-5, rtol=0)
+    other = torch.randn(16, generator=gen)
+    other -= (other @ mean) / (mean @ mean) * mean  # an input orthogonal to the mean scores as before
+    torch.testing.assert_close(other @ centred, other @ basis, atol=1e-5, rtol=1e-5)

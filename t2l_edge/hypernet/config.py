@@ -28,7 +28,7 @@ class HyperConfig:
     word_which_a: float = 0.0  # std of that rank's own A row when it is created (0: zero, an exact start)
     word_which_rule: int = 0  # 1: that rank's A row adds a map of the pooled description, so what it reads can follow the rule (word_path.py)
     word_which_object: int = 0  # 1: that rank's A row adds the base embedding of the word the rule is about, read by its own query; 2: that row gets a rank of its own (word_path.py)
-    word_which_object_gate: int = 0  # 1: the object row is scaled by a learned gate on the pooled description: open when it names a word to look for (word_path.py)
+    word_which_object_gate: int = 0  # 1: the object row is scaled by a gate on the pooled description and the object query's peak, open when it names a word to look for (word_path.py)
     word_which_b: float = 0.0  # grown by init_from: that rank's B map starts as this multiple of the naming map, other word negated (tied: its scales)
 
     def __post_init__(self):
@@ -46,7 +46,7 @@ class HyperConfig:
         if self.word_which_object == 2 and (self.word_which != 2 or self.rank < 3):
             raise ValueError("word_which_object=2 gives the object row a third rank with the tied column: it needs word_which=2 and rank >= 3")
         if self.word_which_object_gate not in (0, 1) or (self.word_which_object_gate and not self.word_which_object):
-            raise ValueError("word_which_object_gate is 0 or 1, and 1 needs the object row (word_which_object=1)")
+            raise ValueError("word_which_object_gate is 0 or 1, and 1 needs the object row (word_which_object 1 or 2)")
         if self.word_which_object and self.piece_values != "base":
             raise ValueError("word_which_object maps a read piece back into the base's embeddings: it needs piece_values=base")
         if self.word_which == 2 and not (self.word_which_a > 0 or self.word_which_b):

@@ -55,15 +55,21 @@ applies to any word the query reads. SFT left the scalar gains near zero too; se
 adapters follow their word, held-out words included, but the row acts on every description, pool
 tasks' too (docs/specificity.md, "An A row built from the rule's own word").
 
-`gate_dim` (HyperConfig.word_which_object_gate) scales the object row by a gate, sigmoid of a
-linear map of the pooled description and of the object query's peak (its largest attention
-logit: how sharply it found one piece): open for a description that names a word to look for,
-shut for the rest. The pooled embedding alone did not carry to held-out wordings (open 0.64 on
-them, fitted on the trained ones); the peak is high wherever the query finds its kind of
-piece, whatever the wording around it. The object query reads some piece of every description, so without it the
-row fired on pool tasks too, and SFT bent the rest of the adapter against it. The gate is
-trained on its own labels (train/roles.py), not by SFT, whose gradient on a row that helps only
-a few tasks has no steady sign. It starts half open (zero weight and bias).
+`gate_dim` (HyperConfig.word_which_object_gate) scales the object row by a gate: open for a
+description that names a word to look for, shut for the rest. The object query reads some piece
+of every description, so without a gate the row fired on pool tasks too, and SFT bent the rest of
+the adapter against it. The gate is the sigmoid of a linear map of the pooled description and of
+the object query's peak (its largest attention logit: how sharply it found one piece). The pooled
+embedding alone did not carry to held-out wordings (open 0.64 on them); the peak is high wherever
+the query finds its kind of piece, whatever the wording around it. The gate learns from its own
+labels (train/roles.py), not from SFT, whose gradient on a row that helps a few tasks has no
+steady sign. It starts half open (zero weight and bias).
+
+`object_rank` = 2 (OBJECT_OWN_RANK, HyperConfig.word_which_object=2) gives the object row a rank
+of its own: rank 2's A row is the object row alone, and its B column the tied column of rank 1
+("the holding word, not the other") at a scale of its own per layer. In rank 1 the object row
+shares one B column with a learned row, a random row and the rule map, whose noise SFT cuts by
+cutting the column; alone, the row keeps what it does unless SFT turns its own scale down.
 """
 
 from __future__ import annotations

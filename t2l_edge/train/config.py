@@ -58,6 +58,7 @@ class SFTConfig(LoopConfig):
     family_variants: list[str] = field(default_factory=list)  # only these trained variants: syn.FAMILY.VARIANT ids or fnmatch patterns; empty = all
     role_weight: float = 0.0  # >0: the role term (train/roles.py): half the reader's queries read the holding class's word, half the other's
     role_rows: int = 8  # descriptions the role term sees per step
+    freeze: list[str] = field(default_factory=list)  # generator parameter prefixes SFT leaves as they are (e.g. word_path.to_b.)
     swap_weight: float = 0.0  # >0: the swap hinge of train/loss.py (reward for reading the description)
     swap_margin: float = 0.5  # nats a row should lose under another row's description
     hard_pairs: bool = False  # swap partners of one answer kind (multiple-choice with multiple-choice; train/batches.py)

@@ -183,9 +183,11 @@ def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     fine-tuning rate the rest needs. The reader's queries and keys keep the generator's rate,
     so a warm-up's attention (scripts/pretrain_reader.py) is not shaken loose by the base
     model's noisy gradients, except under the role term (train/roles.py), which trains them on
-    a target of their own."""
+    a target of their own. Parameters under `freeze` join no group: the optimizer never moves them."""
     reader_lr = getattr(cfg, "reader_lr", None)
-    named = list(module.named_parameters())
+    frozen = tuple(getattr(cfg, "freeze", ()))
+    named = [(n, p) for n, p in module.named_parameters()
+             if not any(n.startswith(part) or f".{part}" in n for part in frozen)]
     parts = FAST_PARTS + (ROLE_PARTS if getattr(cfg, "role_weight", 0.0) > 0 else ())
     fast = [p for n, p in named if any(n.startswith(part) or f".{part}" in n for part in parts)]
     if not reader_lr or not fast:

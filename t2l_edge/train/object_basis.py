@@ -58,17 +58,31 @@ def feature_detectors(features: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def fit_object_basis(model, tok, texts: list[str], layers: list[int], value_basis: torch.Tensor,
-                     sample_values: torch.Tensor) -> torch.Tensor:
+                     sample_values: torch.Tensor, centre: bool = False) -> torch.Tensor:
     """[len(layers), width, piece dim]: per layer, detectors() after value_basis (piece value ->
-    centred embedding), scaled so `sample_values` [n, piece dim] score with unit spread."""
+    centred embedding), scaled so `sample_values` [n, piece dim] score with unit spread; with
+    `centre`, first without_mean_response on the fitted tokens' mean input."""
     emb = model.get_input_embeddings().weight.detach().float().cpu()
     token_ids, inputs = v_proj_inputs(model, tok, texts, layers)
     out = []
     for i in layers:
         basis = detectors(emb, token_ids, inputs[i]) @ value_basis  # [width, piece dim]
+        if centre:
+            basis = without_mean_response(basis, inputs[i].mean(0))
         spread = ((inputs[i] - inputs[i].mean(0)) @ (sample_values @ basis.T).T).std()
         out.append(basis / spread)
     return torch.stack(out)
+
+
+def without_mean_response(basis: torch.Tensor, mean_input: torch.Tensor) -> torch.Tensor:
+    """basis [width, piece dim] with its rows' response to `mean_input` removed: every row it
+    makes scores 0 on that input. A detector's scores sit on an offset, which the AUC ignores
+    but a LoRA does not: through attention spread over a prompt's tokens, every token's offset
+    adds up, while only one token carries the word (scripts/object_row_offset.py measures both).
+    Not on by default: centred on the fitted news sentences, the offset on word lists stayed
+    (docs/specificity.md, "A gate for the object row")."""
+    unit = mean_input / mean_input.norm()
+    return basis - unit[:, None] * (unit @ basis)[None, :]
 
 
 def generator_object_basis(model, tok, hcfg, store: str, n_layer: int, log) -> torch.Tensor:

@@ -15,8 +15,9 @@ values of the bare word, the space the reader pools (hypernet/piece_values.py).
 A generator with an object query (hypernet/word_path.py, HyperConfig.word_which_object) gets the
 same kind of term for it on variants that name the word their rule is about (`Variant.object`):
 its read should be that word's value. With a gate on that row (HyperConfig.word_which_object_gate),
-the gate should open on exactly those descriptions and stay shut on every other: the families'
-other descriptions and the pool tasks' (a logistic loss, half positives and half negatives a step).
+the gate should open on exactly those descriptions and stay shut on every other: the pool tasks',
+other code-built families' and nonsense strings (fit_gate once; then a logistic loss, half
+positives and half negatives a step).
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ def _other_descriptions(split: str, skip: set[str]) -> list[str]:
     import random
 
     from ..data import synthetic
-    from .conflict import split_descriptions
     from ..evaluation.rows import random_description
+    from .conflict import split_descriptions
 
     rng, out = random.Random(f"gate-{split}"), []
     for fam in synthetic.FAMILIES:
