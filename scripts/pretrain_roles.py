@@ -41,7 +41,8 @@ def with_object(net, gate: bool = False):
 
     from t2l_edge.hypernet.model import HyperNetwork
 
-    out = HyperNetwork(dataclasses.replace(net.cfg, word_which_object=1, word_which_object_gate=int(gate)), net.base)
+    cfg = dataclasses.replace(net.cfg, word_which_object=net.cfg.word_which_object or 1, word_which_object_gate=int(gate))
+    out = HyperNetwork(cfg, net.base)
     missing, unexpected = out.load_state_dict(net.state_dict(), strict=False)
     assert not unexpected and all(k.startswith("word_path.object_") for k in missing), (missing, unexpected)
     return out

@@ -124,6 +124,19 @@ def test_read_tokens_is_set_from_the_command_line_and_the_reader_gets_its_own_ra
     assert len(_param_groups(resolve(SFTConfig, None, []), net)) == 1
 
 
+def test_freeze_leaves_parameters_out_of_every_group_and_refuses_a_prefix_that_matches_nothing():
+    from t2l_edge.train.config import SFTConfig, resolve
+    from t2l_edge.train.loop import _param_groups
+
+    net = HyperNetwork(_cfg(2), tiny_spec())
+    cfg = resolve(SFTConfig, None, ["reader_lr=1e-3", "freeze=reader.mlp.,task_proj."])
+    kept = {id(p) for group in _param_groups(cfg, net) for p in group["params"]}
+    frozen = {id(p) for p in [*net.reader.mlp.parameters(), *net.task_proj.parameters()]}
+    assert not kept & frozen and len(kept) + len(frozen) == len(list(net.parameters()))
+    with pytest.raises(T2LError, match="no generator parameter starts with word_path.to_b."):
+        _param_groups(resolve(SFTConfig, None, ["freeze=word_path.to_b."]), net)
+
+
 def _role_world(words: range, rows: int, seed: int):
     """Texts of 6 pieces: filler, the Y word and the N word (drawn from `words` of 60) at random
     places. A piece's state marks its role (+ for Y, - for N); its embedding is the word's code;

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..core.errors import T2LError
 from .checkpoint_state import load_state, save_state
 from .device import use_bf16
 from .distributed import Dist, wrap_ddp
@@ -186,8 +187,12 @@ def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     a target of their own. Parameters under `freeze` join no group: the optimizer never moves them."""
     reader_lr = getattr(cfg, "reader_lr", None)
     frozen = tuple(getattr(cfg, "freeze", ()))
-    named = [(n, p) for n, p in module.named_parameters()
-             if not any(n.startswith(part) or f".{part}" in n for part in frozen)]
+    everything = list(module.named_parameters())
+    unmatched = [part for part in frozen if not any(n.startswith(part) or f".{part}" in n for n, _ in everything)]
+    if unmatched:
+        raise T2LError(f"freeze: no generator parameter starts with {', '.join(unmatched)}",
+                       "use prefixes of the generator's parameter names, e.g. word_path.to_b. or reader.query")
+    named = [(n, p) for n, p in everything if not any(n.startswith(part) or f".{part}" in n for part in frozen)]
     parts = FAST_PARTS + (ROLE_PARTS if getattr(cfg, "role_weight", 0.0) > 0 else ())
     fast = [p for n, p in named if any(n.startswith(part) or f".{part}" in n for part in parts)]
     if not reader_lr or not fast:
