@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {}
     for name, (texts, should_open) in groups(TaskStore(args.store), [t for t in args.heldout.split(",") if t]).items():
         with torch.no_grad():
-            gate = torch.sigmoid(net.word_path.object_gate(net.object_gate_input(torch.from_numpy(embed(texts))))).squeeze(-1).numpy()
+            gate = net.word_path.gate(net.object_gate_input(torch.from_numpy(embed(texts)))).numpy()
         out[name] = {"n": len(texts), "should_open": should_open, "mean": round(float(gate.mean()), 3),
                      "open_share": round(float((gate > 0.5).mean()), 3)}
         if name.startswith("users"):

@@ -35,28 +35,22 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.core.basemodel import resolve_base
     from t2l_edge.data import synthetic
     from t2l_edge.data.store import TaskStore
-    from t2l_edge.hypernet.encoder import minilm_path
-    from t2l_edge.hypernet.piece_values import base_values_and_basis
+    from t2l_edge.hypernet.config import HyperConfig
     from t2l_edge.hypernet.reader import split_packed
     from t2l_edge.train.base_torch import load_base_torch
-    from t2l_edge.train.object_basis import OBJECT_FIT_SAMPLES, OBJECT_FIT_SENTENCES, fit_object_basis, v_proj_inputs
+    from t2l_edge.train.object_basis import news_object_basis, v_proj_inputs, word_token_ids
     from t2l_edge.train.tasks import DescriptionEmbedder
 
     torch.set_num_threads(args.threads)
     model, tok, _ = load_base_torch(resolve_base(None))
     n_layer = model.config.num_hidden_layers
     layers = list(range(n_layer - args.layers, n_layer))
-    store = TaskStore(args.store)
-    table, value_basis = base_values_and_basis(minilm_path() / "tokenizer.json", 384)
-    used = table[table.abs().amax(1) > 0]
-    sample = used[torch.randperm(len(used), generator=torch.Generator().manual_seed(0))[:OBJECT_FIT_SAMPLES]]
-    news = [ex.prompt for ex in synthetic.family_inputs(synthetic.RULE_WORDS_SPLIT, store.examples, "train")]
-    basis = fit_object_basis(model, tok, news[:OBJECT_FIT_SENTENCES], layers, value_basis, sample, centre=args.centre)
+    basis = news_object_basis(model, tok, str(args.store), layers, HyperConfig().emb_dim, print, centre=args.centre)
     words = list(synthetic.WORD_RULE_VOCAB[:WORDS])
     values = split_packed(torch.from_numpy(DescriptionEmbedder(pieces=True, values="base")(words)))[2][:, 1]  # piece 1: after [CLS]
-    lists = [ex.prompt for ex in synthetic.family_inputs(synthetic.RULE_WORDS_COMPOSED_WORD, store.examples, "train")][:LISTS]
+    lists = [ex.prompt for ex in synthetic.family_inputs(synthetic.RULE_WORDS_COMPOSED_WORD, TaskStore(args.store).examples, "train")][:LISTS]
     ids, inputs = v_proj_inputs(model, tok, lists, layers)
-    word_ids = [tok(" " + w, add_special_tokens=False)["input_ids"][0] for w in words]
+    word_ids = word_token_ids(tok, words)
     out = {}
     for k, layer in enumerate(layers):
         scores = inputs[layer] @ (values @ basis[k].T).T  # [tokens, words]

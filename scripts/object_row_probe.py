@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from t2l_edge.hypernet.encoder import minilm_path
     from t2l_edge.hypernet.piece_values import base_values_and_basis
     from t2l_edge.train.base_torch import load_base_torch
-    from t2l_edge.train.object_basis import OBJECT_FIT_SENTENCES, detectors, v_proj_inputs
+    from t2l_edge.train.object_basis import OBJECT_FIT_SENTENCES, detectors, v_proj_inputs, word_token_ids
 
     torch.set_num_threads(args.threads)
     store = TaskStore(args.store)
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     pieces = AutoTokenizer.from_pretrained(str(minilm_path()))
     words = synthetic.WORD_RULE_VOCAB
     values = torch.stack([table[pieces.convert_tokens_to_ids(w)] for w in words])  # [words, piece dim]
-    word_ids = np.array([tok(" " + w, add_special_tokens=False)["input_ids"][0] for w in words])
+    word_ids = np.array(word_token_ids(tok, words))
     n_layer = model.config.num_hidden_layers
     layers = list(range(n_layer - args.layers, n_layer))
     fit_ids, fit_x = v_proj_inputs(model, tok, news[:OBJECT_FIT_SENTENCES], layers)
@@ -119,7 +119,7 @@ def last_position_auc(model, tok, news: list[str], lists: list[str], layers: lis
     import torch
 
     from t2l_edge.data import synthetic
-    from t2l_edge.train.object_basis import feature_detectors
+    from t2l_edge.train.object_basis import feature_detectors, word_token_ids
 
     emb = model.get_input_embeddings().weight.detach().float()
     mu = emb.mean(0)
@@ -133,7 +133,7 @@ def last_position_auc(model, tok, news: list[str], lists: list[str], layers: lis
     _, list_x, list_len = _chat_inputs(model, tok, lists, layers)
     last = torch.tensor(list_len).cumsum(0) - 1
     words = synthetic.WORD_RULE_VOCAB
-    rows = torch.stack([emb[tok(" " + w, add_special_tokens=False)["input_ids"][0]] - mu for w in words])
+    rows = emb[word_token_ids(tok, words)] - mu
     present = np.array([[w in t.split() for w in words] for t in lists])
     out = {}
     for i in layers:

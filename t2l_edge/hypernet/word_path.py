@@ -141,6 +141,10 @@ class WordPath(nn.Module):
             raise ValueError(f"the base's value basis is {list(basis.shape)}, the word path needs {list(self.object_basis.shape)}")
         self.object_basis.copy_(basis)
 
+    def gate(self, gate_in: torch.Tensor) -> torch.Tensor:
+        """[T]: how far the object row's gate opens for these gate inputs (HyperNetwork.object_gate_input)."""
+        return torch.sigmoid(self.object_gate(gate_in)).squeeze(-1)
+
     def _holding_minus_other(self, read: torch.Tensor) -> torch.Tensor:
         """[T, layers * out]: the naming map's column for the holding word's mean read minus the
         other word's, each read as if by every query, so exchanging the roles negates it exactly
@@ -163,8 +167,9 @@ class WordPath(nn.Module):
             rows.append(self.which_a)
             cols.append(self.which_b(read))
         elif hasattr(self, "which_scale"):
+            tied = self._holding_minus_other(read)
             rows.append(self.which_a)
-            cols.append(self._holding_minus_other(read) * self.which_scale.repeat_interleave(self.fout)[None])
+            cols.append(tied * self.which_scale.repeat_interleave(self.fout)[None])
         n = len(rows)
         add_a = torch.stack(rows, dim=1)[None]  # [1, k, n, in]
         if hasattr(self, "which_rule"):
@@ -174,10 +179,10 @@ class WordPath(nn.Module):
             object_row = (torch.einsum("kfd,td->tkf", self.object_basis, obj) * self.object_gain[None, :, None]).unsqueeze(2)  # [T, k, 1, in]
             if hasattr(self, "object_gate"):
                 # Detached: only the gate's own labels train it (train/roles.py), not SFT's gradient.
-                object_row = object_row * torch.sigmoid(self.object_gate(gate_in)).detach().view(t, 1, 1, 1)
-            if hasattr(self, "object_scale"):  # rank 2: the object row alone, with the tied column
+                object_row = object_row * self.gate(gate_in).detach().view(t, 1, 1, 1)
+            if hasattr(self, "object_scale"):  # rank 2: the object row alone, with the tied column (OBJECT_OWN_RANK needs WHICH_TIED)
                 add_a = torch.cat([add_a.expand(t, -1, -1, -1), object_row], dim=2)
-                cols.append(self._holding_minus_other(read) * self.object_scale.repeat_interleave(self.fout)[None])
+                cols.append(tied * self.object_scale.repeat_interleave(self.fout)[None])
                 n += 1
             else:
                 add_a = add_a + torch.cat([torch.zeros_like(object_row), object_row], dim=2)

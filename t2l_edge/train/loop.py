@@ -177,6 +177,11 @@ FAST_PARTS = ("reader.mlp.", "word_path.")  # parameter prefixes that take reade
 ROLE_PARTS = ("reader.query", "reader.key.")  # and with the role term, which trains them directly
 
 
+def _under(name: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether a parameter name starts with one of the prefixes, also inside a wrapper (DDP's "module.")."""
+    return any(name.startswith(part) or f".{part}" in name for part in prefixes)
+
+
 def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     """One AdamW group, or two when a generator's word-piece reader (hypernet/reader.py) has its
     own rate (reader_lr): the reader's output MLP and the word path (hypernet/word_path.py), grown
@@ -188,13 +193,13 @@ def _param_groups(cfg, module: torch.nn.Module) -> list[dict]:
     reader_lr = getattr(cfg, "reader_lr", None)
     frozen = tuple(getattr(cfg, "freeze", ()))
     everything = list(module.named_parameters())
-    unmatched = [part for part in frozen if not any(n.startswith(part) or f".{part}" in n for n, _ in everything)]
+    unmatched = [part for part in frozen if not any(_under(n, (part,)) for n, _ in everything)]
     if unmatched:
         raise T2LError(f"freeze: no generator parameter starts with {', '.join(unmatched)}",
                        "use prefixes of the generator's parameter names, e.g. word_path.to_b. or reader.query")
-    named = [(n, p) for n, p in everything if not any(n.startswith(part) or f".{part}" in n for part in frozen)]
+    named = [(n, p) for n, p in everything if not _under(n, frozen)]
     parts = FAST_PARTS + (ROLE_PARTS if getattr(cfg, "role_weight", 0.0) > 0 else ())
-    fast = [p for n, p in named if any(n.startswith(part) or f".{part}" in n for part in parts)]
+    fast = [p for n, p in named if _under(n, parts)]
     if not reader_lr or not fast:
         return [{"params": [p for _, p in named]}]
     ids = {id(p) for p in fast}

@@ -86,18 +86,28 @@ def without_mean_response(basis: torch.Tensor, mean_input: torch.Tensor) -> torc
 
 
 def generator_object_basis(model, tok, hcfg, store: str, n_layer: int, log) -> torch.Tensor:
-    """The word path's object basis for a generator config, fitted on the base and the news
-    sentences of rule_words_split's training inputs, never on word lists. A fixed map, not
-    learned: an init_from or resumed checkpoint that has one overwrites it with its own."""
+    """The word path's object basis for a generator config (news_object_basis on its last
+    word_layers layers). A fixed map, not learned: an init_from or resumed checkpoint that has
+    one overwrites it with its own."""
+    return news_object_basis(model, tok, store, list(range(n_layer - hcfg.word_layers, n_layer)), hcfg.emb_dim, log)
+
+
+def news_object_basis(model, tok, store: str, layers: list[int], dim: int, log, centre: bool = False) -> torch.Tensor:
+    """fit_object_basis on the base and the news sentences of rule_words_split's training
+    inputs, never on word lists, for pieces of `dim` values (hypernet/piece_values.py)."""
     from ..data import synthetic
     from ..data.store import TaskStore
     from ..hypernet.encoder import minilm_path
     from ..hypernet.piece_values import base_values_and_basis
 
-    table, basis = base_values_and_basis(minilm_path() / "tokenizer.json", hcfg.emb_dim)
+    table, basis = base_values_and_basis(minilm_path() / "tokenizer.json", dim)
     used = table[table.abs().amax(1) > 0]
     sample = used[torch.randperm(len(used), generator=torch.Generator().manual_seed(0))[:OBJECT_FIT_SAMPLES]]
     texts = [ex.prompt for ex in synthetic.family_inputs(synthetic.RULE_WORDS_SPLIT, TaskStore(store).examples, "train")]
-    layers = list(range(n_layer - hcfg.word_layers, n_layer))
     log(f"fitting the object basis on {min(len(texts), OBJECT_FIT_SENTENCES)} sentences, layers {layers[0]}-{layers[-1]}")
-    return fit_object_basis(model, tok, texts[:OBJECT_FIT_SENTENCES], layers, basis, sample)
+    return fit_object_basis(model, tok, texts[:OBJECT_FIT_SENTENCES], layers, basis, sample, centre=centre)
+
+
+def word_token_ids(tok, words) -> list[int]:
+    """Each word's first base token as it appears inside a text (after a space)."""
+    return [tok(" " + w, add_special_tokens=False)["input_ids"][0] for w in words]

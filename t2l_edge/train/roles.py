@@ -245,7 +245,7 @@ def gate_rates(net, data: RoleData) -> dict | None:
     if not _trains_gate(net, data):
         return None
     x = _gate_inputs(net, data, np.arange(len(data.gate_open)))
-    g = torch.sigmoid(net.word_path.object_gate(x).squeeze(-1)).cpu().numpy()
+    g = net.word_path.gate(x).cpu().numpy()
     return {"open": float(g[data.gate_open].mean()), "shut": float(g[~data.gate_open].mean())}
 
 
